@@ -1,0 +1,341 @@
+"""Case files: validation against the vocabulary and normalisation into case data.
+
+The pydantic models below are the single definition of a case file: they validate it
+(collecting every problem), normalise it (acuity from onset_days, medication names to
+classes, a finding's area from its target) and generate the JSON Schema printed by
+``medmassage schema``. Ids are checked against the vocabulary passed in the validation
+context, so another knowledge base (``--rules``) brings its own terms.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field,
+                      ValidationError, ValidationInfo, model_validator)
+from pydantic_core import PydanticCustomError
+
+from .errors import CaseError, Problem
+from .loaders import (CASE_SUFFIXES, JSONL_SUFFIXES, iter_json_lines, parse_document,
+                      read_text)
+from .vocabulary import Vocabulary
+
+# Thresholds of contract §1.
+ACUTE_MAX_DAYS = 3
+SUBACUTE_MAX_DAYS = 42
+ACUTE_BY_DEFAULT = ("ankle_sprain", "delayed_onset_muscle_soreness")
+NEEDS_AREA = ("lymphedema", "post_surgical_edema")
+
+
+def _vocabulary(info: ValidationInfo) -> Vocabulary:
+    return info.context["vocabulary"]  # type: ignore[index]
+
+
+def _suggest(value: str, choices: Any) -> str:
+    close = difflib.get_close_matches(value, list(choices), n=3, cutoff=0.6)
+    return f"; did you mean {', '.join(close)}?" if close else ""
+
+
+def _vocab_id(kind: str, label: str) -> Any:
+    """A string that must be an id of the vocabulary section ``kind``."""
+
+    def check(value: str, info: ValidationInfo) -> str:
+        choices = _choices(_vocabulary(info), kind)
+        if value not in choices:
+            raise PydanticCustomError("unknown_id", "unknown {label} id{hint}",
+                                      {"label": label, "hint": _suggest(value, choices)})
+        return value
+
+    return Annotated[str, AfterValidator(check), Field(json_schema_extra={"x-vocabulary": kind})]
+
+
+def _choices(vocab: Vocabulary, kind: str) -> Any:
+    if kind == "sites":
+        return {**vocab.targets, **vocab.areas}
+    if kind == "medications":
+        return {**vocab.medications, **{c: c for c in vocab.medication_classes}}
+    return getattr(vocab, kind)
+
+
+def _lower(value: Any) -> Any:
+    return value.strip().lower() if isinstance(value, str) else value
+
+
+def _as_list(value: Any) -> Any:
+    return [value] if isinstance(value, str) else value
+
+
+ConditionId = _vocab_id("conditions", "condition")
+FindingId = _vocab_id("findings", "finding")
+HistoryId = _vocab_id("history", "history item")
+AreaId = _vocab_id("areas", "area")
+SiteId = _vocab_id("sites", "target or area")
+SideId = _vocab_id("sides", "side")
+AcuityId = _vocab_id("acuities", "acuity")
+SeverityId = _vocab_id("severities", "severity")
+ModalityId = _vocab_id("modalities", "modality")
+ClearanceId = _vocab_id("clearances", "clearance")
+StatusId = _vocab_id("statuses", "status")
+PressureId = _vocab_id("pressures", "pressure")
+MedicationId = Annotated[_vocab_id("medications", "medication or medication class"), BeforeValidator(_lower)]
+Minutes = Annotated[int, Field(ge=0, le=600)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class Patient(_Strict):
+    age: Annotated[int, Field(ge=0, le=120)] | None = None
+    sex: str | None = None
+    frail: bool | None = None
+
+
+class Diagnosis(_Strict):
+    condition: ConditionId
+    side: SideId | None = None
+    acuity: AcuityId | None = None
+    onset_days: Annotated[int, Field(ge=0)] | None = None
+    severity: SeverityId | None = None
+    area: AreaId | None = None
+    icd10: str | None = None
+
+    @model_validator(mode="after")
+    def _area_required(self) -> Diagnosis:
+        if self.condition in NEEDS_AREA and self.area is None:
+            raise PydanticCustomError("missing_area", "a diagnosis of {condition} must give its area",
+                                      {"condition": self.condition, "field": "area"})
+        return self
+
+    @property
+    def effective_acuity(self) -> str:
+        """Acuity as given; else derived from onset_days; else the condition's default."""
+        if self.acuity is not None:
+            return self.acuity
+        if self.onset_days is not None:
+            if self.onset_days <= ACUTE_MAX_DAYS:
+                return "acute"
+            return "subacute" if self.onset_days <= SUBACUTE_MAX_DAYS else "chronic"
+        return "acute" if self.condition in ACUTE_BY_DEFAULT else "chronic"
+
+
+class Finding(_Strict):
+    finding: FindingId
+    area: AreaId | None = None
+    target: SiteId | None = None
+    side: SideId | None = None
+
+    @model_validator(mode="after")
+    def _target_rules(self, info: ValidationInfo) -> Finding:
+        if self.finding == "trigger_point" and self.target is None:
+            raise PydanticCustomError("missing_target", "a trigger_point finding needs a target "
+                                      "(the muscle holding it)", {"field": "target"})
+        if self.target is not None and self.area is not None:
+            target_area = _vocabulary(info).area_of(self.target)
+            if target_area != self.area:
+                raise PydanticCustomError("area_mismatch", "target {target} lies in area {actual}, "
+                                          "not {area}", {"target": self.target, "actual": target_area,
+                                                         "area": self.area, "field": "area"})
+        return self
+
+    def site(self, vocab: Vocabulary) -> str | None:
+        """The target (or area) this finding points at."""
+        return self.target or self.area
+
+    def site_area(self, vocab: Vocabulary) -> str | None:
+        return self.area or (vocab.area_of(self.target) if self.target else None)
+
+
+class HistoryItem(_Strict):
+    item: HistoryId
+    area: AreaId | None = None
+    side: SideId | None = None
+    fragility_fracture: bool = False
+    active: bool = True
+    days_since: Annotated[int, Field(ge=0)] | None = None
+    weeks: Annotated[int, Field(ge=0, le=45)] | None = None
+    high_risk: bool = False
+    decompensated: bool = False
+
+
+class Labs(_Strict):
+    platelets_k: Annotated[float, Field(ge=0, le=5000)] | None = None
+
+
+class Vitals(_Strict):
+    temperature_c: Annotated[float, Field(ge=25, le=45)] | None = None
+    systolic: Annotated[int, Field(ge=40, le=320)] | None = None
+    diastolic: Annotated[int, Field(ge=20, le=220)] | None = None
+
+
+class Prescription(_Strict):
+    max_minutes: Annotated[int, Field(ge=15, le=120)] | None = None
+    sessions_per_week: Annotated[int, Field(ge=1, le=14)] | None = None
+    weeks: Annotated[int, Field(ge=1, le=104)] | None = None
+    modalities: list[ModalityId] = []
+    exclude_modalities: list[ModalityId] = []
+    focus_areas: list[AreaId] = []
+
+
+class ModalityExpectation(_Strict):
+    include: list[ModalityId] = []
+    include_any: list[list[ModalityId]] = []
+    exclude: list[ModalityId] = []
+
+
+class TargetExpectation(_Strict):
+    include: list[SiteId] = []
+    exclude: list[SiteId] = []
+
+
+class MinutesExpectation(_Strict):
+    min: Minutes | None = None
+    max: Minutes | None = None
+
+
+class Expectation(_Strict):
+    status: Annotated[list[StatusId], BeforeValidator(_as_list),
+                      Field(json_schema_extra={"description": "a status, or a list meaning any of them"})] | None = None
+    modalities: ModalityExpectation | None = None
+    targets: TargetExpectation | None = None
+    minutes: MinutesExpectation | None = None
+    pressure_cap: PressureId | None = None
+    clearances_required: list[ClearanceId] = []
+    referral: bool | None = None
+
+
+class Case(_Strict):
+    """One validated case: the physician's diagnosis of a patient, and what to expect."""
+
+    id: Annotated[str, Field(min_length=1, max_length=200)]
+    patient: Patient = Patient()
+    diagnoses: Annotated[list[Diagnosis], Field(min_length=1, max_length=50)]
+    findings: Annotated[list[Finding], Field(max_length=200)] = []
+    history: Annotated[list[HistoryItem], Field(max_length=200)] = []
+    medications: Annotated[list[MedicationId], Field(max_length=100)] = []
+    labs: Labs = Labs()
+    vitals: Vitals = Vitals()
+    clearances: list[ClearanceId] = []
+    prescription: Prescription = Prescription()
+    expect: Expectation | None = None
+
+    def medication_classes(self, vocab: Vocabulary) -> dict[str, str]:
+        """Each listed medication mapped to its class (a class maps to itself)."""
+        return {name: vocab.medications.get(name, name) for name in self.medications}
+
+
+@dataclass(frozen=True)
+class LoadedCase:
+    """A case read from a file, or the error that stopped it, with where it came from."""
+
+    source: str
+    case: Case | None
+    error: CaseError | None = None
+
+
+def _path_text(loc: tuple[Any, ...]) -> str:
+    text = ""
+    for part in loc:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += f".{part}" if text else str(part)
+    return text
+
+
+def _problems(exc: ValidationError, source: str) -> list[Problem]:
+    problems = []
+    for err in exc.errors(include_url=False):
+        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and "[" in p))
+        message = err["msg"]
+        kind = err["type"]
+        if kind == "extra_forbidden":
+            message = "unknown field"
+        elif kind == "missing":
+            message = "required field is missing"
+        elif message.startswith("Value error, "):
+            message = message[len("Value error, "):]
+        value = err.get("input")
+        field = (err.get("ctx") or {}).get("field")
+        if field is not None:  # a check across fields names the field it is about
+            loc = (*loc, field)
+            value = value.get(field) if isinstance(value, dict) else None
+        problems.append(Problem(source, _path_text(loc), message, value,
+                                has_value=kind != "missing" and value is not None))
+    return problems
+
+
+def validate_case(data: Any, source: str, vocab: Vocabulary) -> Case:
+    """Validate one parsed case object; every problem is reported in one CaseError."""
+    if not isinstance(data, dict):
+        raise CaseError([Problem(source, "", "a case must be a mapping of fields",
+                                 type(data).__name__, has_value=True)])
+    try:
+        return Case.model_validate(data, context={"vocabulary": vocab})
+    except ValidationError as exc:
+        raise CaseError(_problems(exc, source)) from None
+    except RecursionError:
+        raise CaseError([Problem(source, "", "case is nested too deeply")]) from None
+
+
+def load_case(path: str | Path, vocab: Vocabulary) -> Case:
+    """Read and validate one YAML or JSON case file."""
+    path = Path(path)
+    source = str(path)
+    suffix = path.suffix.lower()
+    if suffix not in CASE_SUFFIXES or suffix in JSONL_SUFFIXES:
+        raise CaseError([Problem(source, "", "not a single-case file: expected .yaml, .yml or .json "
+                                             "(use batch for .jsonl)", suffix, has_value=True)])
+    return validate_case(parse_document(read_text(path), source, suffix), source, vocab)
+
+
+def iter_cases(path: str | Path, vocab: Vocabulary) -> Iterator[LoadedCase]:
+    """The cases of one file (one, or one per line of JSON Lines), errors included."""
+    path = Path(path)
+    source = str(path)
+    if path.suffix.lower() in JSONL_SUFFIXES:
+        try:
+            lines = iter_json_lines(path)
+            for number, item in lines:
+                where = f"{source}:{number}"
+                if isinstance(item, CaseError):
+                    yield LoadedCase(where, None, item)
+                    continue
+                try:
+                    yield LoadedCase(where, validate_case(item, where, vocab))
+                except CaseError as exc:
+                    yield LoadedCase(where, None, exc)
+        except CaseError as exc:
+            yield LoadedCase(source, None, exc)
+        return
+    try:
+        yield LoadedCase(source, load_case(path, vocab))
+    except CaseError as exc:
+        yield LoadedCase(source, None, exc)
+
+
+def case_schema(vocab: Vocabulary) -> dict[str, Any]:
+    """The JSON Schema of case files, from the models above with the vocabulary's ids."""
+    schema = Case.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "medmassage-rules case file (contract v1)"
+
+    def fill(node: Any) -> None:
+        if isinstance(node, dict):
+            kind = node.pop("x-vocabulary", None)
+            if kind is not None:
+                node["enum"] = sorted(_choices(vocab, kind))
+            for value in node.values():
+                fill(value)
+        elif isinstance(node, list):
+            for value in node:
+                fill(value)
+
+    fill(schema)
+    return schema
+
+

@@ -1,0 +1,271 @@
+"""Compile a knowledge base into an experta engine, run it deterministically, trace it.
+
+Each rule spec becomes one experta ``Rule``: its patterns become fact patterns (field
+conditions through :mod:`~medmassage_rules.operators`), its clearance gates become
+``NOT(Clearance(...))``, and its actions become a right-hand side that declares derived
+facts. The engine class is built once per knowledge base; one instance per process is
+reused with ``reset()``.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from experta import AS, NOT, KnowledgeEngine, P, Rule
+from experta.abstract import Strategy
+from experta.agenda import Agenda
+
+from . import facts as F
+from .knowledge import DEFAULT_CERTAINTY, KnowledgeBase, RuleSpec, SiteRef
+from .operators import compile_condition
+from .vocabulary import Vocabulary
+
+
+@dataclass
+class Firing:
+    """One rule firing: the rule, the facts that activated it, the facts it declared."""
+
+    rule_id: str
+    inputs: tuple[Any, ...]
+    outputs: list[Any] = field(default_factory=list)
+
+
+class TracingAgenda(Agenda):
+    """An agenda that records every activation it hands to the engine."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.trace: list[Firing] = []
+
+    def get_next(self):  # type: ignore[no-untyped-def]
+        activation = super().get_next()
+        if activation is not None:
+            inputs = tuple(sorted(activation.facts, key=lambda f: f["__factid__"]))
+            self.trace.append(Firing(activation.rule.rule_id, inputs))
+        return activation
+
+
+class DeterministicStrategy(Strategy):
+    """Salience, then recency of the activating facts, then the rule's place in the base.
+
+    Unlike experta's DepthStrategy the key never depends on hashing, and an activation
+    the matcher withdraws is removed by identity, so nothing fires on a retracted fact.
+    """
+
+    @staticmethod
+    def _identity(activation: Any) -> tuple[Any, frozenset[int]]:
+        return activation.rule.rule_id, frozenset(f["__factid__"] for f in activation.facts)
+
+    def _update_agenda(self, agenda: Agenda, added: Iterable[Any], removed: Iterable[Any]) -> None:
+        removed = list(removed)
+        if removed:
+            gone = {self._identity(a) for a in removed}
+            agenda.activations = [a for a in agenda.activations if self._identity(a) not in gone]
+        for activation in added:
+            ids = tuple(sorted((f["__factid__"] for f in activation.facts), reverse=True))
+            activation.key = (activation.rule.salience, ids, -activation.rule.order)
+            bisect.insort(agenda.activations, activation)
+
+
+class PlanningEngine(KnowledgeEngine):
+    """The base of every compiled engine: deterministic agenda and a trace per run."""
+
+    __strategy__ = DeterministicStrategy
+
+    def reset(self, **kwargs: Any) -> None:
+        super().reset(**kwargs)
+        agenda = TracingAgenda()
+        agenda.activations = self.agenda.activations
+        self.agenda = agenda
+
+    def infer(self, case_facts: Iterable[Any]) -> tuple[list[Any], list[Firing]]:
+        """Reset, declare the case's facts, run to quiescence; return all facts and the trace."""
+        self.reset()
+        self.declare(*case_facts)
+        self.run()
+        return list(self.facts.values()), self.agenda.trace
+
+    def record(self, fact: Any) -> None:
+        """Declare a conclusion and note it on the firing in progress."""
+        declared = self.declare(fact)
+        if declared is not None:
+            self.agenda.trace[-1].outputs.append(declared)
+
+
+def _pattern(kind: str, fields: dict[str, Any] | None) -> Any:
+    constraints = {}
+    for name, cond in (fields or {}).items():
+        constraints[name] = P(compile_condition(cond)) if isinstance(cond, dict) else cond
+    return F.INPUT_KINDS[kind](**constraints)
+
+
+def _site_of(fact: Any) -> str | None:
+    return fact.get("site") or fact.get("target") or fact.get("area")
+
+
+class _Compiler:
+    """Turns the actions of one rule spec into a function of the matched facts."""
+
+    def __init__(self, rule: RuleSpec, vocab: Vocabulary):
+        self.rule = rule
+        self.vocab = vocab
+
+    def side(self, ref: SiteRef, matched: list[Any]) -> str | None:
+        for index in ref.side_from:
+            side = matched[index].get("side")
+            if side is not None:
+                return side
+        return None
+
+    def areas(self, ref: SiteRef, matched: list[Any]) -> list[str] | None:
+        """The areas an action covers; None means every area (the site was not given)."""
+        sites = list(ref.ids)
+        if ref.site_from is not None:
+            site = _site_of(matched[ref.site_from])
+            if site is None:
+                return None
+            sites.append(site)
+        areas = [self.vocab.area_of(s) for s in sites]
+        if ref.whole_group:
+            areas = [a for area in areas for a in self.vocab.areas_in_group(self.vocab.areas[area])]
+        return list(dict.fromkeys(areas))
+
+    def sites(self, ref: SiteRef, matched: list[Any]) -> list[str]:
+        sites = list(ref.ids)
+        if ref.site_from is not None:
+            site = _site_of(matched[ref.site_from])
+            if site is not None:
+                sites.append(site)
+        return sites
+
+    def build(self) -> Callable[[list[Any]], list[Any]]:
+        rule, t = self.rule, self.rule.then
+        rid = rule.id
+        steps: list[Callable[[list[Any], float], list[Any]]] = []
+
+        if t.mechanisms:
+            def mechanisms(m: list[Any], cf: float) -> list[Any]:
+                subject = m[0]
+                return [F.Mechanism(name=name, site=_site_of(subject), side=subject.get("side"),
+                                    source_kind=F.KIND_OF[type(subject)], source_index=subject.get("index"),
+                                    rule=rid, cf=cf) for name in t.mechanisms]
+            steps.append(mechanisms)
+
+        for action in t.targets:
+            def targets(m: list[Any], cf: float, a: Any = action) -> list[Any]:
+                subject = m[0]
+                side = self.side(a, m)
+                return [F.Candidate(target=s, area=self.vocab.area_of(s), side=side, role=a.role,
+                                    source_kind=F.KIND_OF[type(subject)], source_index=subject.get("index"),
+                                    mechanisms=t.mechanisms, rule=rid) for s in self.sites(a, m)]
+            steps.append(targets)
+
+        if t.propose is not None:
+            p = t.propose
+            factor = p.certainty if p.certainty is not None else DEFAULT_CERTAINTY[p.line]
+
+            def propose(m: list[Any], cf: float) -> list[Any]:
+                subject = m[0]
+                mods = list(p.modalities)
+                if p.modality_from is not None:
+                    mods.append(m[p.modality_from]["modality"])
+                return [F.Proposal(modality=mod, line=p.line, certainty=round(factor * cf, 6),
+                                   pressure=p.pressure, source_kind=F.KIND_OF[type(subject)],
+                                   source_index=subject.get("index"), benefits=rule.benefits, rule=rid)
+                        for mod in mods]
+            steps.append(propose)
+
+        if t.block_all is not None:
+            status = t.block_all.status
+            steps.append(lambda m, cf: [F.Block(kind="all", status=status, modality=None, area=None,
+                                                side=None, rule=rid)])
+
+        if t.block_modalities is not None:
+            b = t.block_modalities
+
+            def block_modalities(m: list[Any], cf: float) -> list[Any]:
+                mods = list(b.modalities)
+                if b.modality_from is not None:
+                    mods.append(m[b.modality_from]["modality"])
+                return [F.Block(kind="modality", status=None, modality=mod, area=None, side=None, rule=rid)
+                        for mod in mods]
+            steps.append(block_modalities)
+
+        if t.block_areas is not None:
+            ref = t.block_areas
+
+            def block_areas(m: list[Any], cf: float) -> list[Any]:
+                areas = self.areas(ref, m)
+                side = self.side(ref, m)
+                if areas is None:  # no site given: every area
+                    return [F.Block(kind="area", status=None, modality=None, area=None, side=side, rule=rid)]
+                return [F.Block(kind="area", status=None, modality=None, area=a, side=side, rule=rid)
+                        for a in areas]
+            steps.append(block_areas)
+
+        if t.cap is not None:
+            c = t.cap
+
+            def cap(m: list[Any], cf: float) -> list[Any]:
+                areas = None if c.everywhere or (not c.ids and c.site_from is None) else self.areas(c, m)
+                side = self.side(c, m)
+                if areas is None:
+                    return [F.Cap(pressure=c.pressure, area=None, side=None, rule=rid)]
+                return [F.Cap(pressure=c.pressure, area=a, side=side, rule=rid) for a in areas]
+            steps.append(cap)
+
+        if t.require is not None:
+            clearance = t.require
+            steps.append(lambda m, cf: [F.Requirement(clearance=clearance, rule=rid)])
+
+        if t.referral is not None:
+            r = t.referral
+            steps.append(lambda m, cf: [F.Referral(to=r.to, urgency=r.urgency, rule=rid)])
+
+        if t.advisory is not None:
+            text = t.advisory
+            steps.append(lambda m, cf: [F.Advisory(text=text, rule=rid)])
+
+        if t.limit_minutes is not None:
+            minutes = t.limit_minutes
+            steps.append(lambda m, cf: [F.Limit(minutes=minutes, rule=rid)])
+
+        def conclude(matched: list[Any]) -> list[Any]:
+            cf = min((f.get("cf", 1.0) for f in matched), default=1.0)
+            return [fact for step in steps for fact in step(matched, cf)]
+        return conclude
+
+
+def compile_rule(rule: RuleSpec, vocab: Vocabulary) -> Rule:
+    """One experta Rule from one rule spec."""
+    patterns: list[Any] = []
+    names: list[str] = []
+    for i, (kind, fields) in enumerate(rule.positive):
+        name = f"f{i}"
+        names.append(name)
+        patterns.append(getattr(AS, name) << _pattern(kind, fields))
+    for kind, fields in rule.negative:
+        patterns.append(NOT(_pattern(kind, fields)))
+    for clearance in rule.clearance_gates:
+        patterns.append(NOT(F.Clearance(name=clearance)))
+    conclude = _Compiler(rule, vocab).build()
+
+    def fire(engine: PlanningEngine, **bound: Any) -> None:
+        for fact in conclude([bound[n] for n in names]):
+            engine.record(fact)
+
+    fire.__name__ = rule.id.replace("-", "_")
+    # Set on the function: experta copies rules (new_conditions) and update_wrapper
+    # carries the function's attributes onto every copy.
+    fire.rule_id = rule.id  # type: ignore[attr-defined]
+    fire.order = rule.order  # type: ignore[attr-defined]
+    return Rule(*patterns, salience=rule.salience)(fire)
+
+
+def compile_engine(kb: KnowledgeBase) -> type[PlanningEngine]:
+    """The engine class of a knowledge base (build it once, instantiate once per process)."""
+    attrs = {f"rule_{rule.order:04d}": compile_rule(rule, kb.vocabulary) for rule in kb.rules}
+    return type("CompiledPlanningEngine", (PlanningEngine,), attrs)

@@ -1,0 +1,411 @@
+"""The knowledge base: rule specs loaded from ``rules/`` and checked when loaded.
+
+A rule file holds ``rules:`` (a list of rule specs), and may hold ``references:``
+(citation keys with their full text) and ``caveats:`` (claims of the seed graded X:
+shown only as caveats, never as reasons). Every problem — an unknown id, a missing field,
+an operator not in the registry — is collected and raised as one
+:class:`~medmassage_rules.errors.RuleDefinitionError` naming the file and rule id.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .errors import RuleDefinitionError
+from .facts import BOOLEAN_FIELDS, DOMAINS, FIELDS, INPUT_KINDS, NUMERIC_FIELDS
+from .loaders import parse_yaml
+from .operators import LIST_OPERATORS, MODIFIERS, NUMERIC_OPERATORS, OPERATORS
+from .vocabulary import Vocabulary, load_vocabulary
+
+VOCABULARY_FILE = "vocabulary.yaml"
+GRADES = ("H", "M", "L", "X")
+LINES = ("first", "second", "request")
+DEFAULT_CERTAINTY = {"first": 0.8, "second": 0.6, "request": 0.5}
+Role = Literal["primary", "secondary", "finding"]
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SiteRef(_Spec):
+    """Where an action applies: fixed areas/targets, or the site of a matched fact."""
+
+    ids: tuple[str, ...] = ()
+    site_from: int | None = None       # index of the positive pattern whose site is used
+    side_from: tuple[int, ...] = (0,)  # patterns whose side is used, first one given wins
+    whole_group: bool = False          # widen each area to every area of its group
+
+
+class TargetsAction(SiteRef):
+    role: Role
+
+
+class ProposeAction(_Spec):
+    modalities: tuple[str, ...] = ()
+    modality_from: int | None = None   # take the modality id from a matched request
+    line: Literal["first", "second", "request"]
+    certainty: Annotated[float, Field(gt=0, le=1)] | None = None
+    pressure: str | None = None        # delivered at most at this pressure (not a cap)
+
+
+class BlockAllAction(_Spec):
+    status: str
+
+
+class BlockModalitiesAction(_Spec):
+    modalities: tuple[str, ...] = ()
+    modality_from: int | None = None
+
+
+class CapAction(SiteRef):
+    pressure: str
+    everywhere: bool = False           # the whole body, whatever the sites
+
+
+class ReferralAction(_Spec):
+    to: str
+    urgency: Literal["routine", "urgent"]
+
+
+class Actions(_Spec):
+    mechanisms: tuple[str, ...] = ()
+    targets: tuple[TargetsAction, ...] = ()
+    propose: ProposeAction | None = None
+    block_all: BlockAllAction | None = None
+    block_modalities: BlockModalitiesAction | None = None
+    block_areas: SiteRef | None = None
+    cap: CapAction | None = None
+    require: str | None = None
+    referral: ReferralAction | None = None
+    advisory: str | None = None
+    limit_minutes: Annotated[int, Field(ge=15, le=120)] | None = None
+
+
+class RuleSpec(_Spec):
+    """One rule of the knowledge base, as written in a rule file."""
+
+    id: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*$")]
+    description: Annotated[str, Field(min_length=1)]
+    benefits: tuple[str, ...]
+    grade: Literal["H", "M", "L", "X"]
+    citation: Annotated[str, Field(min_length=1)]
+    salience: int = 0
+    when: Annotated[tuple[dict[str, Any], ...], Field(min_length=1)]
+    unless_clearance: str | None = None
+    then: Actions
+    source: str = ""
+    order: int = 0
+
+    @property
+    def positive(self) -> tuple[tuple[str, dict[str, Any]], ...]:
+        """The positive patterns as (kind, fields), in order: the ones ``*_from`` index."""
+        return tuple(next(iter(p.items())) for p in self.when if "not" not in p)
+
+    @property
+    def negative(self) -> tuple[tuple[str, dict[str, Any]], ...]:
+        return tuple(next(iter(p["not"].items())) for p in self.when if "not" in p)
+
+    @property
+    def clearance_gates(self) -> tuple[str, ...]:
+        """Clearances whose presence keeps this rule from firing."""
+        gates = [self.unless_clearance, self.then.require]
+        return tuple(dict.fromkeys(g for g in gates if g))
+
+    @property
+    def certainty(self) -> float | None:
+        propose = self.then.propose
+        if propose is None:
+            return None
+        return propose.certainty if propose.certainty is not None else DEFAULT_CERTAINTY[propose.line]
+
+
+class Caveat(_Spec):
+    """A claim of the seed that evidence contradicts (grade X): shown only as a caveat."""
+
+    id: str
+    claim: str
+    grade: Literal["X"]
+    citation: str
+    benefits: tuple[str, ...]          # shown when a recommended modality serves one of these
+    text: str
+
+
+@dataclass(frozen=True)
+class KnowledgeBase:
+    """A validated knowledge base: vocabulary, rules in load order, references, caveats."""
+
+    root: Path
+    vocabulary: Vocabulary
+    rules: tuple[RuleSpec, ...]
+    references: dict[str, str]
+    caveats: tuple[Caveat, ...]
+
+    @cached_property
+    def by_id(self) -> dict[str, RuleSpec]:
+        return {rule.id: rule for rule in self.rules}
+
+    @cached_property
+    def engine_class(self) -> type:
+        from .engine import compile_engine  # the engine is built once per knowledge base
+        return compile_engine(self)
+
+    def citation_text(self, key: str) -> str:
+        return self.references.get(key, key)
+
+
+def default_rules_dir() -> Path:
+    """The shipped knowledge base: inside the installed package, or beside it in a checkout."""
+    packaged = Path(str(resources.files("medmassage_rules"))) / "rules"
+    if (packaged / VOCABULARY_FILE).is_file():
+        return packaged
+    return Path(__file__).resolve().parent.parent / "rules"
+
+
+def _pydantic_problems(exc: ValidationError, where: str) -> list[str]:
+    out = []
+    for err in exc.errors(include_url=False):
+        path = ".".join(str(p) for p in err["loc"])
+        msg = "unknown field" if err["type"] == "extra_forbidden" else err["msg"]
+        out.append(f"{where}: {path}: {msg}")
+    return out
+
+
+class _Checker:
+    """Semantic checks of one rule against the vocabulary and the registries."""
+
+    def __init__(self, vocab: Vocabulary):
+        self.vocab = vocab
+        self.sites = {**vocab.targets, **vocab.areas}
+
+    def domain(self, name: str) -> Any:
+        if name == "sites":
+            return self.sites
+        return getattr(self.vocab, name)
+
+    def check(self, rule: RuleSpec, where: str) -> list[str]:
+        problems: list[str] = []
+        add = problems.append
+        v = self.vocab
+        for benefit in rule.benefits:
+            if benefit not in v.benefits:
+                add(f"{where}: benefits: unknown benefit id {benefit!r}")
+        if rule.then.propose is not None and rule.then.propose.line != "request" and not rule.benefits:
+            add(f"{where}: a rule that proposes a modality must name the benefit(s) it serves")
+        for i, pattern in enumerate(rule.when):
+            problems += self._pattern(pattern, f"{where}: when[{i}]")
+        n_pos = len(rule.positive)
+        problems += self._actions(rule, where, n_pos)
+        for gate in rule.clearance_gates:
+            if gate not in v.clearances:
+                add(f"{where}: unknown clearance id {gate!r}")
+        if rule.grade == "X":
+            add(f"{where}: a rule graded X cannot be a reason; write it as a caveat instead")
+        return problems
+
+    def _pattern(self, pattern: dict[str, Any], where: str) -> list[str]:
+        if len(pattern) != 1:
+            return [f"{where}: a pattern is one mapping {{kind: {{field: condition}}}}"]
+        kind, fields = next(iter(pattern.items()))
+        if kind == "not":
+            if not isinstance(fields, dict) or len(fields) != 1:
+                return [f"{where}: not: takes one pattern"]
+            kind, fields = next(iter(fields.items()))
+        if kind not in INPUT_KINDS:
+            return [f"{where}: unknown fact kind {kind!r} (known: {', '.join(INPUT_KINDS)})"]
+        if fields is None:
+            fields = {}
+        if not isinstance(fields, dict):
+            return [f"{where}: {kind}: fields must be a mapping"]
+        problems = []
+        for name, cond in fields.items():
+            if name not in FIELDS[kind]:
+                problems.append(f"{where}: {kind}.{name}: unknown field")
+                continue
+            problems += self._condition(kind, name, cond, f"{where}: {kind}.{name}")
+        return problems
+
+    def _condition(self, kind: str, name: str, cond: Any, where: str) -> list[str]:
+        values: list[Any] = []
+        problems = []
+        if isinstance(cond, dict):
+            for op, arg in cond.items():
+                if op in MODIFIERS:
+                    if not isinstance(arg, bool):
+                        problems.append(f"{where}: {op} takes true or false")
+                    continue
+                if op not in OPERATORS:
+                    problems.append(f"{where}: unknown operator {op!r} (known: {', '.join(OPERATORS)})")
+                elif op in LIST_OPERATORS:
+                    if not isinstance(arg, list) or not arg:
+                        problems.append(f"{where}: {op} takes a non-empty list")
+                    else:
+                        values += arg
+                elif op in NUMERIC_OPERATORS:
+                    if name not in NUMERIC_FIELDS or isinstance(arg, bool) or not isinstance(arg, (int, float)):
+                        problems.append(f"{where}: {op} needs a numeric field and a number")
+                elif op == "present":
+                    if not isinstance(arg, bool):
+                        problems.append(f"{where}: present takes true or false")
+                else:
+                    values.append(arg)
+        elif isinstance(cond, list):
+            problems.append(f"{where}: a list of values needs the operator 'in'")
+        else:
+            values.append(cond)
+        if name in BOOLEAN_FIELDS:
+            problems += [f"{where}: expects true or false, not {x!r}" for x in values if not isinstance(x, bool)]
+        domain = DOMAINS.get(name)
+        if kind == "medication" and name == "name":
+            domain = "medications"
+        if kind == "clearance" and name == "name":
+            domain = "clearances"
+        if domain is not None:
+            known = self.domain(domain)
+            problems += [f"{where}: unknown id {x!r}" for x in values if x not in known]
+        return problems
+
+    def _actions(self, rule: RuleSpec, where: str, n_pos: int) -> list[str]:
+        v = self.vocab
+        t = rule.then
+        problems: list[str] = []
+        add = problems.append
+
+        def index_ok(index: int | None, label: str) -> None:
+            if index is not None and not 0 <= index < n_pos:
+                add(f"{where}: {label}: pattern index {index} out of range (rule has {n_pos})")
+
+        def site_ok(ref: SiteRef, label: str) -> None:
+            for ident in ref.ids:
+                if ident not in self.sites:
+                    add(f"{where}: {label}: unknown target or area id {ident!r}")
+            index_ok(ref.site_from, f"{label}.site_from")
+            for i in ref.side_from:
+                index_ok(i, f"{label}.side_from")
+
+        for mech in t.mechanisms:
+            if mech not in v.mechanisms:
+                add(f"{where}: mechanisms: unknown mechanism id {mech!r}")
+        for i, target in enumerate(t.targets):
+            site_ok(target, f"targets[{i}]")
+            if not target.ids and target.site_from is None:
+                add(f"{where}: targets[{i}]: give ids or site_from")
+            if target.role == "finding":
+                kind, fields = rule.positive[target.site_from or 0] if n_pos else ("", {})
+                finding = fields.get("finding") if isinstance(fields, dict) else None
+                names = finding.get("in", []) if isinstance(finding, dict) else [finding]
+                red = [x for x in names if x not in v.indicator_findings]
+                if kind != "finding" or red:
+                    add(f"{where}: targets[{i}]: only mechanism-indicator findings add targets")
+        if t.propose is not None:
+            p = t.propose
+            for m in p.modalities:
+                if m not in v.modalities:
+                    add(f"{where}: propose: unknown modality id {m!r}")
+            if not p.modalities and p.modality_from is None:
+                add(f"{where}: propose: give modalities or modality_from")
+            index_ok(p.modality_from, "propose.modality_from")
+            if p.pressure is not None and p.pressure not in v.pressures:
+                add(f"{where}: propose: unknown pressure {p.pressure!r}")
+        if t.block_all is not None:
+            if t.block_all.status not in v.statuses or t.block_all.status in ("treat", "treat_with_precautions",
+                                                                             "needs_clearance"):
+                add(f"{where}: block_all: status must be refer_urgent, refer or defer, "
+                    f"not {t.block_all.status!r}")
+            elif t.block_all.status.startswith("refer") and t.referral is None:
+                add(f"{where}: block_all to {t.block_all.status} needs a referral")
+        if t.block_modalities is not None:
+            for m in t.block_modalities.modalities:
+                if m not in v.modalities:
+                    add(f"{where}: block_modalities: unknown modality id {m!r}")
+            index_ok(t.block_modalities.modality_from, "block_modalities.modality_from")
+        if t.block_areas is not None:
+            site_ok(t.block_areas, "block_areas")
+        if t.cap is not None:
+            site_ok(t.cap, "cap")
+            if t.cap.pressure not in v.pressures:
+                add(f"{where}: cap: unknown pressure {t.cap.pressure!r}")
+        if t.referral is not None:
+            if t.referral.to not in v.referrals:
+                add(f"{where}: referral: unknown referral id {t.referral.to!r}")
+        if t.require is not None:
+            others = t.model_dump(exclude_defaults=True, exclude={"require", "advisory"})
+            if others:
+                add(f"{where}: a rule that requires a clearance may hold only require and advisory, "
+                    "so that the clearance lifts only the requirement")
+        if not t.model_dump(exclude_defaults=True):
+            add(f"{where}: then: the rule concludes nothing")
+        return problems
+
+
+def _read(path: Path) -> Any:
+    try:
+        return parse_yaml(path.read_text(encoding="utf-8"))
+    except Exception as exc:  # any read or parse failure of a knowledge-base file
+        raise RuleDefinitionError([f"{path}: cannot load rule file: {exc}"]) from None
+
+
+def load_knowledge_base(rules_dir: str | Path | None = None) -> KnowledgeBase:
+    """Load and validate every file of a knowledge-base folder."""
+    root = Path(rules_dir) if rules_dir is not None else default_rules_dir()
+    if not (root / VOCABULARY_FILE).is_file():
+        raise RuleDefinitionError([f"{root}: no {VOCABULARY_FILE} (not a knowledge-base folder)"])
+    vocab = load_vocabulary(root / VOCABULARY_FILE)
+    checker = _Checker(vocab)
+    problems: list[str] = []
+    rules: list[RuleSpec] = []
+    references: dict[str, str] = {}
+    caveats: list[Caveat] = []
+    seen: dict[str, str] = {}
+    files = sorted(p for p in root.glob("*.y*ml") if p.name != VOCABULARY_FILE)
+    for path in files:
+        data = _read(path)
+        name = path.name
+        if not isinstance(data, dict):
+            problems.append(f"{name}: a rule file is a mapping with rules, references or caveats")
+            continue
+        unknown = set(data) - {"rules", "references", "caveats"}
+        if unknown:
+            problems.append(f"{name}: unknown section(s) {', '.join(sorted(unknown))}")
+        references.update({str(k): str(v) for k, v in (data.get("references") or {}).items()})
+        for i, raw in enumerate(data.get("caveats") or []):
+            try:
+                caveats.append(Caveat.model_validate(raw))
+            except ValidationError as exc:
+                problems += _pydantic_problems(exc, f"{name}: caveat {i}")
+        for i, raw in enumerate(data.get("rules") or []):
+            rule_id = raw.get("id", f"#{i}") if isinstance(raw, dict) else f"#{i}"
+            where = f"{name}: rule {rule_id}"
+            if not isinstance(raw, dict):
+                problems.append(f"{where}: a rule is a mapping")
+                continue
+            try:
+                rule = RuleSpec.model_validate({**raw, "source": name, "order": len(rules)})
+            except ValidationError as exc:
+                problems += _pydantic_problems(exc, where)
+                continue
+            if rule.id in seen:
+                problems.append(f"{where}: duplicate rule id (first in {seen[rule.id]})")
+                continue
+            seen[rule.id] = name
+            problems += checker.check(rule, where)
+            rules.append(rule)
+    for rule in rules:
+        if rule.citation not in references:
+            problems.append(f"{rule.source}: rule {rule.id}: unknown citation key {rule.citation!r}")
+    for caveat in caveats:
+        if caveat.citation not in references:
+            problems.append(f"caveat {caveat.id}: unknown citation key {caveat.citation!r}")
+        problems += [f"caveat {caveat.id}: unknown benefit id {b!r}" for b in caveat.benefits
+                     if b not in vocab.benefits]
+    if not rules and not problems:
+        problems.append(f"{root}: no rules found")
+    if problems:
+        raise RuleDefinitionError(problems)
+    return KnowledgeBase(root, vocab, tuple(rules), references, tuple(caveats))

@@ -1,0 +1,151 @@
+"""Safe reading of YAML, JSON and JSON Lines documents.
+
+Only plain data comes out: YAML goes through PyYAML's safe loader with anchors and
+aliases refused (they serve no purpose in a case and allow expansion bombs), duplicate
+keys are refused in both YAML and JSON, files over a size limit are refused before
+they are parsed, and every failure is a :class:`~medmassage_rules.errors.CaseError`
+naming the file and, where the parser knows it, the line.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import CaseError, Problem
+
+MAX_CASE_BYTES = 1024 * 1024
+YAML_SUFFIXES = (".yaml", ".yml")
+JSON_SUFFIXES = (".json",)
+JSONL_SUFFIXES = (".jsonl",)
+CASE_SUFFIXES = YAML_SUFFIXES + JSON_SUFFIXES + JSONL_SUFFIXES
+
+
+class _StrictSafeLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing anchors, aliases and duplicate mapping keys."""
+
+    def compose_node(self, parent, index):  # type: ignore[no-untyped-def]
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+            raise yaml.composer.ComposerError(
+                None, None, "YAML anchors and aliases are not allowed in case files",
+                event.start_mark)
+        return super().compose_node(parent, index)
+
+    def construct_mapping(self, node, deep=False):  # type: ignore[no-untyped-def]
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            try:
+                duplicate = key in seen
+            except TypeError:  # an unhashable key: the base class reports it
+                break
+            if duplicate:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r}", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise ValueError(f"duplicate key {key!r}")
+        result[key] = value
+    return result
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number a case may use")
+
+
+def parse_json(text: str) -> Any:
+    """Parse one JSON document: duplicate keys and NaN/Infinity are errors."""
+    return json.loads(text, object_pairs_hook=_reject_duplicates, parse_constant=_reject_constant)
+
+
+def parse_yaml(text: str) -> Any:
+    """Parse exactly one YAML document with the strict safe loader."""
+    loader = _StrictSafeLoader(text)
+    try:
+        return loader.get_single_data()
+    finally:
+        loader.dispose()
+
+
+def read_text(path: Path, limit: int = MAX_CASE_BYTES) -> str:
+    """Read a UTF-8 text file no larger than ``limit`` bytes."""
+    source = str(path)
+    try:
+        size = path.stat().st_size
+        if size > limit:
+            raise CaseError([Problem(source, "", f"file is larger than {limit // 1024} KiB "
+                                                 f"({size} bytes); refused")])
+        data = path.read_bytes()
+    except OSError as exc:
+        raise CaseError([Problem(source, "", f"cannot read file: {exc.strerror or exc}")]) from None
+    if len(data) > limit:  # the file grew after stat(), or stat() lied (a pipe)
+        raise CaseError([Problem(source, "", f"file is larger than {limit // 1024} KiB; refused")])
+    if b"\x00" in data:
+        raise CaseError([Problem(source, "", "file is binary (contains NUL bytes), not a case")])
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise CaseError([Problem(source, "", f"file is not UTF-8 text (byte {exc.start})")]) from None
+
+
+def parse_document(text: str, source: str, suffix: str) -> Any:
+    """Parse a whole YAML or JSON document; any parser failure becomes a CaseError."""
+    try:
+        if suffix in JSON_SUFFIXES:
+            return parse_json(text)
+        return parse_yaml(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        message = exc.problem or exc.context or "invalid YAML"
+        raise CaseError([Problem(source, where, f"invalid YAML: {message}")]) from None
+    except yaml.YAMLError as exc:
+        raise CaseError([Problem(source, "", f"invalid YAML: {exc}")]) from None
+    except json.JSONDecodeError as exc:
+        raise CaseError([Problem(source, f"line {exc.lineno}, column {exc.colno}",
+                                 f"invalid JSON: {exc.msg}")]) from None
+    except ValueError as exc:
+        raise CaseError([Problem(source, "", f"invalid JSON: {exc}")]) from None
+    except RecursionError:
+        raise CaseError([Problem(source, "", "document is nested too deeply")]) from None
+
+
+def iter_json_lines(path: Path) -> Iterator[tuple[int, Any | CaseError]]:
+    """Stream a JSON Lines file: yields (line number, parsed object or CaseError).
+
+    Blank lines are skipped. Each line is limited to the case size limit; the file as a
+    whole is never loaded at once, so arbitrarily long files use constant memory.
+    """
+    source = str(path)
+    try:
+        handle = path.open("rb")
+    except OSError as exc:
+        raise CaseError([Problem(source, "", f"cannot read file: {exc.strerror or exc}")]) from None
+    with handle:
+        for number, raw in enumerate(handle, start=1):
+            where = f"{source}:{number}"
+            if not raw.strip():
+                continue
+            if len(raw) > MAX_CASE_BYTES:
+                yield number, CaseError([Problem(where, "", "line is larger than 1024 KiB; refused")])
+                continue
+            try:
+                text = raw.decode("utf-8-sig" if number == 1 else "utf-8")
+            except UnicodeDecodeError as exc:
+                yield number, CaseError([Problem(where, "", f"line is not UTF-8 text (byte {exc.start})")])
+                continue
+            try:
+                yield number, parse_document(text, where, ".json")
+            except CaseError as exc:
+                yield number, exc

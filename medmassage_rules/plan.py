@@ -1,0 +1,123 @@
+"""The plan: a plain, frozen data object, and its JSON form (contract §2)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+SCHEMA_VERSION = 1
+NO_TREATMENT = ("refer_urgent", "refer", "defer", "needs_clearance")
+
+
+@dataclass(frozen=True)
+class PlannedModality:
+    id: str
+    pressure: str
+    certainty: float
+    benefits: tuple[str, ...]
+    because: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "pressure": self.pressure, "certainty": self.certainty,
+                "benefits": list(self.benefits), "because": list(self.because)}
+
+
+@dataclass(frozen=True)
+class PlannedTarget:
+    id: str
+    area: str
+    side: str | None
+    role: str
+    because: tuple[str, ...]
+    pressure_cap: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"id": self.id, "area": self.area, "side": self.side,
+                               "role": self.role, "because": list(self.because)}
+        if self.pressure_cap is not None:
+            out["pressure_cap"] = self.pressure_cap
+        return out
+
+
+@dataclass(frozen=True)
+class BlockedModality:
+    id: str
+    because: tuple[str, ...]
+    reason: str  # "blocked" or "priced_out"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "because": list(self.because), "reason": self.reason}
+
+
+@dataclass(frozen=True)
+class BlockedArea:
+    id: str
+    side: str | None
+    because: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "side": self.side, "because": list(self.because)}
+
+
+@dataclass(frozen=True)
+class Segment:
+    minutes: int
+    group: str
+    targets: tuple[str, ...]
+    modalities: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"minutes": self.minutes, "group": self.group, "targets": list(self.targets),
+                "modalities": list(self.modalities)}
+
+
+@dataclass(frozen=True)
+class PlannedReferral:
+    to: str
+    urgency: str
+    because: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"to": self.to, "urgency": self.urgency, "because": list(self.because)}
+
+
+@dataclass(frozen=True)
+class Plan:
+    case_id: str
+    status: str
+    status_because: tuple[str, ...]
+    modalities: tuple[PlannedModality, ...]
+    targets: tuple[PlannedTarget, ...]
+    blocked_modalities: tuple[BlockedModality, ...]
+    blocked_areas: tuple[BlockedArea, ...]
+    pressure_cap: str
+    pressure_cap_because: tuple[str, ...]
+    total_minutes: int
+    minutes_ceiling: int
+    segments: tuple[Segment, ...]
+    clearances_required: tuple[str, ...]
+    referrals: tuple[PlannedReferral, ...]
+    advisories: tuple[str, ...]
+
+    @property
+    def treats(self) -> bool:
+        return self.status not in NO_TREATMENT
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "case_id": self.case_id,
+            "status": self.status,
+            "status_because": list(self.status_because),
+            "modalities": [m.to_dict() for m in self.modalities],
+            "targets": [t.to_dict() for t in self.targets],
+            "blocked": {"modalities": [b.to_dict() for b in self.blocked_modalities],
+                        "areas": [b.to_dict() for b in self.blocked_areas]},
+            "pressure_cap": self.pressure_cap,
+            "pressure_cap_because": list(self.pressure_cap_because),
+            "session": {"total_minutes": self.total_minutes, "ceiling_minutes": self.minutes_ceiling,
+                        "segments": [s.to_dict() for s in self.segments]},
+            "clearances_required": list(self.clearances_required),
+            "referrals": [r.to_dict() for r in self.referrals],
+            "advisories": list(self.advisories),
+        }

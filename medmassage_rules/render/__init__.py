@@ -1,0 +1,1 @@
+"""Renderers: a plan result in, text out. They never print and never exit."""

@@ -1,0 +1,82 @@
+"""The plan as a therapist reads it at a glance: status first, then what to do."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from ..knowledge import KnowledgeBase
+from ..planner import PlanResult
+
+STATUS_WORDS = {
+    "refer_urgent": "REFER URGENTLY - no massage; same-day medical assessment",
+    "refer": "REFER - no massage until a routine medical evaluation",
+    "defer": "DEFER - nothing can be treated today",
+    "needs_clearance": "NEEDS CLEARANCE - no treatment until the clearance is documented",
+    "treat_with_precautions": "TREAT WITH PRECAUTIONS",
+    "treat": "TREAT",
+}
+
+
+def _side(side: str | None) -> str:
+    return f" ({side})" if side else ""
+
+
+def render_text(result: PlanResult, kb: KnowledgeBase) -> str:
+    plan, v = result.plan, kb.vocabulary
+    rule = kb.by_id
+    lines = [f"Case {plan.case_id}", f"Status: {STATUS_WORDS[plan.status]}"]
+    for rid in plan.status_because:
+        lines.append(f"  because {rule[rid].description} [{rid}]")
+    cap = f"{plan.pressure_cap}" + (" (nothing caps pressure)" if plan.pressure_cap == "deep" else "")
+    lines.append(f"Pressure cap: {cap}")
+    for rid in plan.pressure_cap_because:
+        lines.append(f"  set by {rule[rid].description} [{rid}]")
+
+    if plan.modalities:
+        lines.append("")
+        lines.append("Modalities (most certain first):")
+        for m in plan.modalities:
+            benefits = "; ".join(v.benefits[b] for b in m.benefits) or "requested by the prescription"
+            lines.append(f"  - {v.label(m.id)}: {m.pressure} pressure, certainty {m.certainty:.2f}"
+                         f" - {benefits}")
+    if plan.targets:
+        lines.append("")
+        lines.append("Targets by area:")
+        by_area: dict[str, list[str]] = defaultdict(list)
+        for t in plan.targets:
+            note = f", {t.pressure_cap} pressure only" if t.pressure_cap else ""
+            by_area[t.area].append(f"{v.label(t.id)}{_side(t.side)}{note}")
+        for area, items in by_area.items():
+            lines.append(f"  {v.label(area)}: {', '.join(items)}")
+    if plan.segments:
+        lines.append("")
+        lines.append(f"Session: {plan.total_minutes} minutes (ceiling {plan.minutes_ceiling})")
+        start = 0
+        for s in plan.segments:
+            end = start + s.minutes
+            lines.append(f"  {start:>3}-{end:<3} min  {v.label(s.group)}: {', '.join(v.label(t) for t in s.targets)}"
+                         f" - {', '.join(v.label(m) for m in s.modalities)}")
+            start = end
+    if plan.blocked_modalities or plan.blocked_areas:
+        lines.append("")
+        lines.append("Not to be done:")
+        for b in plan.blocked_modalities:
+            why = "; ".join(f"{rule[r].description} [{r}]" for r in b.because)
+            verb = "blocked" if b.reason == "blocked" else "priced out by the pressure cap"
+            lines.append(f"  - {v.label(b.id)}: {verb} - {why}")
+        for a in plan.blocked_areas:
+            why = "; ".join(f"{rule[r].description} [{r}]" for r in a.because)
+            lines.append(f"  - no work on the {v.label(a.id)}{_side(a.side)} - {why}")
+    if plan.clearances_required or plan.referrals:
+        lines.append("")
+        for c in plan.clearances_required:
+            lines.append(f"Clearance required: {c} - {v.clearances[c]}")
+        for r in plan.referrals:
+            lines.append(f"Referral ({r.urgency}): {v.referrals[r.to]} [{', '.join(r.because)}]")
+    if plan.advisories:
+        lines.append("")
+        lines.append("Advisories:")
+        lines += [f"  - {a}" for a in plan.advisories]
+    lines.append("")
+    lines.append("Decision support for trained therapists; not a diagnosis.")
+    return "\n".join(lines)

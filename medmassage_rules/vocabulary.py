@@ -1,0 +1,166 @@
+"""The controlled vocabulary: every id a case, a rule or a plan may use."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import RuleDefinitionError
+from .loaders import parse_yaml
+
+Pressure = str
+
+
+@dataclass(frozen=True)
+class Modality:
+    id: str
+    label: str
+    lowest: Pressure
+    highest: Pressure
+    areas: tuple[str, ...] = ()  # where it may be applied; empty means anywhere
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    pressures: tuple[str, ...]
+    sides: tuple[str, ...]
+    acuities: tuple[str, ...]
+    severities: tuple[str, ...]
+    statuses: tuple[str, ...]
+    modalities: dict[str, Modality]
+    mechanisms: dict[str, dict[str, str]]
+    benefits: dict[str, str]
+    area_groups: tuple[str, ...]
+    areas: dict[str, str]  # area -> group
+    targets: dict[str, str]  # target -> area
+    endangerment_sites: dict[str, str]  # site -> area
+    conditions: tuple[str, ...]
+    findings: tuple[str, ...]
+    indicator_findings: tuple[str, ...]
+    history: tuple[str, ...]
+    medication_classes: tuple[str, ...]
+    medications: dict[str, str]  # name -> class
+    referrals: dict[str, str]
+    referral_urgencies: tuple[str, ...]
+    clearances: dict[str, str]
+    labels: dict[str, str] = field(default_factory=dict)
+
+    # -- pressures -------------------------------------------------------------------
+    def rank(self, pressure: Pressure) -> int:
+        return self.pressures.index(pressure)
+
+    def lower(self, a: Pressure, b: Pressure) -> Pressure:
+        return a if self.rank(a) <= self.rank(b) else b
+
+    # -- places ----------------------------------------------------------------------
+    def area_of(self, site: str) -> str:
+        """The area of a target id, or the id itself when it is an area."""
+        return self.targets.get(site, site)
+
+    def group_of(self, site: str) -> str:
+        return self.areas[self.area_of(site)]
+
+    def is_site(self, value: str) -> bool:
+        return value in self.targets or value in self.areas
+
+    def areas_in_group(self, group: str) -> tuple[str, ...]:
+        return tuple(a for a, g in self.areas.items() if g == group)
+
+    def label(self, ident: str) -> str:
+        """Plain words for an id."""
+        if ident in self.labels:
+            return self.labels[ident]
+        if ident in self.modalities:
+            return self.modalities[ident].label
+        if ident in self.benefits:
+            return self.benefits[ident]
+        if ident in self.mechanisms:
+            return self.mechanisms[ident]["label"]
+        return ident.replace("_", " ")
+
+    # -- the status order --------------------------------------------------------------
+    def severity_rank(self, status: str) -> int:
+        """0 for the most severe status."""
+        return self.statuses.index(status)
+
+    def most_severe(self, statuses: list[str]) -> str:
+        return min(statuses, key=self.severity_rank)
+
+    def all_ids(self) -> dict[str, str]:
+        """Every id with its kind, for suggestions and lookups."""
+        kinds: dict[str, str] = {}
+        for kind, ids in (("status", self.statuses), ("modality", self.modalities),
+                          ("mechanism", self.mechanisms), ("benefit", self.benefits),
+                          ("area", self.areas), ("target", self.targets),
+                          ("condition", self.conditions), ("finding", self.findings),
+                          ("history", self.history), ("clearance", self.clearances)):
+            for ident in ids:
+                kinds.setdefault(ident, kind)
+        return kinds
+
+
+_REQUIRED = ("pressures", "sides", "acuities", "severities", "statuses", "modalities",
+             "mechanisms", "benefits", "area_groups", "areas", "targets", "endangerment_sites",
+             "conditions", "findings", "history", "medication_classes", "medications",
+             "referrals", "referral_urgencies", "clearances")
+
+
+def load_vocabulary(path: Path) -> Vocabulary:
+    """Load and check ``vocabulary.yaml``; problems raise RuleDefinitionError."""
+    source = str(path)
+    try:
+        data = parse_yaml(path.read_text(encoding="utf-8"))
+    except Exception as exc:  # any parse or read failure of a knowledge-base file
+        raise RuleDefinitionError([f"{source}: cannot load vocabulary: {exc}"]) from None
+    if not isinstance(data, dict):
+        raise RuleDefinitionError([f"{source}: the vocabulary must be a mapping"])
+    missing = [key for key in _REQUIRED if key not in data]
+    if missing:
+        raise RuleDefinitionError([f"{source}: vocabulary lacks {', '.join(missing)}"])
+    problems: list[str] = []
+    pressures = tuple(data["pressures"])
+    modalities: dict[str, Modality] = {}
+    for ident, spec in data["modalities"].items():
+        low, high = spec["pressure"]
+        if low not in pressures or high not in pressures or pressures.index(low) > pressures.index(high):
+            problems.append(f"{source}: modalities.{ident}: bad pressure range {spec['pressure']!r}")
+        modalities[ident] = Modality(ident, spec["label"], low, high, tuple(spec.get("areas", ())))
+    areas = {a: s["group"] for a, s in data["areas"].items()}
+    for ident, area in data["targets"].items():
+        if area not in areas:
+            problems.append(f"{source}: targets.{ident}: unknown area {area!r}")
+    for ident, group in areas.items():
+        if group not in data["area_groups"]:
+            problems.append(f"{source}: areas.{ident}: unknown area group {group!r}")
+    for name, cls in data["medications"].items():
+        if cls not in data["medication_classes"]:
+            problems.append(f"{source}: medications.{name}: unknown class {cls!r}")
+    findings = tuple(data["findings"])
+    indicators = tuple(data.get("indicator_findings", findings))
+    if problems:
+        raise RuleDefinitionError(problems)
+    return Vocabulary(
+        pressures=pressures,
+        sides=tuple(data["sides"]),
+        acuities=tuple(data["acuities"]),
+        severities=tuple(data["severities"]),
+        statuses=tuple(data["statuses"]),
+        modalities=modalities,
+        mechanisms=dict(data["mechanisms"]),
+        benefits=dict(data["benefits"]),
+        area_groups=tuple(data["area_groups"]),
+        areas=areas,
+        targets=dict(data["targets"]),
+        endangerment_sites=dict(data["endangerment_sites"]),
+        conditions=tuple(data["conditions"]),
+        findings=findings,
+        indicator_findings=indicators,
+        history=tuple(data["history"]),
+        medication_classes=tuple(data["medication_classes"]),
+        medications=dict(data["medications"]),
+        referrals=dict(data["referrals"]),
+        referral_urgencies=tuple(data["referral_urgencies"]),
+        clearances=dict(data["clearances"]),
+        labels=dict(data.get("labels", {})),
+    )

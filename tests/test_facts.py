@@ -1,0 +1,37 @@
+"""Every case in facts/ with an expect block is a test (expected-result files drive tests)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from medmassage_rules.cases import load_case
+from medmassage_rules.expectations import check_expectations
+from medmassage_rules.knowledge import load_knowledge_base
+from medmassage_rules.planner import plan_case
+
+from .conftest import FACTS
+
+_KB = load_knowledge_base()
+CASES = sorted(p for p in FACTS.glob("*.y*ml") if load_case(p, _KB.vocabulary).expect is not None)
+
+
+@pytest.mark.parametrize("path", CASES, ids=lambda p: Path(p).stem)
+def test_case_meets_its_expectations(path: Path, kb) -> None:
+    case = load_case(path, kb.vocabulary)
+    plan = plan_case(case, kb).plan
+    assert check_expectations(case.expect, plan, kb.vocabulary) == []
+
+
+def test_every_because_names_a_rule_that_fired(kb) -> None:
+    for path in CASES:
+        result = plan_case(load_case(path, kb.vocabulary), kb)
+        fired = {f.rule_id for f in result.trace}
+        d = result.plan.to_dict()
+        named = [r for m in d["modalities"] for r in m["because"]]
+        named += [r for t in d["targets"] for r in t["because"]]
+        named += [r for b in d["blocked"]["modalities"] + d["blocked"]["areas"] for r in b["because"]]
+        named += [r for ref in d["referrals"] for r in ref["because"]]
+        assert set(named) <= fired, path.name
+        assert set(named) <= set(kb.by_id)

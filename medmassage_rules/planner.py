@@ -311,16 +311,14 @@ class _Resolver:
         had_targets = bool(states)
         undeliverable = self.assign_modalities(states, available)
 
-        status_because: tuple[str, ...] = ()
-        if severe:
-            status = v.most_severe([s for s, _ in severe])
-            status_because = self.ids(r for s, r in severe if s == status)
-        elif not states:
-            status = "defer"
-            status_because = self.ids(r for rules in blocked_targets.values() for r in rules)
-            self.advisories.append(self._nothing_to_treat(blocked_targets, undeliverable, had_targets))
-        else:
-            status = "treat"
+        if not states:  # nothing left to treat: defer, unless something more severe applies
+            severe += [("defer", r) for r in sorted({r for rules in blocked_targets.values() for r in rules})]
+            if not any(kind == "defer" for kind, _ in severe):
+                severe.append(("defer", ""))
+            if not any(f["kind"] == "all" for f in c["block"]):
+                self.advisories.append(self._nothing_to_treat(blocked_targets, undeliverable, had_targets))
+        status = v.most_severe([s for s, _ in severe]) if severe else "treat"
+        status_because = self.ids(r for s, r in severe if s == status and r)
 
         outcome_time: dict[str, tuple[str, ...]] = {}
         segments: list[Segment] = []

@@ -18,8 +18,16 @@ from . import facts as F
 from .cases import Case
 from .engine import Firing, PlanningEngine
 from .knowledge import KnowledgeBase
-from .plan import (NO_TREATMENT, BlockedArea, BlockedModality, Plan, PlannedModality,
-                   PlannedReferral, PlannedTarget, Segment)
+from .plan import (
+    NO_TREATMENT,
+    BlockedArea,
+    BlockedModality,
+    Plan,
+    PlannedModality,
+    PlannedReferral,
+    PlannedTarget,
+    Segment,
+)
 from .session import DEFAULT_CEILING, GroupNeed, allocate
 from .vocabulary import Vocabulary
 
@@ -277,7 +285,6 @@ class _Resolver:
         v, c, case = self.v, self.c, self.case
         cap, cap_because = self.cap()
         blocks, priced = self.blocked_modalities(cap)
-        requested = {p["modality"] for p in c["proposal"] if p["line"] == "request"}
         request_rules = {p["modality"]: p["rule"] for p in c["proposal"] if p["line"] == "request"}
         blocked_mods = []
         for mod in sorted(set(blocks) | set(priced)):
@@ -285,9 +292,9 @@ class _Resolver:
             if mod in request_rules:
                 because.add(request_rules[mod])
                 culprits = ", ".join(self.ids(blocks.get(mod, ()) or priced.get(mod, ())))
-                how = "blocked" if mod in blocks else f"priced out by a {cap} pressure cap"
-                self.advisories.append(f"requested {v.label(mod)} is {how} ({culprits}): "
-                                       "a contraindication overrides the prescription")
+                how = "blocked" if mod in blocks else f"priced out by the {cap} pressure cap"
+                self.advisories.append(f"requested {v.label(mod)} is not given: {how} ({culprits}); "
+                                       "a request never overrides a contraindication or an exclusion")
             blocked_mods.append(BlockedModality(mod, self.ids(because),
                                                 "blocked" if mod in blocks else "priced_out"))
         blocked_areas = self.blocked_areas()
@@ -333,7 +340,8 @@ class _Resolver:
                            or any(t.pressure_cap not in (None, "deep") for t in targets))
             status = "treat_with_precautions" if precautions else "treat"
             for group, dropped in outcome_time.items():
-                self.advisories.append(f"{v.label(group)} left out: no time ({', '.join(dropped)})")
+                self.advisories.append(f"{v.label(group)} left out: no time "
+                                       f"({', '.join(v.label(t) for t in dropped)})")
             self.advisories += self.endangerment(targets)
             self.advisories += self.caveats(modalities)
         delivered = {m.id for m in modalities}
@@ -348,8 +356,7 @@ class _Resolver:
         )
         outcome = Outcome(priced_out=priced, dropped_for_time=outcome_time, undeliverable=undeliverable,
                           blocked_targets=blocked_targets,
-                          not_delivered=tuple(sorted(available - delivered - requested))
-                          + tuple(sorted((available & requested) - delivered)))
+                          not_delivered=tuple(sorted(available - delivered)))
         return plan, outcome
 
     def _nothing_to_treat(self, blocked: dict[str, tuple[str, ...]], undeliverable: dict[str, str],
@@ -364,7 +371,8 @@ class _Resolver:
         return ("nothing can be treated today: the case gives no target to treat (e.g. the muscles holding "
                 "trigger points); reassess with a fuller examination")
 
-    def schedule(self, states: dict[str, TargetState], ceiling: int) -> tuple[list[Segment], dict[str, tuple[str, ...]]]:
+    def schedule(self, states: dict[str, TargetState],
+                 ceiling: int) -> tuple[list[Segment], dict[str, tuple[str, ...]]]:
         v, case = self.v, self.case
         focus = set(case.prescription.focus_areas)
         needs: dict[str, dict[str, bool]] = defaultdict(lambda: dict(focus=False, primary=False,
@@ -372,7 +380,8 @@ class _Resolver:
         for state in states.values():
             need = needs[v.areas[state.area]]
             need["focus"] |= state.area in focus
-            primary_sources = [i for kind, i in state.sources if kind == "diagnosis"] if "primary" in state.roles else []
+            primary_sources = ([i for kind, i in state.sources if kind == "diagnosis"]
+                               if "primary" in state.roles else [])
             need["primary"] |= bool(primary_sources)
             need["chronic"] |= any(case.diagnoses[i].effective_acuity == "chronic" for i in primary_sources)
             need["finding"] |= "finding" in state.roles

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from ..knowledge import KnowledgeBase
+from ..knowledge import KnowledgeBase, RuleSpec
 from ..planner import PlanResult
 
 STATUS_WORDS = {
@@ -19,6 +19,10 @@ STATUS_WORDS = {
 
 def _side(side: str | None) -> str:
     return f" ({side})" if side else ""
+
+
+def _is_request(rule: RuleSpec) -> bool:
+    return rule.then.propose is not None and rule.then.propose.line == "request"
 
 
 def render_text(result: PlanResult, kb: KnowledgeBase) -> str:
@@ -61,9 +65,11 @@ def render_text(result: PlanResult, kb: KnowledgeBase) -> str:
         lines.append("")
         lines.append("Not to be done:")
         for b in plan.blocked_modalities:
-            why = "; ".join(f"{rule[r].description} [{r}]" for r in b.because)
+            requested = [r for r in b.because if _is_request(rule[r])]
+            why = "; ".join(f"{rule[r].description} [{r}]" for r in b.because if r not in requested)
             verb = "blocked" if b.reason == "blocked" else "priced out by the pressure cap"
-            lines.append(f"  - {v.label(b.id)}: {verb} - {why}")
+            note = " (requested by the prescription)" if requested else ""
+            lines.append(f"  - {v.label(b.id)}{note}: {verb} - {why}")
         for a in plan.blocked_areas:
             why = "; ".join(f"{rule[r].description} [{r}]" for r in a.because)
             lines.append(f"  - no work on the {v.label(a.id)}{_side(a.side)} - {why}")

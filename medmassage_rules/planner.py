@@ -98,6 +98,7 @@ class TargetState:
     sided: bool                  # whether any source gave a side
     roles: set[str] = field(default_factory=set)
     sources: set[tuple[str, int]] = field(default_factory=set)
+    primary_of: set[int] = field(default_factory=set)  # diagnoses it is a primary target of
     mechanisms: set[str] = field(default_factory=set)
     because: set[str] = field(default_factory=set)
     cap: str = "deep"
@@ -211,6 +212,8 @@ class _Resolver:
             state.sided = state.sided or f["side"] is not None
             state.roles.add(f["role"])
             state.sources.add((f["source_kind"], f["source_index"]))
+            if f["role"] == "primary" and f["source_kind"] == "diagnosis":
+                state.primary_of.add(f["source_index"])
             state.mechanisms.update(f["mechanisms"])
             state.because.add(f["rule"])
         return states
@@ -380,10 +383,8 @@ class _Resolver:
         for state in states.values():
             need = needs[v.areas[state.area]]
             need["focus"] |= state.area in focus
-            primary_sources = ([i for kind, i in state.sources if kind == "diagnosis"]
-                               if "primary" in state.roles else [])
-            need["primary"] |= bool(primary_sources)
-            need["chronic"] |= any(case.diagnoses[i].effective_acuity == "chronic" for i in primary_sources)
+            need["primary"] |= bool(state.primary_of)
+            need["chronic"] |= any(case.diagnoses[i].effective_acuity == "chronic" for i in state.primary_of)
             need["finding"] |= "finding" in state.roles
         alloc = allocate([GroupNeed(g, **n) for g, n in needs.items()], ceiling, v.area_groups)
         target_rank = {t: i for i, t in enumerate([*v.targets, *v.areas])}

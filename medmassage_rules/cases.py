@@ -163,11 +163,11 @@ class HistoryItem(_Strict):
 
 
 class Labs(_Strict):
-    platelets_k: Annotated[float, Field(ge=0, le=5000)] | None = None
+    platelets_k: Annotated[float, Field(ge=0, le=5000, allow_inf_nan=False)] | None = None
 
 
 class Vitals(_Strict):
-    temperature_c: Annotated[float, Field(ge=25, le=45)] | None = None
+    temperature_c: Annotated[float, Field(ge=25, le=45, allow_inf_nan=False)] | None = None
     systolic: Annotated[int, Field(ge=40, le=320)] | None = None
     diastolic: Annotated[int, Field(ge=20, le=220)] | None = None
 
@@ -271,6 +271,9 @@ def _problems(exc: ValidationError, source: str) -> list[Problem]:
 
 def validate_case(data: Any, source: str, vocab: Vocabulary) -> Case:
     """Validate one parsed case object; every problem is reported in one CaseError."""
+    if data is None:
+        raise CaseError([Problem(source, "", "the file holds no case (it is empty); "
+                                             "a case must be a mapping of fields")])
     if not isinstance(data, dict):
         raise CaseError([Problem(source, "", "a case must be a mapping of fields",
                                  type(data).__name__, has_value=True)])

@@ -108,7 +108,9 @@ def parse_document(text: str, source: str, suffix: str) -> Any:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        message = exc.problem or exc.context or "invalid YAML"
+        # the context says what the parser expected ("expected a single document in the
+        # stream"), the problem what it found instead; either alone can be meaningless
+        message = ", ".join(part for part in (exc.context, exc.problem) if part) or "invalid YAML"
         raise CaseError([Problem(source, where, f"invalid YAML: {message}")]) from None
     except yaml.YAMLError as exc:
         raise CaseError([Problem(source, "", f"invalid YAML: {exc}")]) from None

@@ -198,7 +198,9 @@ class MinutesExpectation(_Strict):
 
 
 class Expectation(_Strict):
-    status: Annotated[list[StatusId], BeforeValidator(_as_list),
+    # the schema shows what a file may hold (one status or a list), not the list it becomes
+    status: Annotated[list[StatusId],
+                      BeforeValidator(_as_list, json_schema_input_type=StatusId | list[StatusId]),
                       Field(json_schema_extra={"description": "a status, or a list meaning any of them"})] | None = None
     modalities: ModalityExpectation | None = None
     targets: TargetExpectation | None = None

@@ -12,9 +12,11 @@ from click.testing import CliRunner, Result
 
 from medmassage_rules.cli import main
 
-from .conftest import ROOT
+from .conftest import FACTS, ROOT
 
 EXIT_INVALID = 2
+SINGLE_CASE_FILES = sorted(p for p in FACTS.iterdir() if p.suffix in (".yaml", ".yml", ".json"))
+JSON_LINES_FILES = sorted(FACTS.glob("*.jsonl"))
 
 
 def invoke(*args: str | Path) -> Result:
@@ -45,3 +47,54 @@ def assert_refused(exit_code: int, stdout: str, stderr: str, source: str | Path)
     for line in lines:
         assert line.startswith(prefix), line
     return lines
+
+
+# -- the plan JSON of contract §2 ---------------------------------------------------------------
+PLAN_KEYS = {"schema_version", "case_id", "status", "modalities", "targets", "blocked", "pressure_cap",
+             "session", "clearances_required", "referrals", "advisories"}
+MODALITY_KEYS = {"id", "pressure", "certainty", "benefits", "because"}
+TARGET_KEYS = {"id", "area", "side", "because"}
+SEGMENT_KEYS = {"minutes", "group", "targets", "modalities"}
+REFERRAL_KEYS = {"to", "urgency", "because"}
+
+
+def _has(item: dict, keys: set[str], where: str) -> None:
+    missing = keys - set(item)
+    assert not missing, f"{where} lacks {sorted(missing)}"
+
+
+def assert_plan_shape(plan: dict, vocab) -> None:
+    """Every key of contract §2 is there, with values of the kinds it names."""
+    _has(plan, PLAN_KEYS, "plan")
+    assert plan["schema_version"] == 1
+    assert isinstance(plan["case_id"], str)
+    assert plan["status"] in vocab.statuses
+    assert plan["pressure_cap"] in vocab.pressures
+    for m in plan["modalities"]:
+        _has(m, MODALITY_KEYS, "modality")
+        assert m["id"] in vocab.modalities and m["pressure"] in vocab.pressures
+        assert isinstance(m["certainty"], float) and 0 < m["certainty"] <= 1
+        assert set(m["benefits"]) <= set(vocab.benefits)
+        assert m["because"] and all(isinstance(r, str) for r in m["because"])
+    for t in plan["targets"]:
+        _has(t, TARGET_KEYS, "target")
+        assert vocab.is_site(t["id"]) and t["area"] == vocab.area_of(t["id"])
+        assert t["side"] in (None, *vocab.sides)
+        assert t["because"]
+    _has(plan["blocked"], {"modalities", "areas"}, "blocked")
+    for b in plan["blocked"]["modalities"]:
+        _has(b, {"id", "because"}, "blocked modality")
+        assert b["id"] in vocab.modalities and b["because"]
+    for b in plan["blocked"]["areas"]:
+        _has(b, {"id", "side", "because"}, "blocked area")
+        assert b["id"] in vocab.areas and b["side"] in (None, *vocab.sides) and b["because"]
+    _has(plan["session"], {"total_minutes", "segments"}, "session")
+    assert isinstance(plan["session"]["total_minutes"], int)
+    for s in plan["session"]["segments"]:
+        _has(s, SEGMENT_KEYS, "segment")
+        assert s["group"] in vocab.area_groups and isinstance(s["minutes"], int)
+    assert set(plan["clearances_required"]) <= set(vocab.clearances)
+    for r in plan["referrals"]:
+        _has(r, REFERRAL_KEYS, "referral")
+        assert r["to"] in vocab.referrals and r["urgency"] in ("routine", "urgent") and r["because"]
+    assert all(isinstance(a, str) for a in plan["advisories"])

@@ -20,7 +20,9 @@ from medmassage_rules.errors import CaseError
 
 from .helpers import assert_refused, invoke, run_checkout_cli
 
-GOOD = "id: bad\ndiagnoses:\n  - condition: neck_pain\n"
+DIAGNOSES = "diagnoses:\n  - condition: neck_pain\n"
+GOOD = "id: bad\n" + DIAGNOSES
+JSON_HEAD = '{"id": "x", "diagnoses": [{"condition": "neck_pain"}]'  # a valid case, still open
 
 
 @dataclass(frozen=True)
@@ -61,7 +63,7 @@ BAD_INPUTS = [
         (Expected("prescription.modalities[0]", "unknown modality id", "'reiki'"),
          Expected("prescription.exclude_modalities[1]", "unknown modality id", "'cupping'"))),
     Bad("unknown medication", "c.json",
-        '{"id": "x", "diagnoses": [{"condition": "neck_pain"}], "medications": ["warfarin", "unobtainium"]}',
+        JSON_HEAD + ', "medications": ["warfarin", "unobtainium"]}',
         (Expected("medications[1]", "unknown medication or medication class id", "'unobtainium'"),)),
     Bad("unknown history item", "c.yaml", GOOD + "history:\n  - {item: gout}\n",
         (Expected("history[0].item", "unknown history item id", "'gout'"),)),
@@ -142,9 +144,9 @@ BAD_INPUTS = [
         (Expected("", "invalid JSON: duplicate key 'id'"),)),
     Bad("YAML duplicate keys", "c.yaml", "id: x\ndiagnoses:\n  - {condition: neck_pain, condition: migraine}\n",
         (Expected("line 3, column 28", "invalid YAML: duplicate key 'condition'"),)),
-    Bad("NaN in JSON", "c.json", '{"id": "x", "diagnoses": [{"condition": "neck_pain"}], "labs": {"platelets_k": NaN}}',
+    Bad("NaN in JSON", "c.json", JSON_HEAD + ', "labs": {"platelets_k": NaN}}',
         (Expected("", "invalid JSON: NaN is not a number a case may use"),)),
-    Bad("Infinity in JSON", "c.json", '{"id": "x", "diagnoses": [{"condition": "neck_pain"}], "vitals": {"systolic": -Infinity}}',
+    Bad("Infinity in JSON", "c.json", JSON_HEAD + ', "vitals": {"systolic": -Infinity}}',
         (Expected("", "invalid JSON: -Infinity is not a number a case may use"),)),
     Bad("YAML anchor and alias", "c.yaml", "id: &name x\ndiagnoses:\n  - condition: neck_pain\nfoo: *name\n",
         (Expected("line 1, column 5", "anchors and aliases are not allowed"),)),
@@ -152,7 +154,7 @@ BAD_INPUTS = [
         (Expected("line 1, column 7", "anchors and aliases are not allowed"),)),
     Bad("billion laughs", "c.yaml", _billion_laughs(),
         (Expected("line 1, column 4", "anchors and aliases are not allowed"),)),
-    Bad("python object tag", "c.yaml", "id: !!python/object/apply:os.system ['true']\ndiagnoses: [{condition: neck_pain}]\n",
+    Bad("python object tag", "c.yaml", "id: !!python/object/apply:os.system ['true']\n" + DIAGNOSES,
         (Expected("line 1, column 5", "could not determine a constructor for the tag"),)),
     Bad("python name tag", "c.yaml", "id: x\ndiagnoses: !!python/name:os.system\n",
         (Expected("line 2, column 12", "could not determine a constructor for the tag"),)),
@@ -186,7 +188,7 @@ BAD_INPUTS = [
     # -- files that are not case files ------------------------------------------------------------
     Bad("wrong suffix", "c.txt", GOOD,
         (Expected("", "not a single-case file: expected .yaml, .yml or .json", "'.txt'"),)),
-    Bad("JSON Lines given to recommend", "c.jsonl", '{"id": "x", "diagnoses": [{"condition": "neck_pain"}]}\n',
+    Bad("JSON Lines given to recommend", "c.jsonl", JSON_HEAD + "}\n",
         (Expected("", "not a single-case file", "'.jsonl'"),)),
 ]
 

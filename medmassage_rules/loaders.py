@@ -123,11 +123,12 @@ def parse_document(text: str, source: str, suffix: str) -> Any:
         raise CaseError([Problem(source, "", "document is nested too deeply")]) from None
 
 
-def iter_json_lines(path: Path) -> Iterator[tuple[int, Any | CaseError]]:
-    """Stream a JSON Lines file: yields (line number, parsed object or CaseError).
+def iter_raw_lines(path: Path) -> Iterator[tuple[int, bytes]]:
+    """Stream the non-blank lines of a JSON Lines file as (line number, raw bytes).
 
-    Blank lines are skipped. Each line is limited to the case size limit; the file as a
-    whole is never loaded at once, so arbitrarily long files use constant memory.
+    A line longer than the case size limit is cut just past the limit (so that
+    :func:`parse_json_line` refuses it) and the rest of it is skipped unread into
+    memory: the file as a whole, or one huge line, is never loaded at once.
     """
     source = str(path)
     try:
@@ -135,19 +136,36 @@ def iter_json_lines(path: Path) -> Iterator[tuple[int, Any | CaseError]]:
     except OSError as exc:
         raise CaseError([Problem(source, "", f"cannot read file: {exc.strerror or exc}")]) from None
     with handle:
-        for number, raw in enumerate(handle, start=1):
-            where = f"{source}:{number}"
-            if not raw.strip():
-                continue
-            if len(raw) > MAX_CASE_BYTES:
-                yield number, CaseError([Problem(where, "", "line is larger than 1024 KiB; refused")])
-                continue
-            try:
-                text = raw.decode("utf-8-sig" if number == 1 else "utf-8")
-            except UnicodeDecodeError as exc:
-                yield number, CaseError([Problem(where, "", f"line is not UTF-8 text (byte {exc.start})")])
-                continue
-            try:
-                yield number, parse_document(text, where, ".json")
-            except CaseError as exc:
-                yield number, exc
+        number = 0
+        while raw := handle.readline(MAX_CASE_BYTES + 1):
+            number += 1
+            if len(raw) > MAX_CASE_BYTES and not raw.endswith(b"\n"):
+                while (rest := handle.readline(MAX_CASE_BYTES)) and not rest.endswith(b"\n"):
+                    pass
+            if raw.strip():
+                yield number, raw
+
+
+def parse_json_line(raw: bytes, number: int, where: str) -> Any:
+    """Parse line ``number`` of a JSON Lines file (``where`` is "file:line"); raises CaseError."""
+    if len(raw) > MAX_CASE_BYTES:
+        raise CaseError([Problem(where, "", "line is larger than 1024 KiB; refused")])
+    try:
+        text = raw.decode("utf-8-sig" if number == 1 else "utf-8")
+    except UnicodeDecodeError as exc:
+        raise CaseError([Problem(where, "", f"line is not UTF-8 text (byte {exc.start})")]) from None
+    return parse_document(text.rstrip("\r\n"), where, ".json")  # an error then points into the line itself
+
+
+def iter_json_lines(path: Path) -> Iterator[tuple[int, Any | CaseError]]:
+    """Stream a JSON Lines file: yields (line number, parsed object or CaseError).
+
+    Blank lines are skipped. Each line is limited to the case size limit; the file as a
+    whole is never loaded at once, so arbitrarily long files use constant memory.
+    """
+    source = str(path)
+    for number, raw in iter_raw_lines(path):
+        try:
+            yield number, parse_json_line(raw, number, f"{source}:{number}")
+        except CaseError as exc:
+            yield number, exc

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from experta import AS, NOT, KnowledgeEngine, P, Rule
+from experta import AS, NOT, Fact, KnowledgeEngine, P, Rule
 from experta.abstract import Strategy
 from experta.agenda import Agenda
 
@@ -89,10 +89,23 @@ class PlanningEngine(KnowledgeEngine):
         return list(self.facts.values()), self.agenda.trace
 
     def record(self, fact: Any) -> None:
-        """Declare a conclusion and note it on the firing in progress."""
+        """Declare a conclusion and note it on the firing in progress.
+
+        experta keeps one copy of equal facts: when an earlier firing declared the same
+        conclusion (warfarin and aspirin both blocking deep tissue), this firing is noted
+        as supporting that fact too, so the trace names every reason.
+        """
         declared = self.declare(fact)
+        if declared is None:
+            key = _content(fact)
+            declared = next((f for f in self.facts.values() if _content(f) == key), None)
         if declared is not None:
             self.agenda.trace[-1].outputs.append(declared)
+
+
+def _content(fact: Any) -> tuple[type, frozenset[Any]]:
+    """What makes two facts the same fact for experta: class and fields, not the fact id."""
+    return type(fact), frozenset((k, v) for k, v in fact.items() if not Fact.is_special(k))
 
 
 def _pattern(kind: str, fields: dict[str, Any] | None) -> Any:

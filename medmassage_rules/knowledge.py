@@ -1,15 +1,17 @@
 """The knowledge base: rule specs loaded from ``rules/`` and checked when loaded.
 
 A rule file holds ``rules:`` (a list of rule specs), and may hold ``references:``
-(citation keys with their full text) and ``caveats:`` (claims of the seed graded X:
-shown only as caveats, never as reasons). Every problem — an unknown id, a missing field,
-an operator not in the registry — is collected and raised as one
-:class:`~medmassage_rules.errors.RuleDefinitionError` naming the file and rule id.
+(citation keys with their full text), ``caveats:`` (claims of the seed graded X:
+shown only as caveats, never as reasons) and ``lint:`` (``unused_ok``: vocabulary terms
+no rule uses on purpose, each with its reason, so ``kb lint`` does not warn of them).
+Every problem — an unknown id, a missing field, an operator not in the registry — is
+collected and raised as one :class:`~medmassage_rules.errors.RuleDefinitionError` naming
+the file and rule id.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
@@ -146,6 +148,7 @@ class KnowledgeBase:
     rules: tuple[RuleSpec, ...]
     references: dict[str, str]
     caveats: tuple[Caveat, ...]
+    unused_ok: dict[str, str] = field(default_factory=dict)  # term -> why no rule uses it
 
     @cached_property
     def by_id(self) -> dict[str, RuleSpec]:
@@ -155,6 +158,12 @@ class KnowledgeBase:
     def engine_class(self) -> type:
         from .engine import compile_engine  # the engine is built once per knowledge base
         return compile_engine(self)
+
+    @cached_property
+    def graph(self) -> Any:
+        """The knowledge graph (networkx), built on first use: only explanations need it."""
+        from .graph import build_knowledge_graph
+        return build_knowledge_graph(self.vocabulary, self.rules, self.references)
 
     def citation_text(self, key: str) -> str:
         return self.references.get(key, key)
@@ -351,8 +360,46 @@ def _read(path: Path) -> Any:
         raise RuleDefinitionError([f"{path}: cannot load rule file: {exc}"]) from None
 
 
-def load_knowledge_base(rules_dir: str | Path | None = None) -> KnowledgeBase:
-    """Load and validate every file of a knowledge-base folder."""
+@dataclass(frozen=True)
+class KnowledgeFiles:
+    """A knowledge-base folder as read, with every problem found in it.
+
+    ``rules`` holds every rule that parsed, also those with a problem of their own
+    (their ids are in ``faulty``), so that ``kb lint`` can go on analysing them.
+    """
+
+    root: Path
+    vocabulary: Vocabulary
+    rules: tuple[RuleSpec, ...]
+    references: dict[str, str]
+    caveats: tuple[Caveat, ...]
+    unused_ok: dict[str, str]
+    problems: tuple[str, ...]
+    faulty: frozenset[str]
+
+
+def _lint_section(raw: Any, name: str, vocab: Vocabulary, out: dict[str, str]) -> list[str]:
+    unused = raw.get("unused_ok") if isinstance(raw, dict) else None
+    if not isinstance(raw, dict) or set(raw) - {"unused_ok"} or not isinstance(unused, dict):
+        return [f"{name}: lint: a mapping with unused_ok: {{term: reason}}"]
+    known = set(vocab.all_ids()) | set(vocab.medication_classes) | set(vocab.medications)
+    problems = []
+    for term, reason in unused.items():
+        if term not in known:
+            problems.append(f"{name}: lint: unused_ok: unknown id {term!r}")
+        elif not isinstance(reason, str) or not reason.strip():
+            problems.append(f"{name}: lint: unused_ok: {term}: give the reason as text")
+        else:
+            out[str(term)] = reason
+    return problems
+
+
+def read_knowledge_base(rules_dir: str | Path | None = None) -> KnowledgeFiles:
+    """Read and check every file of a knowledge-base folder, collecting the problems.
+
+    Raises RuleDefinitionError only when there is nothing to read: no folder or no usable
+    vocabulary.
+    """
     root = Path(rules_dir) if rules_dir is not None else default_rules_dir()
     if not (root / VOCABULARY_FILE).is_file():
         raise RuleDefinitionError([f"{root}: no {VOCABULARY_FILE} (not a knowledge-base folder)"])
@@ -362,17 +409,25 @@ def load_knowledge_base(rules_dir: str | Path | None = None) -> KnowledgeBase:
     rules: list[RuleSpec] = []
     references: dict[str, str] = {}
     caveats: list[Caveat] = []
+    unused_ok: dict[str, str] = {}
+    faulty: set[str] = set()
     seen: dict[str, str] = {}
     files = sorted(p for p in root.glob("*.y*ml") if p.name != VOCABULARY_FILE)
     for path in files:
-        data = _read(path)
+        try:
+            data = _read(path)
+        except RuleDefinitionError as exc:
+            problems += exc.problems
+            continue
         name = path.name
         if not isinstance(data, dict):
-            problems.append(f"{name}: a rule file is a mapping with rules, references or caveats")
+            problems.append(f"{name}: a rule file is a mapping with rules, references, caveats or lint")
             continue
-        unknown = set(data) - {"rules", "references", "caveats"}
+        unknown = set(data) - {"rules", "references", "caveats", "lint"}
         if unknown:
             problems.append(f"{name}: unknown section(s) {', '.join(sorted(unknown))}")
+        if "lint" in data:
+            problems += _lint_section(data["lint"], name, vocab, unused_ok)
         references.update({str(k): str(v) for k, v in (data.get("references") or {}).items()})
         for i, raw in enumerate(data.get("caveats") or []):
             try:
@@ -394,7 +449,10 @@ def load_knowledge_base(rules_dir: str | Path | None = None) -> KnowledgeBase:
                 problems.append(f"{where}: duplicate rule id (first in {seen[rule.id]})")
                 continue
             seen[rule.id] = name
-            problems += checker.check(rule, where)
+            own = checker.check(rule, where)
+            if own:
+                faulty.add(rule.id)
+            problems += own
             rules.append(rule)
     for rule in rules:
         if rule.citation not in references:
@@ -406,6 +464,14 @@ def load_knowledge_base(rules_dir: str | Path | None = None) -> KnowledgeBase:
                      if b not in vocab.benefits]
     if not rules and not problems:
         problems.append(f"{root}: no rules found")
-    if problems:
-        raise RuleDefinitionError(problems)
-    return KnowledgeBase(root, vocab, tuple(rules), references, tuple(caveats))
+    return KnowledgeFiles(root, vocab, tuple(rules), references, tuple(caveats), unused_ok,
+                          tuple(problems), frozenset(faulty))
+
+
+def load_knowledge_base(rules_dir: str | Path | None = None) -> KnowledgeBase:
+    """Load and validate every file of a knowledge-base folder; any problem raises."""
+    files = read_knowledge_base(rules_dir)
+    if files.problems:
+        raise RuleDefinitionError(files.problems)
+    return KnowledgeBase(files.root, files.vocabulary, files.rules, files.references, files.caveats,
+                         files.unused_ok)

@@ -17,6 +17,8 @@ from typing import Any
 from experta import AS, NOT, Fact, KnowledgeEngine, P, Rule
 from experta.abstract import Strategy
 from experta.agenda import Agenda
+from experta.matchers import ReteMatcher
+from experta.matchers.rete.token import Token
 
 from . import facts as F
 from .knowledge import DEFAULT_CERTAINTY, KnowledgeBase, RuleSpec, SiteRef
@@ -70,10 +72,79 @@ class DeterministicStrategy(Strategy):
             bisect.insort(agenda.activations, activation)
 
 
+class LeanToken(Token):
+    """experta's Token, whose copy skips the checks its constructor already made.
+
+    Every node copies each token it receives; a fact enters the network by being offered
+    to every first-level node, so these copies (each re-checking every fact and the
+    context's type) were a quarter of a run.
+    """
+
+    def copy(self) -> LeanToken:
+        return tuple.__new__(type(self), (self.tag, self.data.copy(), self.context.copy()))
+
+
+class LeanReteMatcher(ReteMatcher):
+    """experta's Rete matcher, giving the same activations in the same order for less work per run.
+
+    After every firing experta asks each conflict-set node (one per rule) for its changes,
+    and each answers with two new sets; here only the nodes holding changes are read. A
+    reset wipes every node's memory from a flat list, not by a recursive walk that logs
+    each visit. Facts enter the network as :class:`LeanToken`. Profiling the planner put
+    these at about half of a run's time.
+    """
+
+    def build_network(self) -> None:
+        super().build_network()
+        self.conflict_set_nodes = self._get_conflict_set_nodes()
+        nodes: dict[int, Any] = {}
+        pending = [self.root_node]
+        while pending:
+            node = pending.pop()
+            if id(node) not in nodes:
+                nodes[id(node)] = node
+                pending += [child.node for child in node.children]
+        self.nodes = tuple(nodes.values())
+
+    def changes(self, adding: Iterable[Any] | None = None,
+                deleting: Iterable[Any] | None = None) -> tuple[list[Any], list[Any]]:
+        entry = [child.callback for child in self.root_node.children]
+        for fact in deleting or ():
+            token = LeanToken.invalid(fact)
+            for callback in entry:
+                callback(token)
+        for fact in adding or ():
+            token = LeanToken.valid(fact)
+            for callback in entry:
+                callback(token)
+        added: list[Any] = []
+        removed: list[Any] = []
+        for node in self.conflict_set_nodes:
+            if node.added:
+                added.extend(node.added)
+                node.added = set()
+            if node.removed:
+                removed.extend(node.removed)
+                node.removed = set()
+        return added, removed
+
+    def reset(self) -> None:
+        for node in self.nodes:
+            node._reset()
+
+
 class PlanningEngine(KnowledgeEngine):
     """The base of every compiled engine: deterministic agenda and a trace per run."""
 
+    __matcher__ = LeanReteMatcher
     __strategy__ = DeterministicStrategy
+    _deffacts: list[Any] | None = None
+
+    def get_deffacts(self) -> list[Any]:
+        """experta looks them up with inspect.getmembers (over every rule) on each reset: once is enough."""
+        if self._deffacts is None:
+            self._deffacts = super().get_deffacts()
+        return self._deffacts
 
     def reset(self, **kwargs: Any) -> None:
         super().reset(**kwargs)

@@ -100,6 +100,78 @@ def recommend(case: Path, fmt: str, rules_dir: Path | None) -> None:
         click.echo(render_text(result, kb))
 
 
+def _ask(prompt: str) -> str:
+    """One answer of a dialogue from the terminal (Enter gives an empty answer)."""
+    return str(click.prompt(prompt, default="", show_default=False))
+
+
+@main.command()
+@click.argument("case", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--step", is_flag=True, help="Wait for Enter between firings (q stops): for the classroom.")
+@click.option("--quiz", is_flag=True,
+              help="Predict each modality proposal from its facts before it is revealed; a score at the end.")
+@rules_option
+@handles_errors
+def trace(case: Path, step: bool, quiz: bool, rules_dir: Path | None) -> None:
+    """Show the rule firings for CASE in firing order, in plain clinical words.
+
+    Each firing names the rule and its description, its evidence grade and citation, the
+    case facts that activated it ("a diagnosis of carpal tunnel syndrome (right, chronic)")
+    and what it concluded ("proposes Myofascial release (first line, certainty 0.80)",
+    "blocks Deep tissue massage", "caps pressure at light on the lower leg").
+
+    \b
+    Examples:
+      medmassage trace facts/p05-fibromyalgia-warfarin.yaml
+      medmassage trace facts/p01-cts-mild-right.yaml --step --quiz
+    """
+    from .cases import load_case
+    from .planner import plan_case
+    from .trace import TraceSession
+
+    kb = _kb(rules_dir)
+    result = plan_case(load_case(case, kb.vocabulary), kb)
+    TraceSession(result, kb, ask=_ask, say=click.echo, step=step, quiz=quiz).run()
+
+
+@main.command()
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the case file (YAML) here instead of printing it.")
+@rules_option
+@handles_errors
+def consult(output: Path | None, rules_dir: Path | None) -> None:
+    """Build a case by answering only what the knowledge base needs, then plan it.
+
+    Asks the case id, the diagnoses (with the side, acuity or area their rules read), then,
+    red flags first, the findings, history, measurements and medications that a rule still
+    open tests, the clearances a firing rule requires, and the session length. Answer with
+    a menu number or an id; `why` names the rules waiting for the answer; `back` revises
+    the last answer. The case is validated before it is written.
+
+    \b
+    Example:
+      medmassage consult --output case.yaml
+    """
+    from .consult import consult as run_consultation
+    from .render.text import render_text
+
+    kb = _kb(rules_dir)
+    done = run_consultation(kb, ask=_ask, say=click.echo)
+    if output is None:
+        click.echo(done.yaml)
+    else:
+        _write(output, done.yaml)
+        click.echo(f"Case written to {output}")
+    click.echo(render_text(done.result, kb))
+
+
+def _write(path: Path, text: str) -> None:
+    try:
+        path.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+    except OSError as exc:
+        raise MedMassageError(f"{path}: cannot write: {exc.strerror or exc}") from None
+
+
 @main.command()
 @rules_option
 @handles_errors

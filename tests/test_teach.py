@@ -1,0 +1,215 @@
+"""The classroom commands: `trace` (all at once, --step, --quiz) and `consult`, driven by scripted input."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from medmassage_rules.cases import load_case, validate_case
+from medmassage_rules.cli import main
+from medmassage_rules.consult import consult
+from medmassage_rules.needs import Needs
+from medmassage_rules.planner import plan_case
+from medmassage_rules.trace import TraceSession, trace_steps
+
+from .conftest import FACTS
+
+P01 = FACTS / "p01-cts-mild-right.yaml"
+P05 = FACTS / "p05-fibromyalgia-warfarin.yaml"
+
+
+def run(args: list[str], text: str = ""):
+    return CliRunner().invoke(main, args, input=text)
+
+
+# -- trace -------------------------------------------------------------------------------------------
+def test_trace_lists_every_firing_in_order_in_plain_words(kb) -> None:
+    result = run(["trace", str(P05)])
+    assert result.exit_code == 0, result.output
+    fired = [f.rule_id for f in plan_case(load_case(P05, kb.vocabulary), kb).trace]
+    positions = [result.output.index(f"{i:>2}. {rid} - ") for i, rid in enumerate(fired, 1)]
+    assert positions == sorted(positions)
+    out = result.output
+    assert "because medications include warfarin (anticoagulant)" in out
+    assert "because a diagnosis of fibromyalgia (chronic)" in out
+    assert "=> blocks Deep tissue massage, Manual trigger point therapy, Neuromuscular therapy (NMT)" in out
+    assert "=> caps pressure at light everywhere" in out
+    assert "=> proposes Myofascial release (first line, certainty 0.80)" in out
+    assert "=> proposes Deep tissue massage (requested by the prescription, certainty 0.50)" in out
+    assert "=> limits the session to 30 minutes" in out
+    assert "Outcome: treat with precautions" in out
+
+
+def test_trace_words_area_caps_and_area_blocks(kb) -> None:
+    out = run(["trace", str(FACTS / "p11-pregnancy-low-back.yaml")]).output
+    assert "=> caps pressure at light on the lower leg (bilateral)" in out
+    assert "=> blocks work on the abdomen" in out
+
+
+def test_trace_step_waits_for_enter_and_q_stops(kb) -> None:
+    n = len(plan_case(load_case(P01, kb.vocabulary), kb).trace)
+    full = run(["trace", str(P01), "--step"], "\n" * (n - 1))
+    assert full.exit_code == 0, full.output
+    assert full.output.count("next?") == n - 1
+    assert "Outcome:" in full.output
+    stopped = run(["trace", str(P01), "--step"], "\nq\n")
+    assert stopped.exit_code == 0
+    assert " 2. " in stopped.output and " 3. " not in stopped.output
+    assert "Stopped." in stopped.output and "Outcome:" not in stopped.output
+
+
+def test_quiz_predict_then_reveal_with_score() -> None:
+    # p01 proposes three times: trigger point + NMT, then myofascial release, then Swedish.
+    result = run(["trace", str(P01), "--quiz"], "4,3\n1\nbogus\nswedish\n")
+    assert result.exit_code == 0, result.output
+    out = result.output
+    question = out.index(" 5. A rule fires on:")
+    assert out.index(" 5. cts-first-line-trigger-point - ") > question   # the rule is revealed after
+    assert "Right: Manual trigger point therapy, Neuromuscular therapy (NMT)." in out
+    assert "Not this time: the rule proposes Myofascial release." in out
+    assert "'bogus' is not one of the numbers 1-8 or a modality id" in out
+    assert "Right: Swedish massage." in out
+    assert out.rstrip().endswith("Score: 2 of 3")
+
+
+def test_quiz_score_from_the_library(kb) -> None:
+    result = plan_case(load_case(P05, kb.vocabulary), kb)
+    proposing = [s for s in trace_steps(result, kb) if s.proposes]
+    answers = iter([",".join(s.proposes) for s in proposing])
+    said: list[str] = []
+    score = TraceSession(result, kb, ask=lambda _: next(answers), say=said.append, quiz=True).run()
+    assert score is not None and (score.right, score.asked) == (len(proposing), len(proposing))
+    assert said[-1] == f"Score: {len(proposing)} of {len(proposing)}"
+
+
+def test_trace_of_an_invalid_case_exits_2(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("id: x\ndiagnoses: [{condition: nonsense}]\n")
+    result = run(["trace", str(bad)])
+    assert result.exit_code == 2
+    assert "diagnoses[0].condition" in result.stderr
+
+
+# -- consult ------------------------------------------------------------------------------------------
+def scripted(answers: dict[str, list[str]], log: list[str]) -> Callable[[str], str]:
+    """An `ask` that answers by the start of the prompt (queues per prompt), Enter otherwise."""
+    def ask(prompt: str) -> str:
+        log.append(prompt)
+        for start, queue in answers.items():
+            if prompt.startswith(start) and queue:
+                return queue.pop(0)
+        return ""
+    return ask
+
+
+def test_consult_cli_with_why_and_back_writes_a_valid_case(kb, tmp_path: Path) -> None:
+    out = tmp_path / "case.yaml"
+    script = "\n".join([
+        "cts-demo",      # case id
+        "1",             # carpal tunnel syndrome
+        "why",           # side: which rules wait?
+        "1",             # side: left ...
+        "back",          # ... revised
+        "2",             # right
+        "3",             # chronic
+        "",              # no other diagnosis
+        "",              # edema: no
+        "y",             # saddle anesthesia: yes -> urgent, the screening ends
+    ]) + "\n"
+    result = run(["consult", "--output", str(out)], script)
+    assert result.exit_code == 0, result.output
+    text = result.output
+    assert "cts-primary-targets: Work the forearm flexors" in text
+    assert "cts-double-crush-screen" in text
+    assert "No further answer can change the outcome" in text
+    assert f"Case written to {out}" in text
+    assert "Status: REFER URGENTLY" in text
+    data = yaml.safe_load(out.read_text())
+    case = validate_case(data, str(out), kb.vocabulary)
+    assert case.diagnoses[0].side == "right" and case.diagnoses[0].acuity == "chronic"
+    assert [f.finding for f in case.findings] == ["saddle_anesthesia"]
+    assert plan_case(case, kb).plan.status == "refer_urgent"
+
+
+def test_consult_back_at_the_first_question_and_bad_answers_are_reasked() -> None:
+    script = "back\nx1\nnot-a-condition\n7\n\n\n\n" + "\n" * 60
+    result = run(["consult"], script)
+    assert result.exit_code == 0, result.output
+    assert "Nothing to revise yet." in result.output
+    assert "unknown condition id" in result.output
+    assert "- condition: fibromyalgia" in result.output      # the case printed as YAML
+
+
+def test_consult_asks_only_what_rules_read(kb) -> None:
+    log: list[str] = []
+    done = consult(kb, scripted({"Case id": ["c1"], "Diagnosis": ["carpal_tunnel_syndrome"],
+                                 "carpal tunnel syndrome: side": ["right"]}, log), lambda _: None)
+    asked = " | ".join(log)
+    assert "severity" not in asked                       # no rule reads a diagnosis' severity
+    assert "abdominal aortic aneurysm" not in asked      # only blocks the abdomen, which CTS never reaches
+    assert "Red flag: saddle anesthesia" in asked
+    assert "dyspnea" not in asked                        # edema answered no closes the dyspnea-with-edema rule
+    assert done.case.diagnoses[0].side == "right"
+    constipation: list[str] = []
+    consult(kb, scripted({"Diagnosis": ["constipation"]}, constipation), lambda _: None)
+    assert any("abdominal aortic aneurysm" in q for q in constipation)
+
+
+def test_consult_follow_ups_clearances_and_measurements(kb) -> None:
+    log: list[str] = []
+    said: list[str] = []
+    answers = {
+        "Case id": ["angina-1"], "Diagnosis": ["5"], "Another diagnosis": ["fibromyalgia"],
+        "History: osteoporosis": ["y"], "osteoporosis: fragility fracture": ["why", "y"],
+        "History: recent surgery": ["y"], "recent surgery: where": ["knee"], "recent surgery: side": ["left"],
+        "recent surgery: days since": ["-3", "10"],
+        "Temperature": ["hot", "36.8"], "Blood pressure": ["150/95"], "Age": ["81"],
+        "Medications": ["warfarin, 99", "warfarin, chemotherapy"],
+        "Is a cardiac clearance documented": ["y"], "Is a surgeon clearance": ["n"],
+        "Prescription": ["200", "45"],
+    }
+    done = consult(kb, scripted(answers, log), said.append)
+    case = done.case
+    assert [d.condition for d in case.diagnoses] == ["pseudo_angina", "fibromyalgia"]
+    osteo = next(h for h in case.history if h.item == "osteoporosis")
+    assert osteo.fragility_fracture is True
+    surgery = next(h for h in case.history if h.item == "recent_surgery")
+    assert (surgery.area, surgery.side, surgery.days_since) == ("knee", "left", 10)
+    assert case.vitals.temperature_c == 36.8 and case.vitals.systolic == 150 and case.patient.age == 81
+    assert case.medications == ["warfarin", "chemotherapy"]
+    assert case.clearances == ["cardiac"]
+    assert case.prescription.max_minutes == 45
+    shown = "\n".join(said)
+    assert "contra-fragility-fracture: Osteoporosis with a fragility fracture" in shown   # `why`
+    assert "greater than or equal to 0" in shown          # days since -3 refused by the case validator
+    assert "99 is not on the menu" in shown
+    assert "less than or equal to 120" in shown           # 200 minutes refused
+    assert "type a decimal number" in shown
+    assert any(q.startswith("Is an oncology clearance documented") for q in log)   # chemotherapy needs it
+    # the written case validates and is the case that was planned
+    again = validate_case(yaml.safe_load(done.yaml), "consultation", kb.vocabulary)
+    assert again == case
+    assert done.result.plan.case_id == "angina-1"
+
+
+def test_consult_lymphedema_requires_its_area(kb) -> None:
+    log: list[str] = []
+    said: list[str] = []
+    done = consult(kb, scripted({"Diagnosis": ["lymphedema"], "lymphedema: area": ["", "forearm"]}, log),
+                   said.append)
+    assert done.case.diagnoses[0].area == "forearm"
+    assert "choose a number from the menu or type an id" in "\n".join(said)
+
+
+@pytest.mark.parametrize("condition", ["carpal_tunnel_syndrome", "myofascial_pain_syndrome", "ankle_sprain",
+                                       "lymphedema", "delayed_onset_muscle_soreness"])
+def test_every_needed_diagnosis_field_is_read_by_a_rule_or_the_case_format(kb, condition: str) -> None:
+    needs = Needs(kb)
+    for name, rules in needs.diagnosis_fields(condition).items():
+        assert rules or (name == "area" and condition == "lymphedema"), (condition, name)
+        for rid in rules:
+            assert rid in kb.by_id

@@ -75,11 +75,14 @@ def main() -> None:
 
 @main.command()
 @click.argument("case", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
-              help="text for a therapist at a glance; json for the plan of contract §2.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "html"]), default="text", show_default=True,
+              help="text for a therapist at a glance; json for the plan of contract §2; html for one "
+                   "self-contained page with the reasoning drawn (for teaching; works offline, prints).")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the rendered plan to this file instead of stdout.")
 @rules_option
 @handles_errors
-def recommend(case: Path, fmt: str, rules_dir: Path | None) -> None:
+def recommend(case: Path, fmt: str, output: Path | None, rules_dir: Path | None) -> None:
     """Plan one session for CASE (a .yaml, .yml or .json case file).
 
     The plan gives the status first (treat, treat with precautions, needs clearance,
@@ -94,10 +97,17 @@ def recommend(case: Path, fmt: str, rules_dir: Path | None) -> None:
     result = plan_case(load_case(case, kb.vocabulary), kb)
     if fmt == "json":
         from .render.json import render_json
-        click.echo(render_json(result))
+        text = render_json(result)
+    elif fmt == "html":
+        from .render.html import render_html
+        text = render_html(result, kb)
     else:
         from .render.text import render_text
-        click.echo(render_text(result, kb))
+        text = render_text(result, kb)
+    if output is None:
+        click.echo(text)
+    else:
+        _write(output, text)
 
 
 def _ask(prompt: str) -> str:

@@ -75,14 +75,19 @@ def main() -> None:
 
 @main.command()
 @click.argument("case", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "html"]), default="text", show_default=True,
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "html", "markdown"]), default="text",
+              show_default=True,
               help="text for a therapist at a glance; json for the plan of contract §2; html for one "
-                   "self-contained page with the reasoning drawn (for teaching; works offline, prints).")
+                   "self-contained page with the reasoning drawn (for teaching; works offline, prints); "
+                   "markdown for a handout: the case, the plan, why each modality and why not each blocked one.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write the rendered plan to this file instead of stdout.")
+@click.option("--explain", is_flag=True,
+              help="After the text plan, explain each recommended modality: the chain condition -> mechanism "
+                   "-> benefit -> modality, with evidence grades, citations and the certainty arithmetic.")
 @rules_option
 @handles_errors
-def recommend(case: Path, fmt: str, output: Path | None, rules_dir: Path | None) -> None:
+def recommend(case: Path, fmt: str, output: Path | None, explain: bool, rules_dir: Path | None) -> None:
     """Plan one session for CASE (a .yaml, .yml or .json case file).
 
     The plan gives the status first (treat, treat with precautions, needs clearance,
@@ -93,17 +98,27 @@ def recommend(case: Path, fmt: str, output: Path | None, rules_dir: Path | None)
     from .cases import load_case
     from .planner import plan_case
 
+    if explain and fmt in ("json", "html"):
+        raise click.UsageError("--explain goes with --format text (markdown always explains)")
     kb = _kb(rules_dir)
     result = plan_case(load_case(case, kb.vocabulary), kb)
     if fmt == "json":
         from .render.json import render_json
         text = render_json(result)
+    elif fmt == "markdown":
+        from .render.markdown import render_markdown  # explanations and graphs load only here
+        text = render_markdown(result, kb)
     elif fmt == "html":
         from .render.html import render_html
         text = render_html(result, kb)
     else:
         from .render.text import render_text
         text = render_text(result, kb)
+        if explain:
+            from .explain import explain_recommended
+            from .render.explain_text import render_explanation
+            text += "".join("\n\n" + render_explanation(e, result.plan.case_id)
+                            for e in explain_recommended(result, kb))
     if output is None:
         click.echo(text)
     else:
@@ -267,6 +282,47 @@ def batch(paths: tuple[Path, ...], jobs: int, report: Path | None, junit: Path |
         progress.close()
     click.echo(summary_json(summary) if fmt == "json" else format_summary(summary))
     sys.exit(0 if summary.ok else EXIT_FAILED)
+
+
+@main.command()
+@click.argument("case", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--why", "why_id", metavar="ID", default=None,
+              help="A modality, target or area id, a status, or 'status' / 'minutes': why the plan holds it.")
+@click.option("--why-not", "why_not_id", metavar="ID", default=None,
+              help="A modality, target or area id: what blocked, capped or left it out, or which rules could "
+                   "have proposed it and what this case lacks for them.")
+@click.option("--format", "fmt", type=click.Choice(["text", "markdown"]), default="text", show_default=True,
+              help="text for the terminal; markdown for a handout.")
+@rules_option
+@handles_errors
+def explain(case: Path, why_id: str | None, why_not_id: str | None, fmt: str, rules_dir: Path | None) -> None:
+    """Explain one item of the plan for CASE: --why ID or --why-not ID (one of them).
+
+    Why: the chains case fact -> mechanism -> benefit -> item, each rule with its
+    description, evidence grade (H, M, L) and full citation, and the certainty arithmetic
+    (rule factor x premise; several rules combined as x + y - x*y). Why not: the rule and
+    the case fact that blocked it, the pressure cap that priced it out, time, or - when no
+    rule proposed it - the rules that could, and what the case lacks for them. An id not
+    in the vocabulary exits 2 with the nearest ids.
+
+    \b
+    Examples:
+      medmassage explain facts/p01-cts-mild-right.yaml --why myofascial_release
+      medmassage explain facts/p05-fibromyalgia-warfarin.yaml --why-not deep_tissue
+      medmassage explain facts/p07-ankle-sprain-acute.yaml --why status
+    """
+    if (why_id is None) == (why_not_id is None):
+        raise click.UsageError("give exactly one of --why ID or --why-not ID")
+    from .cases import load_case
+    from .explain import why, why_not
+    from .planner import plan_case
+    from .render.explain_text import render_explanation, render_explanation_markdown
+
+    kb = _kb(rules_dir)
+    result = plan_case(load_case(case, kb.vocabulary), kb)
+    answer = why(result, kb, why_id) if why_id is not None else why_not(result, kb, str(why_not_id))
+    render = render_explanation_markdown if fmt == "markdown" else render_explanation
+    click.echo(render(answer, result.plan.case_id))
 
 
 if __name__ == "__main__":  # pragma: no cover

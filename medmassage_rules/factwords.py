@@ -106,9 +106,9 @@ class Words:
             side = f" ({get('side')})" if get("side") else ""
             return f"the finding {self.plain(get('finding'))}{where}{side}"
         if kind == "history":
+            where = f" at {self.site(get('area'))}" if get("area") else ""
+            where += side_note(get("side"))
             details = []
-            if get("area"):
-                details.append(self.site(get("area"), get("side")))
             for name, (yes, no) in FLAGS.items():
                 if name == "active" and get("item") != "malignancy":
                     continue
@@ -122,8 +122,7 @@ class Words:
                 details.append(f"{get('days_since')} days ago")
             if get("weeks") is not None:
                 details.append(f"{get('weeks')} weeks")
-            extra = f" ({', '.join(details)})" if details else ""
-            return f"a history of {self.plain(get('item'))}{extra}"
+            return ", ".join([f"a history of {self.plain(get('item'))}{where}", *details])
         if kind == "medication":
             return f"medications include {self.medication(get('name'), get('class'))}"
         if kind == "clearance":
@@ -213,31 +212,6 @@ class Words:
             return HEADS[kind].format(or_list(str(v) for v in values))
         name = self.label if kind in ("request", "exclusion") else self.plain
         return HEADS[kind].format(or_list(name(v) for v in values))
-
-    # -- conclusions of rules ------------------------------------------------------------------------
-    def describe_derived(self, kind: str, f: Mapping[str, Any]) -> str:
-        """A fact a rule concluded: 'block: no work on the ankle and foot (left)'."""
-        if kind == "mechanism":
-            where = f" at {self.site(f['site'], f['side'])}" if f["site"] else ""
-            return f"mechanism: {self.label(f['name'])}{where}"
-        if kind == "candidate":
-            return f"candidate target: {self.plain(f['target'])}{side_note(f['side'])}, {f['role']}"
-        if kind == "proposal":
-            return f"proposal: {self.label(f['modality'])}, {f['line']} line, certainty {f['certainty']:.2f}"
-        if kind == "block":
-            if f["kind"] == "all":
-                return f"no treatment: {f['status'].replace('_', ' ')}"
-            if f["kind"] == "modality":
-                return f"block: {self.label(f['modality'])}"
-            return f"block: no work on {self.site(f['area']) or 'any area'}{side_note(f['side'])}"
-        if kind == "cap":
-            where = f"on {self.site(f['area'], f['side'])}" if f["area"] else "on the whole body"
-            return f"pressure cap: {f['pressure']} {where}"
-        simple = {"requirement": "needs {clearance} clearance", "limit": "session at most {minutes} minutes",
-                  "advisory": "advisory: {text}"}
-        if kind == "referral":
-            return f"referral to {self.label(f['to'])} ({f['urgency']})"
-        return simple[kind].format(**f)
 
 
 # What a pattern on a fact kind says: of given values, of no particular value, of a value test.

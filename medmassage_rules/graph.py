@@ -39,6 +39,7 @@ from .factwords import SUBJECT_FIELD, Words, or_list, side_note
 from .knowledge import DEFAULT_CERTAINTY, KnowledgeBase, RuleSpec, SiteRef
 from .patterns import field_matches
 from .planner import PlanResult
+from .trace import describe_conclusion
 from .vocabulary import Vocabulary
 
 # Which node kind the subject field of a pattern points at.
@@ -279,7 +280,7 @@ class _DerivationBuilder:
         nid = f"derived:{fact['__factid__']}"
         if nid not in self.g:
             self.g.add_node(nid, kind="derived", fact_kind=kind, fact=fact, rule=fact["rule"],
-                            label=self.words.describe_derived(kind, fact))
+                            label=describe_conclusion(fact, self.words))
             self.derived.setdefault(kind, []).append((nid, fact))
         return nid
 

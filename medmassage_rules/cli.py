@@ -325,5 +325,66 @@ def explain(case: Path, why_id: str | None, why_not_id: str | None, fmt: str, ru
     click.echo(render(answer, result.plan.case_id))
 
 
+@main.group(name="kb")
+def kb_group() -> None:
+    """Verify the knowledge base (lint) and export its graph (graph).
+
+    Both take --rules DIR, so an author can check an edited copy of rules/ before
+    shipping it: medmassage kb lint --rules my-rules.
+    """
+
+
+@kb_group.command()
+@rules_option
+def lint(rules_dir: Path | None) -> None:
+    """Verify the knowledge base, in the spirit of the Drools Verifier.
+
+    Reports, one line each with the file and rule id: unknown ids, duplicate rule ids,
+    rules without an evidence grade or citation (or with an unknown citation key), rules
+    that can never fire (a condition nothing satisfies, contradictory conditions, a
+    pattern negated by another, a rule gated by the clearance it needs), redundant rules,
+    conflicts (a proposal or target that a block firing whenever it does always removes)
+    and gaps (a condition with no path to a modality; a term no rule uses, unless listed
+    under lint: {unused_ok: ...}).
+
+    \b
+    Exit codes: 0 no errors (warnings are printed); 1 errors found.
+    """
+    from .lint import lint_knowledge_base, lint_lines
+
+    report = lint_knowledge_base(rules_dir)
+    for line in lint_lines(report):
+        click.echo(line)
+    sys.exit(report.exit_code)
+
+
+@kb_group.command()
+@click.option("--format", "fmt", type=click.Choice(["graphml", "gexf", "json", "dot"]), default="graphml",
+              show_default=True, help="GraphML or GEXF (Gephi, yEd, Cytoscape), node-link JSON, or Graphviz DOT.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the graph to this file instead of stdout.")
+@rules_option
+@handles_errors
+def graph(fmt: str, output: Path | None, rules_dir: Path | None) -> None:
+    """Export the knowledge graph: conditions, findings, history, medication classes,
+    mechanisms, benefits, modalities, areas, targets, clearances and rules as nodes
+    (ids such as modality:swedish, with label and kind); typed edges (triggers, indicates,
+    serves, served_by, proposes, targets, blocks, caps, requires, lifts, ...) carrying the
+    rule id, evidence grade and citation.
+
+    \b
+    Examples:
+      medmassage kb graph --format graphml --output kb.graphml
+      medmassage kb graph --format dot | dot -Tsvg > kb.svg
+    """
+    from .graph_export import export_graph
+
+    text = export_graph(_kb(rules_dir).graph, fmt)
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        _write(output, text)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

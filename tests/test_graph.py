@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import json
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import networkx as nx
 import pytest
+from click.testing import CliRunner
 
 from medmassage_rules.cases import load_case, validate_case
+from medmassage_rules.cli import main
 from medmassage_rules.graph import chain_modalities, derivation_graph, edges_of, plan_node, treatment_modalities
+from medmassage_rules.graph_export import to_dot
 from medmassage_rules.planner import plan_case
 
 from .conftest import FACTS, ROOT
@@ -144,3 +149,48 @@ def test_recommend_builds_no_graph_and_imports_no_networkx(tmp_path: Path) -> No
             "print(sorted(m for m in sys.modules if m.startswith('networkx') or m.endswith(('.graph', '.explain'))))")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+# -- kb graph: export ----------------------------------------------------------------------------------
+def _export(fmt: str, tmp_path: Path) -> Path:
+    target = tmp_path / f"kb.{fmt}"
+    out = CliRunner().invoke(main, ["kb", "graph", "--format", fmt, "--output", str(target)])
+    assert out.exit_code == 0, out.output
+    return target
+
+
+@pytest.mark.parametrize("fmt, read", [
+    ("graphml", nx.read_graphml),
+    ("gexf", nx.read_gexf),
+    ("json", lambda p: nx.node_link_graph(json.loads(p.read_text(encoding="utf-8")), edges="edges")),
+])
+def test_each_format_writes_and_reads_back_with_vocabulary_ids(fmt, read, tmp_path: Path, kb) -> None:
+    back = read(_export(fmt, tmp_path))
+    assert set(back.nodes) == set(kb.graph.nodes)
+    assert back.number_of_edges() == kb.graph.number_of_edges()
+    assert back.nodes["modality:swedish"]["label"] == "Swedish massage"
+    assert back.nodes["modality:swedish"]["kind"] == "modality"
+    assert back.nodes["benefit:digestion_aid"]["label"] == "Aid in digestion"
+    relation = "relation" if fmt == "gexf" else "type"
+    proposes = [d for _, _, d in back.in_edges("modality:abdominal_massage", data=True) if d[relation] == "proposes"]
+    assert {d["rule"] for d in proposes} == {"constipation-first-line-abdominal"}
+    assert proposes[0]["grade"] == "M" and proposes[0]["citation"] == "R34"
+    assert float(proposes[0]["certainty"]) == 0.8
+
+
+def test_dot_is_plain_quoted_graphviz(tmp_path: Path, kb) -> None:
+    text = _export("dot", tmp_path).read_text(encoding="utf-8")
+    quoted = r'"(?:[^"\\]|\\.)*"'
+    node = re.compile(rf"^  {quoted} \[{quoted}={quoted}(, {quoted}={quoted})*\];$")
+    edge = re.compile(rf"^  {quoted} -> {quoted} \[{quoted}={quoted}(, {quoted}={quoted})*\];$")
+    lines = text.splitlines()
+    assert lines[0] == 'digraph "medmassage knowledge graph" {' and lines[-1] == "}"
+    assert sum(bool(node.match(line)) for line in lines) == kb.graph.number_of_nodes()
+    assert sum(bool(edge.match(line)) for line in lines) == kb.graph.number_of_edges()
+    assert '"modality:swedish" ["kind"="modality", "label"="Swedish massage"' in text
+
+
+def test_dot_escapes_quotes_and_backslashes() -> None:
+    g = nx.MultiDiGraph(name="t")
+    g.add_node('rule:a"b', label='say "no" \\ then\nstop', kind="rule")
+    assert '"rule:a\\"b" ["label"="say \\"no\\" \\\\ then\\nstop", "kind"="rule"];' in to_dot(g)

@@ -1,0 +1,197 @@
+"""kb lint: one deliberately broken knowledge base per defect class, and the shipped one clean."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from medmassage_rules.cli import main
+from medmassage_rules.knowledge import load_knowledge_base
+from medmassage_rules.lint import lint_knowledge_base
+
+from .conftest import ROOT
+
+RULES = ROOT / "rules"
+RULE = """
+  - id: {id}
+    description: {description}
+    benefits: [{benefits}]
+    grade: {grade}
+    citation: {citation}
+    when: {when}
+    then: {then}
+"""
+
+
+def _rule(rule_id: str, when: str, then: str, benefits: str = "", grade: str = "L", citation: str = "R11",
+          description: str = "A rule written for a lint test", **extra: str) -> str:
+    text = RULE.format(id=rule_id, description=description, benefits=benefits, grade=grade, citation=citation,
+                       when=when, then=then)
+    return text + "".join(f"    {k}: {v}\n" for k, v in extra.items())
+
+
+@pytest.fixture
+def rules_copy(tmp_path: Path) -> Path:
+    target = tmp_path / "rules"
+    shutil.copytree(RULES, target)
+    return target
+
+
+def _add(rules_dir: Path, *rules: str) -> None:
+    (rules_dir / "zz-extra.yaml").write_text("rules:\n" + "".join(rules), encoding="utf-8")
+
+
+def _edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def _lint(rules_dir: Path) -> tuple[int, list[str]]:
+    out = CliRunner().invoke(main, ["kb", "lint", "--rules", str(rules_dir)])
+    return out.exit_code, out.output.splitlines()
+
+
+def _found(lines: list[str], *parts: str) -> list[str]:
+    return [line for line in lines if all(p in line for p in parts)]
+
+
+def test_the_shipped_knowledge_base_lints_clean() -> None:
+    report = lint_knowledge_base()
+    assert report.errors == ()
+    assert report.warnings == ()
+    out = CliRunner().invoke(main, ["kb", "lint"])
+    assert out.exit_code == 0
+    assert out.output.strip().endswith("rules, 0 error(s), 0 warning(s)")
+
+
+def test_unknown_id_names_file_rule_and_id(rules_copy: Path) -> None:
+    _edit(rules_copy / "conditions.yaml", "when: [{diagnosis: {condition: carpal_tunnel_syndrome}}]\n"
+          "    then: {mechanisms: [nerve_compression, trigger_points]}",
+          "when: [{diagnosis: {condition: carpal_tunel_syndrome}}]\n"
+          "    then: {mechanisms: [nerve_compression, trigger_points]}")
+    code, lines = _lint(rules_copy)
+    assert code == 1
+    assert _found(lines, "error: conditions.yaml: rule cts-mechanisms:", "unknown id 'carpal_tunel_syndrome'",
+                  "[unknown-id]")
+
+
+def test_duplicate_rule_id(rules_copy: Path) -> None:
+    _add(rules_copy, _rule("cts-mechanisms", "[{diagnosis: {condition: neck_pain}}]", "{mechanisms: [posture]}"))
+    code, lines = _lint(rules_copy)
+    assert code == 1
+    assert _found(lines, "error: zz-extra.yaml: rule cts-mechanisms:", "duplicate rule id (first in conditions.yaml)",
+                  "[duplicate-id]")
+
+
+@pytest.mark.parametrize("field, message", [("grade", "grade: Field required"),
+                                            ("citation", "citation: Field required")])
+def test_a_rule_without_grade_or_citation(rules_copy: Path, field: str, message: str) -> None:
+    rule = _rule("no-evidence", "[{diagnosis: {condition: neck_pain}}]", "{mechanisms: [posture]}")
+    _add(rules_copy, "\n".join(line for line in rule.splitlines() if not line.strip().startswith(field + ":")) + "\n")
+    code, lines = _lint(rules_copy)
+    assert code == 1
+    assert _found(lines, "zz-extra.yaml: rule no-evidence:", message, "[evidence]")
+
+
+def test_an_unknown_citation_key(rules_copy: Path) -> None:
+    _add(rules_copy, _rule("odd-citation", "[{diagnosis: {condition: neck_pain}}]", "{mechanisms: [posture]}",
+                           citation="R99"))
+    code, lines = _lint(rules_copy)
+    assert code == 1
+    assert _found(lines, "zz-extra.yaml: rule odd-citation:", "unknown citation key 'R99'", "[evidence]")
+
+
+@pytest.mark.parametrize("when, extra, message", [
+    ("[{diagnosis: {condition: {in: [tennis_elbow, golfers_elbow]}}}]", {},
+     "none of which is in the vocabulary"),
+    ("[{labs: {platelets_k: {ge: 50, lt: 20}}}]", {},
+     "no labs can satisfy 'platelets 50 or more and under 20 thousand per microlitre'"),
+    ("[{labs: {platelets_k: {lt: 20}}}, {labs: {platelets_k: {ge: 50}}}]", {},
+     "its patterns on the one labs record contradict each other on platelets_k"),
+    ("[{finding: {finding: edema}}, {not: {finding: {finding: edema}}}]", {},
+     "'the finding edema' and its negation 'not the finding edema' match the same facts"),
+    ("[{diagnosis: {condition: neck_pain}}, {clearance: {name: cardiac}}]", {"unless_clearance": "cardiac"},
+     "it needs the cardiac clearance that also lifts it"),
+])
+def test_rules_that_can_never_fire(rules_copy: Path, when: str, extra: dict, message: str) -> None:
+    _add(rules_copy, _rule("dead-rule", when, "{cap: {pressure: moderate}}", **extra))
+    code, lines = _lint(rules_copy)
+    assert code == 1
+    assert _found(lines, "error: zz-extra.yaml: rule dead-rule: can never fire:", message, "[never-fires]"), lines
+
+
+def test_a_subsumed_rule_is_a_warning(rules_copy: Path) -> None:
+    _add(rules_copy, _rule("contra-osteoporosis-again", "[{history: {item: osteoporosis, fragility_fracture: true}}]",
+                           "{cap: {pressure: moderate}, block_modalities: {modalities: [deep_tissue]}}"))
+    code, lines = _lint(rules_copy)
+    assert code == 0
+    assert _found(lines, "warning: zz-extra.yaml: rule contra-osteoporosis-again:", "subsumed by contra-osteoporosis",
+                  "[redundant]")
+
+
+def test_an_identical_rule_is_a_warning(rules_copy: Path) -> None:
+    _add(rules_copy, _rule("contra-frail-twice", "[{patient: {frail: true}}]",
+                           "{cap: {pressure: moderate}, limit_minutes: 30}"))
+    code, lines = _lint(rules_copy)
+    assert code == 0
+    assert _found(lines, "rule contra-frail-twice:", "same conditions and conclusions as contra-frail")
+
+
+@pytest.mark.parametrize("then, rule_id, message", [
+    ("{block_modalities: {modalities: [trigger_point_therapy]}}", "neck-first-line-tpt",
+     "proposes Manual trigger point therapy, but neck-no-tpt blocks it whenever this rule fires"),
+    ("{cap: {pressure: light}}", "neck-first-line-nmt",
+     "proposes Neuromuscular therapy (NMT), but neck-no-tpt caps pressure at light whenever this rule fires"),
+    ("{block_areas: {ids: [neck]}}", "neck-primary-targets",
+     "targets the upper trapezius, the levator scapulae and the cervical paraspinals, but neck-no-tpt blocks "
+     "the neck whenever this rule fires"),
+])
+def test_a_proposal_an_unconditional_block_always_removes_is_a_conflict(rules_copy: Path, then: str,
+                                                                        rule_id: str, message: str) -> None:
+    _add(rules_copy, _rule("neck-no-tpt", "[{diagnosis: {condition: neck_pain}}]", then))
+    code, lines = _lint(rules_copy)
+    assert code == 1
+    assert _found(lines, f"error: conditions.yaml: rule {rule_id}:", message, "[conflict]"), lines
+
+
+def test_a_condition_without_a_path_to_a_modality_is_a_gap(rules_copy: Path) -> None:
+    _edit(rules_copy / "conditions.yaml", "    then: {propose: {modalities: [abdominal_massage], line: first}}",
+          "    then: {advisory: abdominal massage eases constipation}")
+    code, lines = _lint(rules_copy)
+    assert code == 1
+    assert _found(lines, "error: knowledge base: condition constipation: no rule that can fire leads it to a modality",
+                  "[gap]")
+
+
+def test_unused_terms_warn_unless_listed_with_a_reason(rules_copy: Path) -> None:
+    (rules_copy / "lint.yaml").unlink()
+    code, lines = _lint(rules_copy)
+    assert code == 0
+    assert _found(lines, "warning: knowledge base: medication class muscle_relaxant: no rule uses it", "[unused-term]")
+    assert _found(lines, "medication class analgesic: no rule uses it")
+
+
+def test_a_stale_allow_list_entry_warns(rules_copy: Path) -> None:
+    _edit(rules_copy / "lint.yaml", "  unused_ok:\n", "  unused_ok:\n    pregnancy: no rule needs it\n")
+    code, lines = _lint(rules_copy)
+    assert code == 0
+    assert _found(lines, "lint.unused_ok lists history pregnancy, but contra-pregnancy", "[unused-term]")
+
+
+def test_the_allow_list_itself_is_checked(rules_copy: Path) -> None:
+    _edit(rules_copy / "lint.yaml", "  unused_ok:\n", "  unused_ok:\n    tylenol: a typo\n")
+    code, lines = _lint(rules_copy)
+    assert code == 1
+    assert _found(lines, "error: lint.yaml: lint: unused_ok: unknown id 'tylenol'", "[unknown-id]")
+    with pytest.raises(Exception, match="unknown id 'tylenol'"):
+        load_knowledge_base(rules_copy)
+
+
+def test_not_a_knowledge_base_folder(tmp_path: Path) -> None:
+    code, lines = _lint(tmp_path)
+    assert code == 1
+    assert _found(lines, "no vocabulary.yaml (not a knowledge-base folder)")

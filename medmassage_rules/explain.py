@@ -289,7 +289,7 @@ class _Explainer:
                      if self.g.nodes[n]["fact_kind"] == "mechanism"]
             mechs = [m for m in mechs if self.v.mechanisms[m["name"]]["benefit"] in wanted]
             if mechs:
-                names = or_list([self.w.label(m["name"]) for m in mechs], "and")
+                names = or_list([self.w.label(m["name"]).lower() for m in mechs], "and")
                 steps.append((self.g.nodes[firing]["order"], self.step(firing, f"indicates {names}")))
         return tuple(s for _, s in sorted(steps, key=lambda x: x[0]))
 
@@ -339,7 +339,7 @@ class _Explainer:
         cap = ("nothing caps pressure" if self.plan.pressure_cap == "deep"
                else f"the plan's pressure cap is {self.plan.pressure_cap}")
         details = [f"delivered at {planned.pressure} pressure (its range {mod.lowest} to {mod.highest}; {cap})"]
-        if delivered:
+        if delivered and len(chains) > 1:
             details.append("applied to: " + ", ".join(self.target_words(t) for t in self.delivered_on(modality)))
         caveats = tuple(f"{c.text} [{c.citation}: {self.kb.citation_text(c.citation)}]" for c in self.kb.caveats
                         if set(c.benefits) & set(planned.benefits))
@@ -361,7 +361,7 @@ class _Explainer:
             if benefit not in p["benefits"] or not reaches:
                 continue
             firing = self.firings_of(node)[0]
-            mech = self.step(firing, f"indicates {self.w.label(m['name'])}")
+            mech = self.step(firing, f"indicates {self.w.label(m['name']).lower()}")
             out.append(Chain(self.g.nodes[source]["label"], (mech,), (self.v.benefits[benefit],), conclusion, reaches))
         return out
 

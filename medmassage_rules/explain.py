@@ -27,7 +27,7 @@ from .graph import derivation_graph, edges_of, plan_node
 from .knowledge import KnowledgeBase, RuleSpec
 from .patterns import pattern_matches
 from .planner import PlanResult
-from .trace import LINE_WORDS, describe_conclusion
+from .trace import LINE_WORDS, STATUS_WORDS, describe_conclusion
 
 GRADE_WORDS = {"H": "guideline or systematic review", "M": "small or mixed trials",
                "L": "case series, expert opinion or practice texts", "X": "contradicted by evidence"}
@@ -411,7 +411,7 @@ class _Explainer:
 
     def why_status(self, status: str) -> Explanation:
         plan, w = self.plan, self.w
-        words = plan.status.replace("_", " ")
+        words = _status(plan.status)
         steps = list(self.status_steps())
         details = []
         if plan.status == "treat_with_precautions":
@@ -433,7 +433,7 @@ class _Explainer:
         lesser += [("needs_clearance", self.fact(n)["rule"]) for n in self.derived_facts("requirement")
                    if plan.status != "needs_clearance"]
         for other, rule in sorted(set(lesser)):
-            details.append(f"also raised: {other.replace('_', ' ')} ({rule}); the most severe status wins")
+            details.append(f"also raised: {_status(other)} ({rule}); the most severe status wins")
         for c in plan.clearances_required:
             details.append(f"missing clearance: {c} - {self.v.clearances[c]}")
         details += self.lifted()
@@ -441,7 +441,7 @@ class _Explainer:
             details.append(f"referral ({r.urgency}): {self.v.referrals[r.to]}")
         steps = list(dict.fromkeys(steps))
         if status != plan.status:
-            summary = f"the status is {words}, not {status.replace('_', ' ')}"
+            summary = f"the status is {words}, not {_status(status)}"
             verdict = "other_status"
         else:
             summary = f"the status is {words}"
@@ -467,7 +467,7 @@ class _Explainer:
         if not plan.treats:
             status = self.why_status(plan.status)
             return Explanation("why", "minutes", "minutes", "session minutes", "no_treatment",
-                               f"0 minutes: the status is {plan.status.replace('_', ' ')}, so nothing is treated",
+                               f"0 minutes: the status is {_status(plan.status)}, so nothing is treated",
                                steps=status.steps, details=status.details)
         ordered = case.prescription.max_minutes
         limits = self.derived_of_item(plan_node("minutes"), "limit")
@@ -544,7 +544,7 @@ class _Explainer:
         if proposers and not plan.treats:
             steps = self.status_steps()
             summary = (f"{label}: proposed, but nothing is treated today - the status is "
-                       f"{plan.status.replace('_', ' ')} ({', '.join(s.rule.rule_id for s in steps)})")
+                       f"{_status(plan.status)} ({', '.join(s.rule.rule_id for s in steps)})")
             return Explanation(asked, modality, "modality", label, "no_treatment", summary, steps=steps + proposers)
         if proposers:
             details += self.undelivered(modality)
@@ -599,7 +599,7 @@ class _Explainer:
             out.append(f"even if proposed it would be priced out: its lowest pressure ({lowest}) is above the "
                        f"{self.plan.pressure_cap} pressure cap ({', '.join(self.plan.pressure_cap_because)})")
         if not self.plan.treats:
-            out.append(f"and nothing is treated today: the status is {self.plan.status.replace('_', ' ')}")
+            out.append(f"and nothing is treated today: the status is {_status(self.plan.status)}")
         return out
 
     def why_not_site(self, kind: str, ident: str, asked: str = "why_not") -> Explanation:
@@ -630,7 +630,7 @@ class _Explainer:
             elif t in outcome.undeliverable:
                 details.append(f"{w.plain(t)}: {outcome.undeliverable[t]}")
             elif not plan.treats:
-                details.append(f"{w.plain(t)}: nothing is treated today (status {plan.status.replace('_', ' ')})")
+                details.append(f"{w.plain(t)}: nothing is treated today (status {_status(plan.status)})")
             elif t not in {p.id for p in plan.targets}:
                 details.append(f"{w.plain(t)}: covered by the more specific targets in "
                                f"{w.site(self.v.area_of(t))}")
@@ -646,7 +646,7 @@ class _Explainer:
         elif considered and not plan.treats:
             status = self.status_steps()
             steps = list(status)
-            summary = f"{label}: nothing is treated today - the status is {plan.status.replace('_', ' ')}"
+            summary = f"{label}: nothing is treated today - the status is {_status(plan.status)}"
             verdict = "no_treatment"
         elif considered:
             summary, verdict = f"{label}: covered by more specific targets", "subsumed"
@@ -701,6 +701,11 @@ class _Explainer:
         order = {r.id: r.order for r in self.kb.rules}
         return tuple(sorted(out, key=lambda c: (len(c.missing) + len(c.in_the_way), order[c.rule.rule_id])))
         return tuple(out)
+
+
+def _status(status: str) -> str:
+    """'refer urgently', 'treat with precautions'."""
+    return STATUS_WORDS.get(status, status.replace("_", " "))
 
 
 def _merge(conclusions: Iterable[str]) -> str:

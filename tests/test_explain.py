@@ -283,3 +283,12 @@ def test_explanations_are_deterministic_and_name_only_existing_rules(data, item,
     assert text == render_explanation(again)
     assert "None" not in text and "{" not in text
     assert render_explanation_markdown(first).startswith("### ")
+
+
+def test_a_no_treatment_handout_explains_its_status() -> None:
+    out = _run("recommend", str(FACTS / "p04-pseudo-angina-exertional.yaml"), "--format", "markdown")
+    assert out.exit_code == 0, out.output
+    assert "## Why no treatment today" in out.output
+    assert "### Why refer urgently?" in out.output
+    assert "because the finding exertional chest pain" in out.output
+    assert "also raised: needs clearance (pseudo-angina-cardiac-clearance); the most severe status wins" in out.output

@@ -48,7 +48,8 @@ class _Markdown(_Style):
         return f"`{rule_id}`"
 
     def item(self, depth: int, text: str) -> str:
-        return "  " * max(depth - 1, 0) + ("- " if depth else "") + text
+        """Nested under a numbered chain (3 spaces) or a bullet: a list item either way."""
+        return {0: "", 1: "   - ", 2: "     - "}.get(depth, "       - ") + text
 
     def bullet(self, depth: int, text: str) -> str:
         return "  " * max(depth - 1, 0) + "- " + text

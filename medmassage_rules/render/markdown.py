@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from .. import facts as F
-from ..explain import Explanation, explain_blocked, explain_recommended
+from ..explain import Explanation, explain_blocked, explain_recommended, why
 from ..factwords import Words, side_note
 from ..knowledge import KnowledgeBase
 from ..planner import PlanResult
@@ -109,7 +109,11 @@ def render_markdown(result: PlanResult, kb: KnowledgeBase) -> str:
         out += ["", "### Advisories", ""] + [f"- {a}" for a in plan.advisories]
     whys = explain_recommended(result, kb)
     why_nots = explain_blocked(result, kb)
-    if whys:
+    if not plan.treats:
+        status = why(result, kb, "status")
+        whys = (status,)
+        out += ["", "## Why no treatment today", "", render_explanation_markdown(status)]
+    if plan.modalities:
         out += ["", "## Why these modalities"]
         for e in whys:
             out += ["", render_explanation_markdown(e)]

@@ -686,7 +686,9 @@ class _Explainer:
         the rules closest to firing come first."""
         out = []
         for rule in {r.id: r for r in rules}.values():
-            missing, met, in_the_way = [], [], []
+            missing: list[str] = []
+            met: list[str] = []
+            in_the_way: list[str] = []
             for kind, fields in rule.positive:
                 (met if self.has(kind, fields) else missing).append(self.w.describe_pattern(kind, fields))
             for kind, fields in rule.negative:
@@ -695,7 +697,8 @@ class _Explainer:
                         in_the_way.append(self.w.describe_fact(kind, f, list(fields or {})))
             in_the_way += [f"a documented {gate} clearance" for gate in rule.clearance_gates
                            if self.has("clearance", {"name": gate})]
-            line = f" ({LINE_WORDS[rule.then.propose.line]}, certainty {rule.certainty:.2f})" if rule.certainty else ""
+            p = rule.then.propose
+            line = "" if p is None or not rule.certainty else f" ({LINE_WORDS[p.line]}, certainty {rule.certainty:.2f})"
             out.append(Counterfactual(self.evidence(rule), concludes(rule) + line, tuple(missing), tuple(met),
                                       tuple(in_the_way)))
         order = {r.id: r.order for r in self.kb.rules}

@@ -124,9 +124,9 @@ class Words:
                 details.append(f"{get('weeks')} weeks")
             return ", ".join([f"a history of {self.plain(get('item'))}{where}", *details])
         if kind == "medication":
-            return f"medications include {self.medication(get('name'), get('class'))}"
+            return f"medications include {self.medication(str(get('name')), get('class'))}"
         if kind == "clearance":
-            meaning = self.v.clearances.get(get("name"), "")
+            meaning = self.v.clearances.get(str(get("name")), "")
             return f"a documented {get('name')} clearance" + (f" ({meaning})" if meaning else "")
         if kind in ("request", "exclusion"):
             return HEADS[kind].format(self.label(get("modality")))

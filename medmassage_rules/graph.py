@@ -113,7 +113,7 @@ class _KnowledgeGraphBuilder:
         if kind == "medication" and "class" not in fields and "name" in fields:
             return self._admitted("medication", list(self.v.medications) + list(self.v.medication_classes),
                                   fields["name"])
-        if key in fields:
+        if key is not None and key in fields:
             domain = {"condition": self.v.conditions, "finding": self.v.findings, "history": self.v.history,
                       "medication_class": self.v.medication_classes, "clearance": self.v.clearances,
                       "modality": self.v.modalities, "area": self.v.areas}[SUBJECT_KIND[kind]]

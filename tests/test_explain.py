@@ -292,3 +292,15 @@ def test_a_no_treatment_handout_explains_its_status() -> None:
     assert "### Why refer urgently?" in out.output
     assert "because the finding exertional chest pain" in out.output
     assert "also raised: needs clearance (pseudo-angina-cardiac-clearance); the most severe status wins" in out.output
+
+
+def test_why_not_a_proposed_modality_whose_targets_were_left_out(kb) -> None:
+    """Neck pain and constipation in 15 minutes: the trunk group, and with it the colon, has no time."""
+    case = validate_case({"id": "short", "diagnoses": [{"condition": "neck_pain"}, {"condition": "constipation"}],
+                          "prescription": {"max_minutes": 15}}, "inline", kb.vocabulary)
+    result = plan_case(case, kb)
+    answer = why_not(result, kb, "abdominal_massage")
+    assert answer.verdict == "not_delivered"
+    assert answer.steps[0].rule.rule_id == "constipation-first-line-abdominal"
+    assert answer.details == ("colon: the trunk group was left out for time",)
+    assert why_not(result, kb, "colon").verdict == "dropped_for_time"

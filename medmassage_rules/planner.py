@@ -306,7 +306,8 @@ class _Resolver:
         severe = [(f["status"], f["rule"]) for f in c["block"] if f["kind"] == "all"]
         if required:
             severe += [("needs_clearance", f["rule"]) for f in c["requirement"]]
-        for f in c["advisory"]:
+        # in knowledge-base order, not firing order: that follows the order of the case's lists
+        for f in sorted(c["advisory"], key=lambda f: (self.order.get(f["rule"], 1 << 30), f["text"])):
             self.advisories.append(f["text"])
         for clearance in required:
             self.advisories.append(f"needs {clearance} clearance: {v.clearances[clearance]}")

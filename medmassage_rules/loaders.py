@@ -60,13 +60,50 @@ def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return result
 
 
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a number a case may use")
+class _Constant:
+    """NaN, Infinity or -Infinity where a JSON document holds it, so its field can be named."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+class NonFiniteNumberError(ValueError):
+    """A JSON document holds NaN or Infinity; ``places`` lists (field path, constant)."""
+
+    def __init__(self, places: list[tuple[str, _Constant]]):
+        self.places = places
+        super().__init__("; ".join(f"{path or 'document'}: {value!r} is not a number a case may use"
+                                   for path, value in places))
+
+
+def _constants(node: Any, path: str = "") -> Iterator[tuple[str, _Constant]]:
+    if isinstance(node, _Constant):
+        yield path, node
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            yield from _constants(value, f"{path}.{key}" if path else str(key))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _constants(value, f"{path}[{index}]")
 
 
 def parse_json(text: str) -> Any:
     """Parse one JSON document: duplicate keys and NaN/Infinity are errors."""
-    return json.loads(text, object_pairs_hook=_reject_duplicates, parse_constant=_reject_constant)
+    found: list[str] = []
+
+    def constant(name: str) -> _Constant:
+        found.append(name)
+        return _Constant(name)
+
+    data = json.loads(text, object_pairs_hook=_reject_duplicates, parse_constant=constant)
+    if found:
+        raise NonFiniteNumberError(list(_constants(data)))
+    return data
 
 
 def parse_yaml(text: str) -> Any:
@@ -117,6 +154,9 @@ def parse_document(text: str, source: str, suffix: str) -> Any:
     except json.JSONDecodeError as exc:
         raise CaseError([Problem(source, f"line {exc.lineno}, column {exc.colno}",
                                  f"invalid JSON: {exc.msg}")]) from None
+    except NonFiniteNumberError as exc:
+        raise CaseError([Problem(source, path, "invalid JSON: NaN and Infinity are not numbers a case may use",
+                                 value, has_value=True) for path, value in exc.places]) from None
     except ValueError as exc:
         raise CaseError([Problem(source, "", f"invalid JSON: {exc}")]) from None
     except RecursionError:

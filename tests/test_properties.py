@@ -25,7 +25,7 @@ from .strategies import KB, V, build, case_dicts, plan
 
 SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 PAIR_SETTINGS = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-SAFETY_SETTINGS = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SAFETY_SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 BOTH = frozenset({"left", "right"})
 NMT_TPT_DEEP = {"deep_tissue", "trigger_point_therapy", "neuromuscular_therapy"}
@@ -116,11 +116,18 @@ def assert_invariants(data: dict[str, Any]) -> dict:
             combined = combined + factor - combined * factor
         assert m["certainty"] == pytest.approx(combined, abs=1e-4), m
 
-    # a target has a side only when a diagnosis or finding gave one, or a one-sided block narrowed it
-    if not any(d.side for d in case.diagnoses) and not any(f.side for f in case.findings):
+    # a target has a side when its diagnosis or finding has one (a one-sided block may narrow a
+    # bilateral one), and only then
+    sides = {d.side for d in case.diagnoses} | {f.side for f in case.findings}
+    if sides == {None}:
         narrowed = {b["id"] for b in p["blocked"]["areas"] if b["side"] in ("left", "right")}
         for t in p["targets"]:
             assert t["side"] is None or t["area"] in narrowed, t
+    elif None not in sides:
+        for t in p["targets"]:
+            assert t["side"] is not None, t
+            if len(sides) == 1 and sides != {"bilateral"}:
+                assert t["side"] in sides, t
 
     session = p["session"]
     status = p["status"]
@@ -260,10 +267,12 @@ def test_schema_accepts_every_generated_case(data: dict[str, Any]) -> None:
 # -- safety rules of clinical-knowledge §4 ------------------------------------------------------
 
 def with_extra(data: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
-    """The case with ``extra`` added: list fields are extended, mappings merged."""
+    """The case with ``extra`` added: list fields are extended, mappings merged, None removes."""
     out = dict(data)
     for key, value in extra.items():
-        if key == "without_clearances":
+        if value is None:
+            out.pop(key, None)
+        elif key == "without_clearances":
             out["clearances"] = [c for c in out.get("clearances", []) if c not in value]
         elif isinstance(value, list):
             out[key] = [*out.get(key, []), *value]
@@ -378,10 +387,6 @@ def _no_abdominal_work(p: dict, data: dict) -> None:
     assert not [t for t in p["targets"] if t["area"] == "abdomen"]
 
 
-def _no_mld(p: dict, data: dict) -> None:
-    assert "manual_lymphatic_drainage" not in {m["id"] for m in p["modalities"]}
-
-
 def _hematology(p: dict, data: dict) -> None:
     assert p["pressure_cap"] == "light"
     if "hematology" not in data["clearances"]:
@@ -400,6 +405,56 @@ def _area_cap(pressure: str, index: int = -1, kind: str = "history") -> Callable
     return check
 
 
+def _area_blocked(kind: str = "history", whole_group: bool = False) -> Callable[[dict, dict], None]:
+    """No target lies in the area of the added item (or in its area group) on the item's side;
+    an item without an area blocks every area."""
+    def check(p: dict, data: dict) -> None:
+        item = data[kind][-1]
+        area, side = item.get("area") or (item.get("target") and V.area_of(item["target"])), item.get("side")
+        places = set(V.areas) if area is None else \
+            set(V.areas_in_group(V.areas[area])) if whole_group else {area}
+        for t in p["targets"]:
+            assert not (t["area"] in places and covered(t["side"]) & covered(side)), (t, item)
+    return check
+
+
+def _checks(*checks: Callable[[dict, dict], None]) -> Callable[[dict, dict], None]:
+    def check(p: dict, data: dict) -> None:
+        for one in checks:
+            one(p, data)
+    return check
+
+
+def _referral(to: str, urgency: str) -> Callable[[dict, dict], None]:
+    def check(p: dict, data: dict) -> None:
+        assert {"to": to, "urgency": urgency} in [{"to": r["to"], "urgency": r["urgency"]} for r in p["referrals"]]
+    return check
+
+
+def _cap_at_most(pressure: str) -> Callable[[dict, dict], None]:
+    def check(p: dict, data: dict) -> None:
+        assert rank(p["pressure_cap"]) <= rank(pressure), p["pressure_cap"]
+    return check
+
+
+def _unless_clearance(clearance: str, check: Callable[[dict, dict], None]) -> Callable[[dict, dict], None]:
+    def gated(p: dict, data: dict) -> None:
+        if clearance not in data["clearances"]:
+            check(p, data)
+    return gated
+
+
+def _no_modality(mid: str) -> Callable[[dict, dict], None]:
+    def check(p: dict, data: dict) -> None:
+        assert mid not in {m["id"] for m in p["modalities"]}
+    return check
+
+
+def _progressive_weakness(p: dict, data: dict) -> None:
+    back = {d["condition"] for d in data["diagnoses"]} & {"piriformis_syndrome", "pseudo_sciatica", "low_back_pain"}
+    _at_least("refer_urgent" if back else "refer")(p, data)
+
+
 def _names(*ids: str) -> st.SearchStrategy[str]:
     return st.sampled_from(ids)
 
@@ -410,7 +465,9 @@ def _vitals(field: str, low: float, high: float) -> st.SearchStrategy[dict[str, 
 
 
 def _history(**fields: Any) -> st.SearchStrategy[dict[str, Any]]:
-    return st.fixed_dictionaries({"history": st.tuples(st.fixed_dictionaries(fields)).map(list)})
+    """One history item; a field drawn as None is left out."""
+    item = st.fixed_dictionaries(fields).map(lambda d: {k: v for k, v in d.items() if v is not None})
+    return item.map(lambda d: {"history": [d]})
 
 
 def _finding(names: st.SearchStrategy[str]) -> st.SearchStrategy[dict[str, Any]]:
@@ -424,6 +481,7 @@ def _diagnosis(**fields: Any) -> st.SearchStrategy[dict[str, Any]]:
 ANTICOAGULANTS = tuple(sorted(n for n, c in V.medications.items() if c in ("anticoagulant", "antiplatelet")))
 CHEMOTHERAPY = tuple(sorted(n for n, c in V.medications.items() if c == "chemotherapy"))
 OPTIONAL_SIDE = st.none() | st.sampled_from(V.sides)
+AREAS = st.sampled_from(tuple(V.areas))
 
 SAFETY = [
     Safety("anticoagulant or antiplatelet: no deep work, cap moderate",
@@ -455,9 +513,9 @@ SAFETY = [
                    "modalities": st.lists(st.sampled_from(mods), max_size=2)})})), _excluded),
     Safety("osteoporosis with a fragility fracture: cap light",
            _history(item=st.just("osteoporosis"), fragility_fracture=st.just(True)), _fragility_fracture),
-    Safety("known DVT: no lymphatic drainage, cap light, physician clearance",
+    Safety("known DVT: no lymphatic drainage, cap light, physician clearance, its limb blocked",
            _history(item=st.just("known_dvt"), area=st.none() | st.sampled_from(tuple(V.areas)), side=OPTIONAL_SIDE),
-           _known_dvt),
+           _checks(_known_dvt, _area_blocked(whole_group=True))),
     Safety("oncology clearance lifts only the requirement of an active malignancy",
            _history(item=st.just("malignancy"), active=st.just(True),
                     area=st.none() | _names("chest", "abdomen", "thigh"), side=OPTIONAL_SIDE)
@@ -488,8 +546,47 @@ SAFETY = [
            _diagnosis(condition=_names("lymphedema", "post_surgical_edema"),
                       area=_names("upper_arm", "forearm", "thigh", "lower_leg"), side=OPTIONAL_SIDE),
            _area_cap("light", kind="diagnoses")),
-    Safety("renal failure or cellulitis: no lymphatic drainage",
-           _history(item=_names("renal_failure", "cellulitis")), _no_mld),
+    Safety("renal failure: no lymphatic drainage, physician clearance",
+           _history(item=st.just("renal_failure")),
+           _checks(_no_modality("manual_lymphatic_drainage"),
+                   _unless_clearance("physician", _at_least("needs_clearance")))),
+    Safety("cellulitis: its area blocked, no lymphatic drainage",
+           _history(item=st.just("cellulitis"), area=st.none() | AREAS, side=OPTIONAL_SIDE),
+           _checks(_no_modality("manual_lymphatic_drainage"), _area_blocked())),
+    Safety("open wound, skin infection, implanted port: its area blocked",
+           _history(item=_names("open_wound", "skin_infection", "implanted_port"), area=st.none() | AREAS,
+                    side=OPTIONAL_SIDE), _area_blocked()),
+    Safety("recent surgery or fracture: its area blocked unless the surgeon clears it",
+           _history(item=_names("recent_surgery", "recent_fracture"), area=st.none() | AREAS, side=OPTIONAL_SIDE,
+                    days_since=st.none() | st.integers(0, 41)), _unless_clearance("surgeon", _area_blocked())),
+    Safety("local inflammation: its area blocked",
+           st.fixed_dictionaries({"findings": st.tuples(st.fixed_dictionaries(
+               {"finding": st.just("local_inflammation"), "area": AREAS, "side": OPTIONAL_SIDE})).map(list)}),
+           _area_blocked(kind="findings")),
+    Safety("focal bone tenderness: its area blocked, routine referral",
+           st.fixed_dictionaries({"findings": st.tuples(st.fixed_dictionaries(
+               {"finding": st.just("focal_bone_tenderness"), "area": AREAS, "side": OPTIONAL_SIDE})).map(list)}),
+           _checks(_area_blocked(kind="findings"), _referral("physician", "routine"))),
+    Safety("progressive weakness: refer, urgently with sciatica or low back pain",
+           _finding(st.just("progressive_weakness")),
+           _progressive_weakness),
+    Safety("carpal tunnel with thenar atrophy: refer for surgical evaluation",
+           _diagnosis(condition=st.just("carpal_tunnel_syndrome"), side=OPTIONAL_SIDE).map(
+               lambda e: {**e, "findings": [{"finding": "muscle_atrophy", "target": "thenar_muscles"}]}),
+           _checks(_at_least("refer"), _referral("surgeon", "routine"))),
+    Safety("pseudo-angina needs a cardiac clearance",
+           _diagnosis(condition=st.just("pseudo_angina")),
+           _unless_clearance("cardiac", _at_least("needs_clearance"))),
+    Safety("dyspnea with edema: refer urgently",
+           st.just({"findings": [{"finding": "dyspnea"}, {"finding": "edema"}]}), _refer_urgent),
+    Safety("compensated heart failure: no lymphatic drainage unless a cardiologist clears it",
+           _history(item=st.just("heart_failure"), decompensated=st.none() | st.just(False)),
+           _unless_clearance("cardiology", _no_modality("manual_lymphatic_drainage"))),
+    Safety("corticosteroids, thrombocytopenia or platelets 50 to 150: cap moderate",
+           st.one_of(_names("prednisone", "long_term_corticosteroid").map(lambda m: {"medications": [m]}),
+                     _history(item=st.just("thrombocytopenia")).map(lambda e: {**e, "labs": None}),
+                     st.floats(50, 149.99).map(lambda x: {"labs": {"platelets_k": x}})),
+           _cap_at_most("moderate")),
 ]
 
 

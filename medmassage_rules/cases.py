@@ -15,13 +15,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field,
-                      ValidationError, ValidationInfo, model_validator)
-from pydantic_core import PydanticCustomError
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
+    ValidationError,
+    ValidationInfo,
+    model_validator,
+)
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema, PydanticCustomError, core_schema
 
 from .errors import CaseError, Problem
-from .loaders import (CASE_SUFFIXES, JSONL_SUFFIXES, iter_json_lines, parse_document,
-                      read_text)
+from .loaders import CASE_SUFFIXES, JSONL_SUFFIXES, iter_json_lines, parse_document, read_text
 from .vocabulary import Vocabulary
 
 # Thresholds of contract §1.
@@ -40,17 +49,31 @@ def _suggest(value: str, choices: Any) -> str:
     return f"; did you mean {', '.join(close)}?" if close else ""
 
 
-def _vocab_id(kind: str, label: str) -> Any:
-    """A string that must be an id of the vocabulary section ``kind``."""
+@dataclass(frozen=True)
+class InVocabulary:
+    """Annotation: the string must be an id of the vocabulary section ``kind``.
 
-    def check(value: str, info: ValidationInfo) -> str:
-        choices = _choices(_vocabulary(info), kind)
+    Validation reads the vocabulary from the validation context (so ``--rules`` brings its
+    own terms); the JSON Schema marks the field so :func:`case_schema` can list the ids.
+    """
+
+    kind: str
+    label: str
+
+    def check(self, value: str, info: ValidationInfo) -> str:
+        choices = _choices(_vocabulary(info), self.kind)
         if value not in choices:
             raise PydanticCustomError("unknown_id", "unknown {label} id{hint}",
-                                      {"label": label, "hint": _suggest(value, choices)})
+                                      {"label": self.label, "hint": _suggest(value, choices)})
         return value
 
-    return Annotated[str, AfterValidator(check), Field(json_schema_extra={"x-vocabulary": kind})]
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
+        return core_schema.with_info_after_validator_function(self.check, handler(source))
+
+    def __get_pydantic_json_schema__(self, schema: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        json_schema = handler(schema)
+        json_schema["x-vocabulary"] = self.kind
+        return json_schema
 
 
 def _choices(vocab: Vocabulary, kind: str) -> Any:
@@ -69,19 +92,19 @@ def _as_list(value: Any) -> Any:
     return [value] if isinstance(value, str) else value
 
 
-ConditionId = _vocab_id("conditions", "condition")
-FindingId = _vocab_id("findings", "finding")
-HistoryId = _vocab_id("history", "history item")
-AreaId = _vocab_id("areas", "area")
-SiteId = _vocab_id("sites", "target or area")
-SideId = _vocab_id("sides", "side")
-AcuityId = _vocab_id("acuities", "acuity")
-SeverityId = _vocab_id("severities", "severity")
-ModalityId = _vocab_id("modalities", "modality")
-ClearanceId = _vocab_id("clearances", "clearance")
-StatusId = _vocab_id("statuses", "status")
-PressureId = _vocab_id("pressures", "pressure")
-MedicationId = Annotated[_vocab_id("medications", "medication or medication class"), BeforeValidator(_lower)]
+ConditionId = Annotated[str, InVocabulary("conditions", "condition")]
+FindingId = Annotated[str, InVocabulary("findings", "finding")]
+HistoryId = Annotated[str, InVocabulary("history", "history item")]
+AreaId = Annotated[str, InVocabulary("areas", "area")]
+SiteId = Annotated[str, InVocabulary("sites", "target or area")]
+SideId = Annotated[str, InVocabulary("sides", "side")]
+AcuityId = Annotated[str, InVocabulary("acuities", "acuity")]
+SeverityId = Annotated[str, InVocabulary("severities", "severity")]
+ModalityId = Annotated[str, InVocabulary("modalities", "modality")]
+ClearanceId = Annotated[str, InVocabulary("clearances", "clearance")]
+StatusId = Annotated[str, InVocabulary("statuses", "status")]
+PressureId = Annotated[str, InVocabulary("pressures", "pressure")]
+MedicationId = Annotated[str, InVocabulary("medications", "medication or medication class"), BeforeValidator(_lower)]
 Minutes = Annotated[int, Field(ge=0, le=600)]
 
 

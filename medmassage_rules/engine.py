@@ -139,6 +139,7 @@ class PlanningEngine(KnowledgeEngine):
     __matcher__ = LeanReteMatcher
     __strategy__ = DeterministicStrategy
     _deffacts: list[Any] | None = None
+    agenda: TracingAgenda  # replaced on every reset(), so firings are traced per run
 
     def get_deffacts(self) -> list[Any]:
         """experta looks them up with inspect.getmembers (over every rule) on each reset: once is enough."""

@@ -8,8 +8,9 @@ goes on.
 
 Everything streams: cases are read one at a time (a JSON Lines file line by line), each row
 is written to the report as soon as it is known, and only counters are kept, so memory does
-not grow with the number of cases (except for the set of case ids, needed to refuse
-duplicates, and the baseline's small per-case signatures).
+not grow with the number of cases - except for a compact index of the case ids seen, to
+refuse duplicates (:mod:`medmassage_rules.case_ids`, about 32 bytes a case), and the
+baseline's small per-case signatures when a baseline is given.
 
 With ``jobs > 1`` the cases are spread over worker processes. Engines cannot be pickled, so
 each worker loads the knowledge base and builds its engine once (a pool initializer; safe
@@ -30,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .baseline import Comparison, Signature, load_baseline
+from .case_ids import FirstSeen, Sources
 from .cases import validate_case
 from .errors import CaseError, MedMassageError, Problem
 from .expectations import check_expectations
@@ -225,7 +227,7 @@ def run_batch(paths: Iterable[str | Path], kb: KnowledgeBase, *, jobs: int = 1,
         on_start(count_cases(files))
     start = time.perf_counter()
     tally = Tally()
-    first_source: dict[str, str] = {}
+    sources, first_seen = Sources(files), FirstSeen()
     with ExitStack() as stack:
         try:
             out = stack.enter_context(open(report, "w", encoding="utf-8")) if report is not None else None
@@ -235,11 +237,9 @@ def run_batch(paths: Iterable[str | Path], kb: KnowledgeBase, *, jobs: int = 1,
         outcomes = stack.enter_context(evaluated(iter_tasks(files), kb, jobs))
         for outcome in outcomes:
             if outcome.case_id is not None:
-                first = first_source.get(outcome.case_id)
-                if first is None:
-                    first_source[outcome.case_id] = outcome.source
-                elif not outcome.problems:
-                    outcome = _duplicate(outcome, first)
+                first = first_seen.add(outcome.case_id, sources.pack(outcome.source))
+                if first is not None and not outcome.problems:
+                    outcome = _duplicate(outcome, sources.unpack(first))
             if out is not None:
                 out.write(outcome.row + "\n")
                 out.flush()

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import json
 import shutil
+import tempfile
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from medmassage_rules.batch import run_batch
+from medmassage_rules.case_ids import FirstSeen, Sources
 from medmassage_rules.cases import load_case
 from medmassage_rules.knowledge import load_knowledge_base
 from medmassage_rules.metrics import Judgement
@@ -18,9 +22,10 @@ from medmassage_rules.summary import Tally
 
 from .conftest import FACTS, ROOT
 from .helpers import EXIT_INVALID, assert_plan_shape, invoke
+from .strategies import case_dicts
+from .test_properties import assert_invariants
 
 ROW_KEYS = {"case_id", "source", "passed", "error", "failures", "plan"}
-NO_TREATMENT = {"refer_urgent", "refer", "defer", "needs_clearance"}
 P01 = FACTS / "p01-cts-mild-right.yaml"
 
 BAD_YAML = """\
@@ -195,6 +200,26 @@ def test_a_repeated_case_id_is_an_error_row_naming_the_first(tmp_path: Path) -> 
     assert f"duplicate case id within the batch (first at {P01})" in second["error"]
 
 
+def test_a_repeated_id_in_json_lines_names_the_first_line(tmp_path: Path) -> None:
+    cases = _write_jsonl(tmp_path / "c.jsonl", [_case("same"), _case("other"), _case("same")])
+    report = tmp_path / "report.jsonl"
+    invoke("batch", cases, "--report", report)
+    rows = _rows(report)
+    assert [r["error"] is None for r in rows] == [True, True, False]
+    assert f"(first at {cases}:1)" in rows[2]["error"]
+
+
+def test_the_id_index_remembers_every_id_and_where_it_was_first(tmp_path: Path) -> None:
+    files = [tmp_path / "a.jsonl", tmp_path / "b:2.yaml", tmp_path / "c:3.jsonl"]
+    sources = Sources(files)
+    seen = FirstSeen(capacity=4)  # grows many times on the way
+    where = [f"{files[i % 3]}:{i + 1}" if i % 3 != 1 else str(files[1]) for i in range(3000)]
+    assert all(seen.add(f"id-{i}", sources.pack(w)) is None for i, w in enumerate(where))
+    assert len(seen) == 3000
+    assert [sources.unpack(seen.add(f"id-{i}", 0)) for i in range(3000)] == where
+    assert seen.add("\udcff not utf-8", 1) is None  # any str, even a lone surrogate from JSON
+
+
 def test_rows_are_written_and_flushed_as_each_case_finishes(tmp_path: Path, kb) -> None:
     cases = _write_jsonl(tmp_path / "c.jsonl", [_case(f"c{i}") for i in range(5)])
     report = tmp_path / "report.jsonl"
@@ -270,3 +295,17 @@ def test_baseline_lists_added_and_removed_cases(tmp_path: Path) -> None:
     assert result.exit_code == 0
     assert "1 cases matched, 0 changed, 1 added, 1 removed" in result.stdout
     assert "added    new" in result.stdout and "removed  gone" in result.stdout
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(cases=st.lists(case_dicts(), min_size=1, max_size=12))
+def test_generated_cases_through_batch_satisfy_the_plan_invariants(cases: list[dict], kb) -> None:
+    cases = [{**case, "id": f"gen-{i}"} for i, case in enumerate(cases)]
+    with tempfile.TemporaryDirectory() as tmp:
+        report = Path(tmp) / "report.jsonl"
+        summary = run_batch([_write_jsonl(Path(tmp) / "gen.jsonl", cases)], kb, report=report)
+        rows = _rows(report)
+    assert summary.errors == 0 and summary.cases == len(cases) == len(rows)
+    for case, row in zip(cases, rows, strict=True):
+        assert row["error"] is None and row["passed"] is None
+        assert row["plan"] == assert_invariants(case)  # the plan batch wrote keeps every invariant of §2

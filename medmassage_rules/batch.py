@@ -222,6 +222,10 @@ def run_batch(paths: Iterable[str | Path], kb: KnowledgeBase, *, jobs: int = 1,
     """
     outputs = [p for p in (report, junit, baseline) if p is not None]
     files = expand_inputs(paths, skip=outputs)
+    inputs = {f.resolve() for f in files}
+    for output in (report, junit):
+        if output is not None and Path(output).resolve() in inputs:
+            raise MedMassageError(f"{output}: is also an input; writing it would destroy the cases it holds")
     comparison = Comparison(str(baseline), load_baseline(baseline)) if baseline is not None else None
     if on_start is not None:
         on_start(count_cases(files))

@@ -251,6 +251,17 @@ def test_an_invalid_invocation_exits_2(args: tuple[str, ...]) -> None:
     assert "Traceback" not in result.output
 
 
+def test_outputs_never_overwrite_or_join_the_inputs(tmp_path: Path) -> None:
+    cases = _write_jsonl(tmp_path / "c.jsonl", [_case("one")])
+    result = invoke("batch", cases, "--report", cases)
+    assert result.exit_code == EXIT_INVALID and "is also an input" in result.stderr
+    assert "one" in cases.read_text()
+    report = tmp_path / "report.jsonl"
+    for _ in range(2):  # the second run finds the first one's report in the folder, and leaves it out
+        result = invoke("batch", tmp_path, "--report", report, "--format", "json")
+        assert result.exit_code == 0 and json.loads(result.stdout)["cases"] == 1
+
+
 def test_a_baseline_that_is_not_a_report_exits_2(tmp_path: Path) -> None:
     result = invoke("batch", P01, "--baseline", P01)
     assert result.exit_code == EXIT_INVALID

@@ -39,11 +39,11 @@ def cli_reference() -> str:
              "Generated from `--help` by `python docs/generate.py`; do not edit by hand.", ""]
     for path, command in _commands(main, ["medmassage"]):
         info = " ".join(path)
+        settings = {**main.context_settings, "max_content_width": 100, "terminal_width": 100}
         parent = None
         for depth in range(1, len(path)):
-            parent = click.Context(main, info_name=" ".join(path[:depth]), parent=parent)
-        ctx = click.Context(command, info_name=path[-1], parent=parent, max_content_width=100,
-                            terminal_width=100)
+            parent = click.Context(main, info_name=" ".join(path[:depth]), parent=parent, **settings)
+        ctx = click.Context(command, info_name=path[-1], parent=parent, **settings)
         parts += [f"## `{info}`", "", "```", command.get_help(ctx).rstrip(), "```", ""]
     return "\n".join(parts)
 

@@ -338,7 +338,7 @@ class _Resolver:
         if status not in NO_TREATMENT:
             segments, outcome_time = self.schedule(states, ceiling)
             scheduled = {t for s in segments for t in s.targets}
-            targets = self.planned_targets(states, scheduled)
+            targets = self.planned_targets(states, segments)
             modalities = self.planned_modalities(states, scheduled)
             precautions = (blocked_mods or blocked_areas or cap != "deep"
                            or any(t.pressure_cap not in (None, "deep") for t in targets))
@@ -391,7 +391,9 @@ class _Resolver:
         target_rank = {t: i for i, t in enumerate([*v.targets, *v.areas])}
         mod_rank = {m: i for i, m in enumerate(v.modalities)}
         segments, dropped = [], {}
-        for group in v.area_groups:
+        # Segments run in the order the groups were given time (focus and primary work first);
+        # groups left out follow the order of the area groups.
+        for group in [*alloc, *(g for g in v.area_groups if g not in alloc)]:
             members = sorted((s for s in states.values() if v.areas[s.area] == group),
                              key=lambda s: target_rank[s.id])
             if not members:
@@ -403,15 +405,12 @@ class _Resolver:
             segments.append(Segment(alloc[group], group, tuple(s.id for s in members), tuple(mods)))
         return segments, dropped
 
-    def planned_targets(self, states: dict[str, TargetState], scheduled: set[str]) -> list[PlannedTarget]:
-        out = []
-        target_rank = {t: i for i, t in enumerate([*self.v.targets, *self.v.areas])}
-        group_rank = {g: i for i, g in enumerate(self.v.area_groups)}
-        for tid in sorted(scheduled, key=lambda t: (group_rank[self.v.group_of(t)], target_rank[t])):
-            s = states[tid]
-            out.append(PlannedTarget(tid, s.area, s.side, s.role, self.ids(s.because),
-                                     s.cap if s.area_capped else None))
-        return out
+    def planned_targets(self, states: dict[str, TargetState], segments: list[Segment]) -> list[PlannedTarget]:
+        """The scheduled targets, in session order."""
+        return [PlannedTarget(tid, states[tid].area, states[tid].side, states[tid].role,
+                              self.ids(states[tid].because),
+                              states[tid].cap if states[tid].area_capped else None)
+                for segment in segments for tid in segment.targets]
 
     def planned_modalities(self, states: dict[str, TargetState], scheduled: set[str]) -> list[PlannedModality]:
         pressure: dict[str, str] = {}

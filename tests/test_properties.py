@@ -243,7 +243,9 @@ def test_generated_cases_are_mostly_treatable() -> None:
     """The generator must not test only referrals: a good share of its cases are treated."""
     statuses: list[str] = []
 
-    @settings(max_examples=150, database=None, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    # A statistical check of the generator itself: derandomized, so it never flickers.
+    @settings(max_examples=150, database=None, deadline=None, derandomize=True,
+              suppress_health_check=[HealthCheck.too_slow])
     @given(case_dicts())
     def collect(data: dict[str, Any]) -> None:
         statuses.append(plan(data).plan.status)

@@ -306,9 +306,13 @@ class _Resolver:
         severe = [(f["status"], f["rule"]) for f in c["block"] if f["kind"] == "all"]
         if required:
             severe += [("needs_clearance", f["rule"]) for f in c["requirement"]]
-        # in knowledge-base order, not firing order: that follows the order of the case's lists
+        # In knowledge-base order, not firing order (that follows the order of the case's lists).
+        # A rule that serves a benefit gives a treatment note, shown only on a plan that treats;
+        # a safety rule's advisory is always shown.
+        treatment_notes = []
         for f in sorted(c["advisory"], key=lambda f: (self.order.get(f["rule"], 1 << 30), f["text"])):
-            self.advisories.append(f["text"])
+            rule = self.kb.by_id.get(f["rule"])
+            (treatment_notes if rule is not None and rule.benefits else self.advisories).append(f["text"])
         for clearance in required:
             self.advisories.append(f"needs {clearance} clearance: {v.clearances[clearance]}")
         ceiling_rules = [(f["minutes"], f["rule"]) for f in c["limit"]]
@@ -343,6 +347,7 @@ class _Resolver:
             precautions = (blocked_mods or blocked_areas or cap != "deep"
                            or any(t.pressure_cap not in (None, "deep") for t in targets))
             status = "treat_with_precautions" if precautions else "treat"
+            self.advisories += treatment_notes
             for group, dropped in outcome_time.items():
                 self.advisories.append(f"{v.label(group)} left out: no time "
                                        f"({', '.join(v.label(t) for t in dropped)})")

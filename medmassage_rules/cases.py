@@ -165,7 +165,8 @@ class Finding(_Strict):
                                                          "area": self.area, "field": "area"})
         return self
 
-    def site(self, vocab: Vocabulary) -> str | None:
+    @property
+    def site(self) -> str | None:
         """The target (or area) this finding points at."""
         return self.target or self.area
 

@@ -42,7 +42,7 @@ def case_facts(case: Case, vocab: Vocabulary) -> list[Any]:
                                severity=d.severity, area=d.area,
                                group=vocab.areas[d.area] if d.area else None, onset_days=d.onset_days))
     for i, f in enumerate(case.findings):
-        site = f.site(vocab)
+        site = f.site
         out.append(F.Finding(index=i, finding=f.finding, area=f.site_area(vocab), target=f.target,
                              site=site, group=vocab.group_of(site) if site else None, side=f.side))
     for i, h in enumerate(case.history):
@@ -148,12 +148,11 @@ def _covered(side: str | None) -> frozenset[str]:
 class _Resolver:
     """Resolves the conclusions of one run into a plan (one instance per case)."""
 
-    def __init__(self, kb: KnowledgeBase, case: Case, c: Conclusions, fired: set[str]):
+    def __init__(self, kb: KnowledgeBase, case: Case, c: Conclusions):
         self.kb = kb
         self.v = kb.vocabulary
         self.case = case
         self.c = c
-        self.fired = fired
         self.order = {rule.id: rule.order for rule in kb.rules}
         self.advisories: list[str] = []
 
@@ -309,7 +308,7 @@ class _Resolver:
         # In knowledge-base order, not firing order (that follows the order of the case's lists).
         # A rule that serves a benefit gives a treatment note, shown only on a plan that treats;
         # a safety rule's advisory is always shown.
-        treatment_notes = []
+        treatment_notes: list[str] = []
         for f in sorted(c["advisory"], key=lambda f: (self.order.get(f["rule"], 1 << 30), f["text"])):
             rule = self.kb.by_id.get(f["rule"])
             (treatment_notes if rule is not None and rule.benefits else self.advisories).append(f["text"])
@@ -462,6 +461,5 @@ def engine_for(kb: KnowledgeBase) -> PlanningEngine:
 def plan_case(case: Case, kb: KnowledgeBase) -> PlanResult:
     """Plan one validated case with a knowledge base."""
     facts, trace = engine_for(kb).infer(case_facts(case, kb.vocabulary))
-    fired = {f.rule_id for f in trace}
-    plan, outcome = _Resolver(kb, case, Conclusions.collect(facts), fired).resolve()
+    plan, outcome = _Resolver(kb, case, Conclusions.collect(facts)).resolve()
     return PlanResult(case, plan, tuple(trace), tuple(facts), outcome)

@@ -272,7 +272,7 @@ class _Explainer:
             cap = t.pressure_cap or self.plan.pressure_cap
             if seg is None or modality not in seg.modalities or self.v.rank(mod.lowest) > self.v.rank(cap):
                 continue
-            if mod.areas and t.area not in mod.areas:
+            if not self.v.applies(modality, t.id):
                 continue
             out.append(t.id)
         return out
@@ -580,8 +580,9 @@ class _Explainer:
                 out.append(f"{w.plain(t)}: the {w.plain(dropped[t])} group was left out for time")
             elif t in outcome.undeliverable:
                 out.append(f"{w.plain(t)}: {outcome.undeliverable[t]}")
-            elif mod.areas and self.v.area_of(t) not in mod.areas:
-                out.append(f"{w.plain(t)}: {mod.label} is applied only to {or_list(w.site(a) for a in mod.areas)}")
+            elif not self.v.applies(modality, t):
+                out.append(f"{w.plain(t)}: {mod.label} works on {or_list(w.plain(x) for x in mod.applies_to)}, "
+                           f"{w.plain(t)} is {w.plain(self.v.tissue_of(t))}")
             elif planned is not None and self.v.rank(mod.lowest) > self.v.rank(planned.pressure_cap or "deep"):
                 out.append(f"{w.plain(t)}: pressure there is capped at {planned.pressure_cap}, below "
                            f"{mod.label}'s lowest ({mod.lowest})")

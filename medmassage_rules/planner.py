@@ -264,7 +264,7 @@ class _Resolver:
                 source = (p["source_kind"], p["source_index"])
                 reaches = (p["line"] == "request" or source in state.sources
                            or ("finding" in state.roles and benefits & set(p["benefits"])))
-                if not reaches or (mod.areas and state.area not in mod.areas):
+                if not reaches or not self.v.applies(mod.id, state.id):
                     continue
                 if self.v.rank(mod.lowest) > self.v.rank(state.cap):
                     continue

@@ -17,7 +17,7 @@ class Modality:
     label: str
     lowest: Pressure
     highest: Pressure
-    areas: tuple[str, ...] = ()  # where it may be applied; empty means anywhere
+    applies_to: tuple[str, ...] = ()  # the tissues it may be delivered on; empty means every tissue
 
 
 @dataclass(frozen=True)
@@ -44,6 +44,11 @@ class Vocabulary:
     referral_urgencies: tuple[str, ...]
     clearances: dict[str, str]
     labels: dict[str, str] = field(default_factory=dict)
+    tissues: tuple[str, ...] = ("muscle",)
+    target_tissues: dict[str, str] = field(default_factory=dict)  # target -> tissue (default muscle)
+    area_tissues: dict[str, str] = field(default_factory=dict)    # whole-area target -> tissue
+    axial_areas: frozenset[str] = frozenset()                      # blocks and caps cover both sides
+    approach_areas: dict[str, str] = field(default_factory=dict)   # target -> the area it is worked through
 
     # -- pressures -------------------------------------------------------------------
     def rank(self, pressure: Pressure) -> int:
@@ -65,6 +70,17 @@ class Vocabulary:
 
     def areas_in_group(self, group: str) -> tuple[str, ...]:
         return tuple(a for a, g in self.areas.items() if g == group)
+
+    def tissue_of(self, site: str) -> str:
+        """The tissue of a target, or of an area used as a whole-area target (default muscle)."""
+        if site in self.areas:
+            return self.area_tissues.get(site, "muscle")
+        return self.target_tissues.get(site, "muscle")
+
+    def applies(self, modality: str, site: str) -> bool:
+        """Whether a modality may be delivered on a target (clinical-v2 §1, site-aware delivery)."""
+        tissues = self.modalities[modality].applies_to
+        return not tissues or self.tissue_of(site) in tissues
 
     def label(self, ident: str) -> str:
         """Plain words for an id."""
@@ -119,12 +135,16 @@ def load_vocabulary(path: Path) -> Vocabulary:
         raise RuleDefinitionError([f"{source}: vocabulary lacks {', '.join(missing)}"])
     problems: list[str] = []
     pressures = tuple(data["pressures"])
+    tissues = tuple(data.get("tissues", ("muscle",)))
     modalities: dict[str, Modality] = {}
     for ident, spec in data["modalities"].items():
         low, high = spec["pressure"]
         if low not in pressures or high not in pressures or pressures.index(low) > pressures.index(high):
             problems.append(f"{source}: modalities.{ident}: bad pressure range {spec['pressure']!r}")
-        modalities[ident] = Modality(ident, spec["label"], low, high, tuple(spec.get("areas", ())))
+        applies_to = tuple(spec.get("applies_to", ()))
+        problems += [f"{source}: modalities.{ident}.applies_to: unknown tissue {t!r}"
+                     for t in applies_to if t not in tissues]
+        modalities[ident] = Modality(ident, spec["label"], low, high, applies_to)
     areas = {a: s["group"] for a, s in data["areas"].items()}
     for ident, area in data["targets"].items():
         if area not in areas:
@@ -135,6 +155,16 @@ def load_vocabulary(path: Path) -> Vocabulary:
     for name, cls in data["medications"].items():
         if cls not in data["medication_classes"]:
             problems.append(f"{source}: medications.{name}: unknown class {cls!r}")
+    for section, known in (("target_tissues", data["targets"]), ("area_tissues", areas)):
+        for ident, tissue in (data.get(section) or {}).items():
+            if ident not in known:
+                problems.append(f"{source}: {section}.{ident}: unknown id")
+            if tissue not in tissues:
+                problems.append(f"{source}: {section}.{ident}: unknown tissue {tissue!r}")
+    problems += [f"{source}: axial_areas: unknown area {a!r}" for a in data.get("axial_areas") or () if a not in areas]
+    for target, area in (data.get("approach_areas") or {}).items():
+        if target not in data["targets"] or area not in areas:
+            problems.append(f"{source}: approach_areas.{target}: unknown target or area")
     findings = tuple(data["findings"])
     indicators = tuple(data.get("indicator_findings", findings))
     if problems:
@@ -162,4 +192,9 @@ def load_vocabulary(path: Path) -> Vocabulary:
         referral_urgencies=tuple(data["referral_urgencies"]),
         clearances=dict(data["clearances"]),
         labels=dict(data.get("labels", {})),
+        tissues=tissues,
+        target_tissues=dict(data.get("target_tissues") or {}),
+        area_tissues=dict(data.get("area_tissues") or {}),
+        axial_areas=frozenset(data.get("axial_areas") or ()),
+        approach_areas=dict(data.get("approach_areas") or {}),
     )

@@ -128,6 +128,39 @@ class RuleSpec(_Spec):
         return propose.certainty if propose.certainty is not None else DEFAULT_CERTAINTY[propose.line]
 
 
+REFERENCE_KINDS = ("guideline", "systematic_review", "rct", "cohort", "case_series", "textbook",
+                   "expert_opinion", "exam_outline", "contract")
+
+
+class Reference(_Spec):
+    """A traceable source: who, when, what, where, and an identifier (DOI, PMID or URL)."""
+
+    authors: Annotated[str, Field(min_length=1)]
+    year: Annotated[int, Field(ge=1900, le=2100)]
+    title: Annotated[str, Field(min_length=1)]
+    venue: Annotated[str, Field(min_length=1)]
+    kind: Literal["guideline", "systematic_review", "rct", "cohort", "case_series", "textbook",
+                  "expert_opinion", "exam_outline", "contract"]
+    doi: str | None = None
+    pmid: str | None = None
+    url: str | None = None
+    isbn: str | None = None
+    no_identifier: str | None = None   # why a source has no DOI, PMID or URL
+    note: str | None = None            # what the source found, for the evidence table
+
+    @property
+    def identifier(self) -> str | None:
+        if self.doi:
+            return f"doi:{self.doi}"
+        if self.pmid:
+            return f"PMID {self.pmid}"
+        return self.url or (f"ISBN {self.isbn}" if self.isbn else None)
+
+    def text(self) -> str:
+        ident = self.identifier
+        return f"{self.authors} ({self.year}). {self.title}. {self.venue}." + (f" {ident}" if ident else "")
+
+
 class Caveat(_Spec):
     """A claim of the seed that evidence contradicts (grade X): shown only as a caveat."""
 
@@ -149,6 +182,7 @@ class KnowledgeBase:
     references: dict[str, str]
     caveats: tuple[Caveat, ...]
     unused_ok: dict[str, str] = field(default_factory=dict)  # term -> why no rule uses it
+    reference_meta: dict[str, Reference] = field(default_factory=dict)  # key -> the structured source
 
     @cached_property
     def by_id(self) -> dict[str, RuleSpec]:
@@ -376,6 +410,7 @@ class KnowledgeFiles:
     unused_ok: dict[str, str]
     problems: tuple[str, ...]
     faulty: frozenset[str]
+    reference_meta: dict[str, Reference] = field(default_factory=dict)
 
 
 def _lint_section(raw: Any, name: str, vocab: Vocabulary, out: dict[str, str]) -> list[str]:
@@ -408,6 +443,7 @@ def read_knowledge_base(rules_dir: str | Path | None = None) -> KnowledgeFiles:
     problems: list[str] = []
     rules: list[RuleSpec] = []
     references: dict[str, str] = {}
+    reference_meta: dict[str, Reference] = {}
     caveats: list[Caveat] = []
     unused_ok: dict[str, str] = {}
     faulty: set[str] = set()
@@ -428,7 +464,21 @@ def read_knowledge_base(rules_dir: str | Path | None = None) -> KnowledgeFiles:
             problems.append(f"{name}: unknown section(s) {', '.join(sorted(unknown))}")
         if "lint" in data:
             problems += _lint_section(data["lint"], name, vocab, unused_ok)
-        references.update({str(k): str(v) for k, v in (data.get("references") or {}).items()})
+        raw_refs = data.get("references") or {}
+        if not isinstance(raw_refs, dict):
+            problems.append(f"{name}: references: a mapping of citation keys")
+            raw_refs = {}
+        for key, raw_ref in raw_refs.items():
+            if isinstance(raw_ref, dict):
+                try:
+                    ref = Reference.model_validate(raw_ref)
+                except ValidationError as exc:
+                    problems += _pydantic_problems(exc, f"{name}: reference {key}")
+                    continue
+                reference_meta[str(key)] = ref
+                references[str(key)] = ref.text()
+            else:
+                references[str(key)] = str(raw_ref)
         for i, raw in enumerate(data.get("caveats") or []):
             try:
                 caveats.append(Caveat.model_validate(raw))
@@ -465,7 +515,7 @@ def read_knowledge_base(rules_dir: str | Path | None = None) -> KnowledgeFiles:
     if not rules and not problems:
         problems.append(f"{root}: no rules found")
     return KnowledgeFiles(root, vocab, tuple(rules), references, tuple(caveats), unused_ok,
-                          tuple(problems), frozenset(faulty))
+                          tuple(problems), frozenset(faulty), reference_meta)
 
 
 def load_knowledge_base(rules_dir: str | Path | None = None) -> KnowledgeBase:
@@ -474,4 +524,4 @@ def load_knowledge_base(rules_dir: str | Path | None = None) -> KnowledgeBase:
     if files.problems:
         raise RuleDefinitionError(files.problems)
     return KnowledgeBase(files.root, files.vocabulary, files.rules, files.references, files.caveats,
-                         files.unused_ok)
+                         files.unused_ok, files.reference_meta)

@@ -168,11 +168,30 @@ class PlanningEngine(KnowledgeEngine):
         as supporting that fact too, so the trace names every reason.
         """
         declared = self.declare(fact)
-        if declared is None:
+        index = self._facts_by_content(rebuild=False)
+        if declared is not None:
+            index[_content(declared)] = declared
+        else:
             key = _content(fact)
-            declared = next((f for f in self.facts.values() if _content(f) == key), None)
+            declared = index.get(key)
+            if declared is None or self.facts.get(declared["__factid__"]) is not declared:
+                # declared by other means than record (a case fact), or since retracted
+                declared = self._facts_by_content(rebuild=True).get(key)
         if declared is not None:
             self.agenda.trace[-1].outputs.append(declared)
+
+    def _facts_by_content(self, *, rebuild: bool) -> dict[tuple[type, frozenset[Any]], Any]:
+        """This run's facts indexed by content, so finding the twin of a conclusion is one look-up.
+
+        Scanning every fact for each repeated conclusion made a run quadratic (50 diagnoses
+        by 200 trigger points: seconds). The index belongs to the run's agenda, which every
+        reset() replaces; it is rebuilt from the fact list when a look-up misses.
+        """
+        cached: tuple[Any, dict[tuple[type, frozenset[Any]], Any]] | None = self.__dict__.get("_content_index")
+        if cached is None or cached[0] is not self.agenda or rebuild:
+            cached = (self.agenda, {_content(f): f for f in self.facts.values()})
+            self.__dict__["_content_index"] = cached
+        return cached[1]
 
 
 def _content(fact: Any) -> tuple[type, frozenset[Any]]:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from experta import AS, NOT, Fact, KnowledgeEngine, P, Rule
+from experta import AS, MATCH, NOT, Fact, KnowledgeEngine, P, Rule
 from experta.abstract import Strategy
 from experta.agenda import Agenda
 from experta.matchers import ReteMatcher
@@ -199,11 +199,51 @@ def _content(fact: Any) -> tuple[type, frozenset[Any]]:
     return type(fact), frozenset((k, v) for k, v in fact.items() if not Fact.is_special(k))
 
 
-def _pattern(kind: str, fields: dict[str, Any] | None) -> Any:
+def _pattern(kind: str, fields: dict[str, Any] | None, bind: tuple[str, str] | None = None) -> Any:
+    """An experta pattern; ``bind`` = (field, variable) also binds that field's value to a variable."""
     constraints = {}
     for name, cond in (fields or {}).items():
         constraints[name] = P(compile_condition(cond)) if isinstance(cond, dict) else cond
+    if bind is not None:
+        name, variable = bind
+        held = constraints.get(name)
+        var = getattr(MATCH, variable)
+        constraints[name] = var if held is None else held & var
     return F.INPUT_KINDS[kind](**constraints)
+
+
+# The field naming what a fact is about: a clearance object ``for`` that id lifts a bare gate.
+SUBJECT_FIELD = {"diagnosis": "condition", "finding": "finding", "history": "item"}
+SUBJECT_VARIABLE = "subject0"
+
+
+def _gate_patterns(rule: RuleSpec) -> tuple[list[Any], bool]:
+    """The negated clearance patterns of a rule, and whether pattern 0 must bind its subject.
+
+    A bare gate (``unless_clearance: X`` or ``require: X``) is lifted by the bare id X or by X
+    given for the rule's subject (the id matched by the first pattern); ``require`` with a list is
+    lifted by any of its ids; a mapping gate ``{id, for}`` only by a clearance given for that id.
+    """
+    patterns: list[Any] = []
+    bind = False
+    scoped = rule.scoped_gate
+    bare = [g for g in (rule.unless_clearance, *rule.required) if isinstance(g, str)]
+    static = rule.subject
+    kind = rule.positive[0][0] if rule.positive else None
+    for name in dict.fromkeys(bare):
+        patterns.append(NOT(F.Clearance(name=name, scope=None)))
+        if static is not None and (kind not in SUBJECT_FIELD or isinstance(
+                (rule.positive[0][1] or {}).get(SUBJECT_FIELD[kind]), str)):
+            patterns.append(NOT(F.Clearance(name=name, scope=static)))
+        elif kind in SUBJECT_FIELD:
+            patterns.append(NOT(F.Clearance(name=name, scope=getattr(MATCH, SUBJECT_VARIABLE))))
+            bind = True
+    if scoped is not None:
+        if scoped.id == "any":
+            patterns.append(NOT(F.Clearance(scope=scoped.scope)))
+        else:
+            patterns.append(NOT(F.Clearance(name=scoped.id, scope=scoped.scope)))
+    return patterns, bind
 
 
 def _site_of(fact: Any) -> str | None:
@@ -245,6 +285,17 @@ class _Compiler:
                 sites.append(site)
         return sites
 
+    def target_side(self, action: Any, matched: list[Any]) -> str | None:
+        side = self.side(action, matched)
+        if action.side == "opposite":
+            return {"left": "right", "right": "left"}.get(side or "")
+        return action.side if action.side is not None else side
+
+    def every_area(self, ref: SiteRef, matched: list[Any]) -> list[str]:
+        """The areas of an action, every area when its site was not given."""
+        areas = self.areas(ref, matched)
+        return list(self.vocab.areas) if areas is None else areas
+
     def build(self) -> Callable[[list[Any]], list[Any]]:
         rule, t = self.rule, self.rule.then
         rid = rule.id
@@ -261,7 +312,7 @@ class _Compiler:
         for action in t.targets:
             def targets(m: list[Any], cf: float, a: Any = action) -> list[Any]:
                 subject = m[0]
-                side = self.side(a, m)
+                side = self.target_side(a, m)
                 return [F.Candidate(target=s, area=self.vocab.area_of(s), side=side, role=a.role,
                                     source_kind=F.KIND_OF[type(subject)], source_index=subject.get("index"),
                                     mechanisms=t.mechanisms, rule=rid) for s in self.sites(a, m)]
@@ -321,9 +372,26 @@ class _Compiler:
                 return [F.Cap(pressure=c.pressure, area=a, side=side, rule=rid) for a in areas]
             steps.append(cap)
 
-        if t.require is not None:
-            clearance = t.require
-            steps.append(lambda m, cf: [F.Requirement(clearance=clearance, rule=rid)])
+        if rule.required:
+            any_of = rule.required
+            steps.append(lambda m, cf: [F.Requirement(clearance=any_of[0], rule=rid, any_of=any_of)])
+
+        if t.restrict_modalities is not None:
+            ref_r = t.restrict_modalities
+
+            def restrict(m: list[Any], cf: float) -> list[Any]:
+                side = self.side(ref_r, m)
+                return [F.Restrict(area=a, side=side, modalities=ref_r.modalities, rule=rid)
+                        for a in self.every_area(ref_r, m)]
+            steps.append(restrict)
+
+        if t.drainage_zone is not None:
+            ref_z = t.drainage_zone
+
+            def zone(m: list[Any], cf: float) -> list[Any]:
+                side = self.side(ref_z, m)
+                return [F.Zone(area=a, side=side, rule=rid) for a in self.every_area(ref_z, m)]
+            steps.append(zone)
 
         if t.referral is not None:
             r = t.referral
@@ -347,14 +415,15 @@ def compile_rule(rule: RuleSpec, vocab: Vocabulary) -> Rule:
     """One experta Rule from one rule spec."""
     patterns: list[Any] = []
     names: list[str] = []
+    gates, bind = _gate_patterns(rule)
     for i, (kind, fields) in enumerate(rule.positive):
         name = f"f{i}"
         names.append(name)
-        patterns.append(getattr(AS, name) << _pattern(kind, fields))
+        subject = (SUBJECT_FIELD[kind], SUBJECT_VARIABLE) if bind and i == 0 else None
+        patterns.append(getattr(AS, name) << _pattern(kind, fields, subject))
     for kind, fields in rule.negative:
         patterns.append(NOT(_pattern(kind, fields)))
-    for clearance in rule.clearance_gates:
-        patterns.append(NOT(F.Clearance(name=clearance)))
+    patterns += gates
     conclude = _Compiler(rule, vocab).build()
 
     def fire(engine: PlanningEngine, **bound: Any) -> None:

@@ -39,7 +39,7 @@ class Vitals(Fact):
 
 
 class Clearance(Fact):
-    """A documented clearance (input)."""
+    """A documented clearance (input): ``name``, and ``scope`` (what it was given for; None for a bare id)."""
 
 
 class Request(Fact):
@@ -90,6 +90,14 @@ class Limit(Fact):
     """A ceiling on session minutes (derived)."""
 
 
+class Restrict(Fact):
+    """On an area (and side), only these modalities may be delivered; none when empty (derived)."""
+
+
+class Zone(Fact):
+    """Part of an edematous limb, a drainage zone: no drainage by another name there (derived)."""
+
+
 INPUT_KINDS: dict[str, type[Fact]] = {
     "diagnosis": Diagnosis, "finding": Finding, "history": History, "medication": Medication,
     "patient": Patient, "labs": Labs, "vitals": Vitals, "clearance": Clearance,
@@ -98,13 +106,14 @@ INPUT_KINDS: dict[str, type[Fact]] = {
 DERIVED_KINDS: dict[str, type[Fact]] = {
     "mechanism": Mechanism, "candidate": Candidate, "proposal": Proposal, "block": Block,
     "cap": Cap, "requirement": Requirement, "referral": Referral, "advisory": Advisory,
-    "limit": Limit,
+    "limit": Limit, "restrict": Restrict, "zone": Zone,
 }
 KIND_OF: dict[type[Fact], str] = {cls: kind for kind, cls in {**INPUT_KINDS, **DERIVED_KINDS}.items()}
 
 # The fields a rule may test, per input kind (index/cf are bookkeeping, not testable).
 FIELDS: dict[str, tuple[str, ...]] = {
-    "diagnosis": ("condition", "side", "acuity", "severity", "area", "group", "onset_days"),
+    "diagnosis": ("condition", "side", "acuity", "severity", "area", "group", "onset_days", "spinal",
+                  "headache"),
     "finding": ("finding", "area", "target", "site", "group", "side"),
     "history": ("item", "area", "side", "group", "fragility_fracture", "active", "days_since",
                 "weeks", "high_risk", "decompensated"),
@@ -112,7 +121,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "patient": ("age", "frail"),
     "labs": ("platelets_k",),
     "vitals": ("temperature_c", "systolic", "diastolic"),
-    "clearance": ("name",),
+    "clearance": ("name", "scope"),
     "request": ("modality",),
     "exclusion": ("modality",),
     "focus": ("area",),
@@ -122,7 +131,9 @@ DOMAINS: dict[str, str] = {
     "condition": "conditions", "side": "sides", "acuity": "acuities", "severity": "severities",
     "area": "areas", "group": "area_groups", "finding": "findings", "target": "sites",
     "site": "sites", "item": "history", "class": "medication_classes", "modality": "modalities",
+    "scope": "clearance_scopes",
 }
 NUMERIC_FIELDS = frozenset({"onset_days", "days_since", "weeks", "age", "platelets_k",
                             "temperature_c", "systolic", "diastolic"})
-BOOLEAN_FIELDS = frozenset({"fragility_fracture", "active", "high_risk", "decompensated", "frail"})
+BOOLEAN_FIELDS = frozenset({"fragility_fracture", "active", "high_risk", "decompensated", "frail", "spinal",
+                            "headache"})

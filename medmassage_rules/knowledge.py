@@ -47,6 +47,24 @@ class SiteRef(_Spec):
 
 class TargetsAction(SiteRef):
     role: Role
+    # the targets' side: by default that of side_from; ``opposite`` is the other side of side_from
+    # (none when that side is bilateral or not given); left, right or bilateral fix it
+    side: Literal["opposite", "left", "right", "bilateral"] | None = None
+
+
+class ClearanceGate(_Spec):
+    """``unless_clearance`` as a mapping: lifted only by a clearance object given ``for`` that id."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    id: str                            # a clearance id, or ``any``: whatever clearance was given for it
+    scope: str = Field(alias="for")
+
+
+class RestrictAction(SiteRef):
+    """On these areas only the listed modalities may be delivered (none when the list is empty)."""
+
+    modalities: tuple[str, ...] = ()
 
 
 class ProposeAction(_Spec):
@@ -84,7 +102,9 @@ class Actions(_Spec):
     block_modalities: BlockModalitiesAction | None = None
     block_areas: SiteRef | None = None
     cap: CapAction | None = None
-    require: str | None = None
+    require: str | tuple[str, ...] | None = None   # a list: any one of them satisfies it
+    restrict_modalities: RestrictAction | None = None
+    drainage_zone: SiteRef | None = None
     referral: ReferralAction | None = None
     advisory: str | None = None
     limit_minutes: Annotated[int, Field(ge=15, le=120)] | None = None
@@ -100,7 +120,7 @@ class RuleSpec(_Spec):
     citation: Annotated[str, Field(min_length=1)]
     salience: int = 0
     when: Annotated[tuple[dict[str, Any], ...], Field(min_length=1)]
-    unless_clearance: str | None = None
+    unless_clearance: str | ClearanceGate | None = None
     then: Actions
     source: str = ""
     order: int = 0
@@ -115,10 +135,39 @@ class RuleSpec(_Spec):
         return tuple(next(iter(p["not"].items())) for p in self.when if "not" in p)
 
     @property
+    def required(self) -> tuple[str, ...]:
+        """The clearances of ``require``, any one of which satisfies it."""
+        r = self.then.require
+        return () if r is None else (r,) if isinstance(r, str) else tuple(r)
+
+    @property
+    def scoped_gate(self) -> ClearanceGate | None:
+        """``unless_clearance`` given as a mapping: only a clearance given for that id lifts the rule."""
+        return self.unless_clearance if isinstance(self.unless_clearance, ClearanceGate) else None
+
+    @property
+    def subject(self) -> str | None:
+        """What a clearance object's ``for`` names to lift a bare ``unless_clearance`` or ``require``:
+        the id the first positive pattern tests (condition, finding, item or class), when it is one literal."""
+        if not self.positive:
+            return None
+        kind, fields = self.positive[0]
+        for name in ("condition", "finding", "item", "class", "name"):
+            cond = (fields or {}).get(name)
+            if isinstance(cond, str):
+                return cond
+            if isinstance(cond, dict) and isinstance(cond.get("eq"), str):
+                return str(cond["eq"])
+        if kind == "vitals" and {"systolic", "diastolic"} & set(fields or {}):
+            return "blood_pressure"
+        return None
+
+    @property
     def clearance_gates(self) -> tuple[str, ...]:
-        """Clearances whose presence keeps this rule from firing."""
-        gates = [self.unless_clearance, self.then.require]
-        return tuple(dict.fromkeys(g for g in gates if g))
+        """Clearance ids whose presence keeps this rule from firing (``any`` is not listed: it names none)."""
+        gate = self.unless_clearance
+        gates = [gate.id if isinstance(gate, ClearanceGate) else gate, *self.required]
+        return tuple(dict.fromkeys(g for g in gates if g and g != "any"))
 
     @property
     def certainty(self) -> float | None:
@@ -248,6 +297,10 @@ class _Checker:
         for gate in rule.clearance_gates:
             if gate not in v.clearances:
                 add(f"{where}: unknown clearance id {gate!r}")
+        scoped = rule.scoped_gate
+        if scoped is not None and scoped.scope not in v.clearance_scopes:
+            add(f"{where}: unless_clearance.for: unknown id {scoped.scope!r} (a condition, finding, "
+                "history item or blood_pressure)")
         if rule.grade == "X":
             add(f"{where}: a rule graded X cannot be a reason; write it as a caveat instead")
         return problems
@@ -337,6 +390,8 @@ class _Checker:
                 add(f"{where}: mechanisms: unknown mechanism id {mech!r}")
         for i, target in enumerate(t.targets):
             site_ok(target, f"targets[{i}]")
+            if target.side == "opposite" and not target.side_from:
+                add(f"{where}: targets[{i}]: side opposite needs side_from")
             if not target.ids and target.site_from is None:
                 add(f"{where}: targets[{i}]: give ids or site_from")
             if target.role == "finding":
@@ -374,6 +429,17 @@ class _Checker:
             site_ok(t.cap, "cap")
             if t.cap.pressure not in v.pressures:
                 add(f"{where}: cap: unknown pressure {t.cap.pressure!r}")
+        if t.restrict_modalities is not None:
+            site_ok(t.restrict_modalities, "restrict_modalities")
+            for m in t.restrict_modalities.modalities:
+                if m not in v.modalities:
+                    add(f"{where}: restrict_modalities: unknown modality id {m!r}")
+            if not t.restrict_modalities.ids and t.restrict_modalities.site_from is None:
+                add(f"{where}: restrict_modalities: give ids or site_from")
+        if t.drainage_zone is not None:
+            site_ok(t.drainage_zone, "drainage_zone")
+            if not t.drainage_zone.ids and t.drainage_zone.site_from is None:
+                add(f"{where}: drainage_zone: give ids or site_from")
         if t.referral is not None:
             if t.referral.to not in v.referrals:
                 add(f"{where}: referral: unknown referral id {t.referral.to!r}")

@@ -49,6 +49,8 @@ class Vocabulary:
     area_tissues: dict[str, str] = field(default_factory=dict)    # whole-area target -> tissue
     axial_areas: frozenset[str] = frozenset()                      # blocks and caps cover both sides
     approach_areas: dict[str, str] = field(default_factory=dict)   # target -> the area it is worked through
+    spinal_conditions: frozenset[str] = frozenset()                 # spinal pain conditions (red-flag rows)
+    headache_conditions: frozenset[str] = frozenset()               # headache conditions (red-flag rows)
 
     # -- pressures -------------------------------------------------------------------
     def rank(self, pressure: Pressure) -> int:
@@ -81,6 +83,11 @@ class Vocabulary:
         """Whether a modality may be delivered on a target (clinical-v2 §1, site-aware delivery)."""
         tissues = self.modalities[modality].applies_to
         return not tissues or self.tissue_of(site) in tissues
+
+    @property
+    def clearance_scopes(self) -> tuple[str, ...]:
+        """What a clearance object's ``for`` may name: a condition, finding or history id, or blood_pressure."""
+        return tuple(dict.fromkeys((*self.conditions, *self.findings, *self.history, "blood_pressure")))
 
     def label(self, ident: str) -> str:
         """Plain words for an id."""
@@ -165,6 +172,9 @@ def load_vocabulary(path: Path) -> Vocabulary:
     for target, area in (data.get("approach_areas") or {}).items():
         if target not in data["targets"] or area not in areas:
             problems.append(f"{source}: approach_areas.{target}: unknown target or area")
+    for section in ("spinal_conditions", "headache_conditions"):
+        problems += [f"{source}: {section}: unknown condition {c!r}" for c in data.get(section) or ()
+                     if c not in data["conditions"]]
     findings = tuple(data["findings"])
     indicators = tuple(data.get("indicator_findings", findings))
     if problems:
@@ -197,4 +207,6 @@ def load_vocabulary(path: Path) -> Vocabulary:
         area_tissues=dict(data.get("area_tissues") or {}),
         axial_areas=frozenset(data.get("axial_areas") or ()),
         approach_areas=dict(data.get("approach_areas") or {}),
+        spinal_conditions=frozenset(data.get("spinal_conditions") or ()),
+        headache_conditions=frozenset(data.get("headache_conditions") or ()),
     )

@@ -125,9 +125,18 @@ def recommend(case: Path, fmt: str, output: Path | None, explain: bool, rules_di
         _write(output, text)
 
 
-def _ask(prompt: str) -> str:
-    """One answer of a dialogue from the terminal (Enter gives an empty answer)."""
-    return str(click.prompt(prompt, default="", show_default=False))
+def _ask(prompt: str, err: bool = False) -> str:
+    """One answer of a dialogue from the terminal (Enter gives an empty answer).
+
+    The end of the input raises EOFError, which the dialogues end on cleanly; ``err`` puts
+    the prompt on stderr, so that stdout carries only the command's result.
+    """
+    click.echo(f"{prompt}: ", nl=False, err=err)
+    line = sys.stdin.readline()
+    if not line:
+        click.echo("", err=err)
+        raise EOFError
+    return line.rstrip("\r\n")
 
 
 @main.command()

@@ -14,7 +14,7 @@ from medmassage_rules.cli import main
 from medmassage_rules.consult import consult
 from medmassage_rules.needs import Needs
 from medmassage_rules.planner import plan_case
-from medmassage_rules.trace import TraceSession, trace_steps
+from medmassage_rules.trace import TraceSession, quiz_questions
 
 from .conftest import FACTS
 
@@ -62,28 +62,73 @@ def test_trace_step_waits_for_enter_and_q_stops(kb) -> None:
     assert "Stopped." in stopped.output and "Outcome:" not in stopped.output
 
 
-def test_quiz_predict_then_reveal_with_score() -> None:
-    # p01 proposes three times: trigger point + NMT, then myofascial release, then Swedish.
-    result = run(["trace", str(P01), "--quiz"], "4,3\n1\nbogus\nswedish\n")
+def test_quiz_accepts_any_modality_the_same_facts_propose_and_tells_the_lines_apart() -> None:
+    # p01: one diagnosis proposes trigger point therapy, NMT and myofascial release (first line)
+    # and Swedish massage (second line), through four rules: one question, in two parts.
+    result = run(["trace", str(P01), "--quiz"], "myofascial_release\n1\n")
     assert result.exit_code == 0, result.output
     out = result.output
-    question = out.index(" 5. A rule fires on:")
-    assert out.index(" 5. cts-first-line-trigger-point - ") > question   # the rule is revealed after
-    assert "Right: Manual trigger point therapy, Neuromuscular therapy (NMT)." in out
-    assert "Not this time: the rule proposes Myofascial release." in out
+    assert out.count("The case facts:") == 1                      # one stem, not one per rule
+    question = out.index("Question 1 of 1. The case facts:")
+    assert out.index(" 5. cts-first-line-trigger-point - ") > question   # the rules are revealed after
+    assert "Right. Myofascial release: first line for these facts." in out
+    assert "Also first line: Manual trigger point therapy, Neuromuscular therapy (NMT)." in out
+    assert "Right. Swedish massage: second line for these facts." in out
+    assert "Myofascial release (first line) - Myofascial release of the forearm" in out   # the explanation
+    assert "In the plan, Swedish massage: " in out
+    assert out.rstrip().endswith("Score: 2 of 2")
+
+
+def test_quiz_a_second_line_answer_to_the_first_line_part_is_told_apart() -> None:
+    out = run(["trace", str(P01), "--quiz"], "swedish\nbogus\n2\n").output
+    assert "Partly right. Swedish massage: proposed, but as second line." in out
     assert "'bogus' is not one of the numbers 1-8 or a modality id" in out
-    assert "Right: Swedish massage." in out
-    assert out.rstrip().endswith("Score: 2 of 3")
+    assert "Not this time. Deep tissue massage: not proposed by these facts." in out
+    assert out.rstrip().endswith("Score: 0 of 2")
+
+
+def test_quiz_stems_are_distinct_one_per_set_of_facts(kb) -> None:
+    path = FACTS / "e12-neck-focus-two-groups.yaml"
+    result = plan_case(load_case(path, kb.vocabulary), kb)
+    questions = quiz_questions(result, kb)
+    assert len(questions) == 2
+    assert len({q.facts for q in questions}) == len(questions)
+    for q in questions:
+        assert q.modalities("first") and not set(q.modalities("first")) & set(q.modalities("second"))
+    out = run(["trace", str(path), "--quiz"], "\n".join(["skip"] * 4) + "\n").output
+    stems = [line for line in out.splitlines() if line.startswith("    a diagnosis of")]
+    assert len(stems) == len(set(stems)) == 2
+    assert out.rstrip().endswith("Score: 0 of 0 (4 skipped)")
+
+
+def test_quiz_hint_skip_quit_and_end_of_input_give_the_score() -> None:
+    hinted = run(["trace", str(P01), "--quiz"], "hint\nskip\nquit\n")
+    assert hinted.exit_code == 0
+    assert "Hint: these facts indicate nerve compression / entrapment, myofascial trigger points" in hinted.output
+    assert "3 modalities are first line for them" in hinted.output
+    assert "Skipped: first line: Manual trigger point therapy, Neuromuscular therapy (NMT), Myofascial release." \
+        in hinted.output
+    assert "Quit." in hinted.output and hinted.output.rstrip().endswith("Score: 0 of 0 (1 skipped)")
+    ended = run(["trace", str(P01), "--quiz"], "5\n")               # the input ends at the second part
+    assert ended.exit_code == 0
+    assert "Aborted!" not in ended.output
+    assert ended.output.rstrip().endswith("End of input.\nScore: 1 of 1")
+    stepped = run(["trace", str(P01), "--step"], "\n")              # --step ends cleanly as well
+    assert stepped.exit_code == 0 and "Aborted!" not in stepped.output and "End of input." in stepped.output
 
 
 def test_quiz_score_from_the_library(kb) -> None:
     result = plan_case(load_case(P05, kb.vocabulary), kb)
-    proposing = [s for s in trace_steps(result, kb) if s.proposes]
-    answers = iter([",".join(s.proposes) for s in proposing])
+    questions = quiz_questions(result, kb)
+    parts = [",".join(q.modalities(line)) for q in questions for line in ("first", "second") if q.modalities(line)]
+    assert parts, "p05 proposes modalities from its diagnosis"
+    answers = iter(parts)
     said: list[str] = []
     score = TraceSession(result, kb, ask=lambda _: next(answers), say=said.append, quiz=True).run()
-    assert score is not None and (score.right, score.asked) == (len(proposing), len(proposing))
-    assert said[-1] == f"Score: {len(proposing)} of {len(proposing)}"
+    assert score is not None and (score.right, score.asked) == (len(parts), len(parts))
+    assert said[-1] == f"Score: {len(parts)} of {len(parts)}"
+    # the prescription's requests are not asked: their facts give the answer away
+    assert all(p.line != "request" for q in questions for p in q.proposals)
 
 
 def test_trace_of_an_invalid_case_exits_2(tmp_path: Path) -> None:

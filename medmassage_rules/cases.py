@@ -106,6 +106,8 @@ StatusId = Annotated[str, InVocabulary("statuses", "status")]
 PressureId = Annotated[str, InVocabulary("pressures", "pressure")]
 MedicationId = Annotated[str, InVocabulary("medications", "medication or medication class"), BeforeValidator(_lower)]
 Minutes = Annotated[int, Field(ge=0, le=600)]
+MAX_DAYS = 36_500  # a hundred years: bounds every day count (a huge integer would only break formatting)
+MAX_IDS = 100  # the most ids one list field of a case may hold
 
 
 class _Strict(BaseModel):
@@ -122,7 +124,7 @@ class Diagnosis(_Strict):
     condition: ConditionId
     side: SideId | None = None
     acuity: AcuityId | None = None
-    onset_days: Annotated[int, Field(ge=0)] | None = None
+    onset_days: Annotated[int, Field(ge=0, le=MAX_DAYS)] | None = None
     severity: SeverityId | None = None
     area: AreaId | None = None
     icd10: str | None = None
@@ -180,7 +182,7 @@ class HistoryItem(_Strict):
     side: SideId | None = None
     fragility_fracture: bool = False
     active: bool = True
-    days_since: Annotated[int, Field(ge=0)] | None = None
+    days_since: Annotated[int, Field(ge=0, le=MAX_DAYS)] | None = None
     weeks: Annotated[int, Field(ge=0, le=45)] | None = None
     high_risk: bool = False
     decompensated: bool = False
@@ -200,37 +202,46 @@ class Prescription(_Strict):
     max_minutes: Annotated[int, Field(ge=15, le=120)] | None = None
     sessions_per_week: Annotated[int, Field(ge=1, le=14)] | None = None
     weeks: Annotated[int, Field(ge=1, le=104)] | None = None
-    modalities: list[ModalityId] = []
-    exclude_modalities: list[ModalityId] = []
-    focus_areas: list[AreaId] = []
+    modalities: Annotated[list[ModalityId], Field(max_length=MAX_IDS)] = []
+    exclude_modalities: Annotated[list[ModalityId], Field(max_length=MAX_IDS)] = []
+    focus_areas: Annotated[list[AreaId], Field(max_length=MAX_IDS)] = []
 
 
 class ModalityExpectation(_Strict):
-    include: list[ModalityId] = []
-    include_any: list[list[ModalityId]] = []
-    exclude: list[ModalityId] = []
+    include: Annotated[list[ModalityId], Field(max_length=MAX_IDS)] = []
+    include_any: Annotated[list[Annotated[list[ModalityId], Field(min_length=1, max_length=MAX_IDS)]],
+                           Field(max_length=MAX_IDS)] = []
+    exclude: Annotated[list[ModalityId], Field(max_length=MAX_IDS)] = []
 
 
 class TargetExpectation(_Strict):
-    include: list[SiteId] = []
-    exclude: list[SiteId] = []
+    include: Annotated[list[SiteId], Field(max_length=MAX_IDS)] = []
+    exclude: Annotated[list[SiteId], Field(max_length=MAX_IDS)] = []
 
 
 class MinutesExpectation(_Strict):
     min: Minutes | None = None
     max: Minutes | None = None
 
+    @model_validator(mode="after")
+    def _possible(self) -> MinutesExpectation:
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise PydanticCustomError("impossible_expectation", "min {min} is more than max {max}: "
+                                      "no plan can meet it", {"min": self.min, "max": self.max, "field": "min"})
+        return self
+
 
 class Expectation(_Strict):
     # the schema shows what a file may hold (one status or a list), not the list it becomes
     status: Annotated[list[StatusId],
                       BeforeValidator(_as_list, json_schema_input_type=StatusId | list[StatusId]),
-                      Field(json_schema_extra={"description": "a status, or a list meaning any of them"})] | None = None
+                      Field(min_length=1, max_length=MAX_IDS,
+                            json_schema_extra={"description": "a status, or a list meaning any of them"})] | None = None
     modalities: ModalityExpectation | None = None
     targets: TargetExpectation | None = None
     minutes: MinutesExpectation | None = None
     pressure_cap: PressureId | None = None
-    clearances_required: list[ClearanceId] = []
+    clearances_required: Annotated[list[ClearanceId], Field(max_length=MAX_IDS)] = []
     referral: bool | None = None
 
 
@@ -245,7 +256,7 @@ class Case(_Strict):
     medications: Annotated[list[MedicationId], Field(max_length=100)] = []
     labs: Labs = Labs()
     vitals: Vitals = Vitals()
-    clearances: list[ClearanceId] = []
+    clearances: Annotated[list[ClearanceId], Field(max_length=MAX_IDS)] = []
     prescription: Prescription = Prescription()
     expect: Expectation | None = None
 

@@ -8,6 +8,7 @@ raises them together so a user sees all of them at once.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 
@@ -28,13 +29,39 @@ class Problem:
     def __str__(self) -> str:
         where = f"{self.source}: {self.path}" if self.path else self.source
         if self.has_value:
-            return f"{where}: {self.message} (got {_show(self.value)})"
-        return f"{where}: {self.message}"
+            return printable(f"{where}: {self.message} (got {shown(self.value)})", one_line=True)
+        return printable(f"{where}: {self.message}", one_line=True)
 
 
-def _show(value: object) -> str:
+def shown(value: object) -> str:
+    """repr() of a value for a message: at most 80 characters; a huge integer described, not printed.
+
+    Formatting an integer of more than 4,300 digits raises ValueError; a YAML hex literal
+    can hold one.
+    """
+    if isinstance(value, int) and value.bit_length() > 64:
+        return f"an integer of about {int(value.bit_length() * 0.30103) + 1} digits"
     text = repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
+
+
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_BREAKS = re.compile("[\t\n\r]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def printable(text: str, *, one_line: bool = False) -> str:
+    """``text`` safe to print: control characters (a terminal's escape sequences), lone surrogates
+    (a file name that is not UTF-8) and bidirectional overrides shown as escapes.
+
+    ``one_line`` also escapes tabs and line breaks, so that a value cannot start a line of its own.
+    """
+    text = _UNPRINTABLE.sub(_escape, text)
+    return _BREAKS.sub(_escape, text) if one_line else text
 
 
 class CaseError(MedMassageError):

@@ -10,13 +10,15 @@ naming the file and, where the parser knows it, the line.
 from __future__ import annotations
 
 import json
+import os
+import stat
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import yaml
 
-from .errors import CaseError, Problem
+from .errors import CaseError, Problem, shown
 
 MAX_CASE_BYTES = 1024 * 1024
 YAML_SUFFIXES = (".yaml", ".yml")
@@ -25,30 +27,60 @@ JSONL_SUFFIXES = (".jsonl",)
 CASE_SUFFIXES = YAML_SUFFIXES + JSON_SUFFIXES + JSONL_SUFFIXES
 
 
-class _StrictSafeLoader(yaml.SafeLoader):
-    """PyYAML's safe loader, refusing anchors, aliases and duplicate mapping keys."""
-
-    def compose_node(self, parent, index):  # type: ignore[no-untyped-def]
-        event = self.peek_event()
-        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
-            raise yaml.composer.ComposerError(
-                None, None, "YAML anchors and aliases are not allowed in case files",
-                event.start_mark)
-        return super().compose_node(parent, index)
+class _NoDuplicateKeys:
+    """Constructor mixin: a mapping that repeats a key is an error, not a silent overwrite."""
 
     def construct_mapping(self, node, deep=False):  # type: ignore[no-untyped-def]
         seen: set[Any] = set()
         for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=True)
+            key = self.construct_object(key_node, deep=True)  # type: ignore[attr-defined]
             try:
                 duplicate = key in seen
             except TypeError:  # an unhashable key: the base class reports it
                 break
             if duplicate:
                 raise yaml.constructor.ConstructorError(
-                    None, None, f"duplicate key {key!r}", key_node.start_mark)
+                    None, None, f"duplicate key {shown(key)}", key_node.start_mark)
             seen.add(key)
-        return super().construct_mapping(node, deep=deep)
+        return super().construct_mapping(node, deep=deep)  # type: ignore[misc]
+
+
+class _StrictSafeLoader(_NoDuplicateKeys, yaml.SafeLoader):
+    """PyYAML's pure-Python safe loader, refusing anchors, aliases and duplicate mapping keys."""
+
+    def compose_node(self, parent, index):  # type: ignore[no-untyped-def]
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+            raise yaml.composer.ComposerError(
+                None, None, "YAML anchors and aliases are not allowed", event.start_mark)
+        return super().compose_node(parent, index)
+
+
+_CSafeLoader: Any = getattr(yaml, "CSafeLoader", None)  # None: PyYAML was built without libyaml
+
+if _CSafeLoader is not None:
+    class _StrictCSafeLoader(_NoDuplicateKeys, _CSafeLoader):  # type: ignore[misc, valid-type]
+        """libyaml's safe loader (several times faster), refusing shared nodes and duplicate keys.
+
+        libyaml resolves an alias into the node its anchor names; a document whose node
+        tree holds any node twice used an alias, and is refused before it is constructed.
+        """
+
+        def get_single_node(self):  # type: ignore[no-untyped-def]
+            node = super().get_single_node()
+            seen: set[int] = set()
+            pending = [node] if node is not None else []
+            while pending:
+                current = pending.pop()
+                if id(current) in seen:
+                    raise yaml.composer.ComposerError(
+                        None, None, "YAML anchors and aliases are not allowed", current.start_mark)
+                seen.add(id(current))
+                if isinstance(current, yaml.SequenceNode):
+                    pending += current.value
+                elif isinstance(current, yaml.MappingNode):
+                    pending += [part for pair in current.value for part in pair]
+            return node
 
 
 def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -107,27 +139,72 @@ def parse_json(text: str) -> Any:
 
 
 def parse_yaml(text: str) -> Any:
-    """Parse exactly one YAML document with the strict safe loader."""
-    loader = _StrictSafeLoader(text)
+    """Parse exactly one YAML document with the strict safe loader.
+
+    libyaml parses it when PyYAML has it. A document that may hold an anchor or alias (it
+    has a ``&`` or ``*``) goes through the pure-Python loader, which refuses them where they
+    are written, with their line; anything else goes through libyaml.
+    """
+    fast = _CSafeLoader is not None and "&" not in text and "*" not in text
+    loader = _StrictCSafeLoader(text) if fast else _StrictSafeLoader(text)
     try:
         return loader.get_single_data()
     finally:
         loader.dispose()
 
 
-def read_text(path: Path, limit: int = MAX_CASE_BYTES) -> str:
-    """Read a UTF-8 text file no larger than ``limit`` bytes."""
-    source = str(path)
+def _kind(mode: int) -> str:
+    for test, name in ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a pipe (FIFO)"), (stat.S_ISCHR, "a device"),
+                       (stat.S_ISBLK, "a device"), (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return name
+    return "not a regular file"
+
+
+def open_regular(path: Path, source: str | None = None) -> tuple[BinaryIO, int]:
+    """Open ``path`` for reading if it is a regular file (after symlinks); returns (file, size).
+
+    A pipe, device or socket is refused before a byte is read: a FIFO would block forever,
+    ``/dev/zero`` never ends. Opening is non-blocking, so even a FIFO with no writer returns.
+    """
+    source = source or str(path)
     try:
-        size = path.stat().st_size
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
+    except OSError as exc:
+        raise CaseError([Problem(source, "", f"cannot read file: {exc.strerror or exc}")]) from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise CaseError([Problem(source, "", f"{_kind(info.st_mode)}, not a file; refused")])
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb"), info.st_size
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def read_bytes(path: Path, limit: int = MAX_CASE_BYTES, source: str | None = None) -> bytes:
+    """The bytes of a regular file no larger than ``limit``; the size is checked before reading."""
+    source = source or str(path)
+    handle, size = open_regular(path, source)
+    with handle:
         if size > limit:
             raise CaseError([Problem(source, "", f"file is larger than {limit // 1024} KiB "
                                                  f"({size} bytes); refused")])
-        data = path.read_bytes()
-    except OSError as exc:
-        raise CaseError([Problem(source, "", f"cannot read file: {exc.strerror or exc}")]) from None
-    if len(data) > limit:  # the file grew after stat(), or stat() lied (a pipe)
+        try:
+            data = handle.read(limit + 1)
+        except OSError as exc:
+            raise CaseError([Problem(source, "", f"cannot read file: {exc.strerror or exc}")]) from None
+    if len(data) > limit:  # the file grew after fstat()
         raise CaseError([Problem(source, "", f"file is larger than {limit // 1024} KiB; refused")])
+    return data
+
+
+def read_text(path: Path, limit: int = MAX_CASE_BYTES) -> str:
+    """Read a UTF-8 text file (a regular file) no larger than ``limit`` bytes."""
+    source = str(path)
+    data = read_bytes(path, limit, source)
     if b"\x00" in data:
         raise CaseError([Problem(source, "", "file is binary (contains NUL bytes), not a case")])
     try:
@@ -148,6 +225,8 @@ def parse_document(text: str, source: str, suffix: str) -> Any:
         # the context says what the parser expected ("expected a single document in the
         # stream"), the problem what it found instead; either alone can be meaningless
         message = ", ".join(part for part in (exc.context, exc.problem) if part) or "invalid YAML"
+        if "maximum nesting depth" in message:  # libyaml's own limit
+            raise CaseError([Problem(source, where, "document is nested too deeply")]) from None
         raise CaseError([Problem(source, where, f"invalid YAML: {message}")]) from None
     except yaml.YAMLError as exc:
         raise CaseError([Problem(source, "", f"invalid YAML: {exc}")]) from None
@@ -157,8 +236,9 @@ def parse_document(text: str, source: str, suffix: str) -> Any:
     except NonFiniteNumberError as exc:
         raise CaseError([Problem(source, path, "invalid JSON: NaN and Infinity are not numbers a case may use",
                                  value, has_value=True) for path, value in exc.places]) from None
-    except ValueError as exc:
-        raise CaseError([Problem(source, "", f"invalid JSON: {exc}")]) from None
+    except ValueError as exc:  # a duplicate JSON key, or an integer too long to convert
+        kind = "JSON" if suffix in JSON_SUFFIXES else "YAML"
+        raise CaseError([Problem(source, "", f"invalid {kind}: {exc}")]) from None
     except RecursionError:
         raise CaseError([Problem(source, "", "document is nested too deeply")]) from None
 
@@ -170,11 +250,7 @@ def iter_raw_lines(path: Path) -> Iterator[tuple[int, bytes]]:
     :func:`parse_json_line` refuses it) and the rest of it is skipped unread into
     memory: the file as a whole, or one huge line, is never loaded at once.
     """
-    source = str(path)
-    try:
-        handle = path.open("rb")
-    except OSError as exc:
-        raise CaseError([Problem(source, "", f"cannot read file: {exc.strerror or exc}")]) from None
+    handle, _ = open_regular(path)
     with handle:
         number = 0
         while raw := handle.readline(MAX_CASE_BYTES + 1):

@@ -117,7 +117,7 @@ def recommend(case: Path, fmt: str, output: Path | None, explain: bool, rules_di
         if explain:
             from .explain import explain_recommended
             from .render.explain_text import render_explanation
-            text += "".join("\n\n" + render_explanation(e, result.plan.case_id)
+            text += "".join("\n\n" + render_explanation(e, result.plan.case_id, str(case))
                             for e in explain_recommended(result, kb))
     if output is None:
         click.echo(text)
@@ -331,7 +331,7 @@ def explain(case: Path, why_id: str | None, why_not_id: str | None, fmt: str, ru
     result = plan_case(load_case(case, kb.vocabulary), kb)
     answer = why(result, kb, why_id) if why_id is not None else why_not(result, kb, str(why_not_id))
     render = render_explanation_markdown if fmt == "markdown" else render_explanation
-    click.echo(render(answer, result.plan.case_id))
+    click.echo(render(answer, result.plan.case_id, str(case)))
 
 
 @main.group(name="kb")

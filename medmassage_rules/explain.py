@@ -16,6 +16,7 @@ into words for a therapist. Nothing here prints.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -154,18 +155,43 @@ def resolve_item(kb: KnowledgeBase, item_id: str) -> tuple[str, str]:
     kind, _, rest = raw.partition(":")
     if rest and kind in ("modality", "target", "area", "status"):
         raw = rest
-    if raw in TOPICS:
-        return raw, raw
-    for kind, ids in (("modality", v.modalities), ("target", v.targets), ("area", v.areas),
-                      ("status", v.statuses)):
-        if raw in ids:
-            return kind, raw
+    if raw.lower() in TOPICS:
+        return raw.lower(), raw.lower()
+    names = _item_names(kb)
+    for key in (raw, raw.lower(), _name_key(raw)):
+        if key in names:
+            return names[key]
     known = v.all_ids()
     if raw in known or raw in v.medication_classes or raw in v.medications:
         raise NotExplainableError(raw, known.get(raw, "medication").replace("_", " "))
     choices = [*TOPICS, *v.modalities, *v.targets, *v.areas, *v.statuses]
     raise UnknownIdError(raw, "modality, target or area",
                          difflib.get_close_matches(raw, choices, n=3, cutoff=0.6))
+
+
+def _name_key(text: str) -> str:
+    """'Swedish massage', 'swedish-massage' and 'SWEDISH_MASSAGE' all read 'swedish massage'."""
+    return " ".join(text.lower().replace("_", " ").replace("-", " ").split())
+
+
+def _item_names(kb: KnowledgeBase) -> dict[str, tuple[str, str]]:
+    """Every way to name an explainable item: its id (any case), its label, an abbreviation in
+    the label's parentheses ('NMT'), the label without it. The first item to claim a name keeps it."""
+    v = kb.vocabulary
+    names: dict[str, tuple[str, str]] = {}
+    for kind, ids in (("modality", v.modalities), ("target", v.targets), ("area", v.areas),
+                      ("status", v.statuses)):
+        for ident in ids:
+            names.setdefault(ident, (kind, ident))
+    for kind, ident in list(names.values()):
+        label = v.label(ident)
+        keys = [ident, label]
+        match = re.fullmatch(r"(.*?)\s*\(([^()]+)\)\s*", label)
+        if match:
+            keys += [match.group(1), match.group(2)]
+        for key in keys:
+            names.setdefault(_name_key(key), (kind, ident))
+    return names
 
 
 def why(result: PlanResult, kb: KnowledgeBase, item_id: str) -> Explanation:
@@ -483,8 +509,10 @@ class _Explainer:
         for group, dropped in self.result.outcome.dropped_for_time.items():
             details.append(f"{w.plain(group)} left out: no time ({', '.join(w.plain(t) for t in dropped)})")
         details.append("order of allocation: 15 minutes to each group with a focus area or a primary target; "
-                       "those with a chronic condition's primary targets raised toward 30; 15 to each other "
-                       "group (findings first); a remainder under 15 to the first group that stays within 30")
+                       "those with a chronic condition's primary targets raised to 30; 15 to each other "
+                       "group (findings first); then further segments of up to 30 minutes over the primary "
+                       "groups, chronic first, while 15 minutes are left; a remainder under 15 is not used "
+                       "(trials that worked gave a region 60 minutes: Sherman 2014)")
         return Explanation("why", "minutes", "minutes", "session minutes", "recommended",
                            f"{plan.total_minutes} minutes in {len(plan.segments)} segment(s), ceiling "
                            f"{plan.minutes_ceiling}", steps=steps, details=tuple(details))

@@ -220,3 +220,21 @@ def test_page_renders_in_a_real_browser(kb, tmp_path: Path) -> None:
     greens = [p for p in pixels if p[1] > 100 and p[0] < 90 and p[2] < 120]
     assert reds, "the blocked modalities show in red"
     assert greens, "the status badge and certainty bars show in green"
+
+
+def test_why_not_panels_give_no_proposal_as_a_reason_for_a_block(kb) -> None:
+    html, result = page(P05, kb)
+    panel = re.search(r'<article class="panel blocked" id="why-not-deep_tissue">.*?</article>', html, re.S)
+    assert panel, "a why-not panel for deep tissue"
+    reasons = re.search(r"<ul>.*?</ul>", panel.group(0), re.S).group(0)
+    assert "contra-anticoagulant" in reasons and "fibro-light-pressure" in reasons
+    assert "rx-requested-modality" not in reasons
+    assert "Proposed by rx-requested-modality, then overruled" in panel.group(0)
+
+
+def test_a_plan_that_does_not_treat_shows_no_pressure_cap_as_if_it_mattered(kb) -> None:
+    html, result = page(FACTS / "p04-pseudo-angina-exertional.yaml", kb)
+    assert result.plan.status == "refer_urgent"
+    row = re.search(r"<th>Pressure cap</th><td>(.*?)</td>", html).group(1)
+    assert row.startswith("no treatment today") and "nothing caps pressure" not in row
+    assert re.search(r"<th>Session</th><td>none: no treatment today</td>", html)

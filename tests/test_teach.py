@@ -258,3 +258,36 @@ def test_every_needed_diagnosis_field_is_read_by_a_rule_or_the_case_format(kb, c
         assert rules or (name == "area" and condition == "lymphedema"), (condition, name)
         for rid in rules:
             assert rid in kb.by_id
+
+
+# -- wording of explanations -------------------------------------------------------------------------
+def test_explain_see_also_names_the_case_file_not_the_case_id(tmp_path: Path) -> None:
+    case = tmp_path / "my case.yaml"
+    case.write_text(P05.read_text())
+    result = run(["explain", str(case), "--why-not", "myofascial_release"])
+    assert result.exit_code == 0, result.output
+    assert f"See also: medmassage explain '{case}' --why myofascial_release" in result.output
+    follow = run(["explain", str(case), "--why", "myofascial_release"])      # the suggested command works
+    assert follow.exit_code == 0 and follow.output.startswith("Why Myofascial release?")
+
+
+@pytest.mark.parametrize("name, label", [("Swedish massage", "Swedish massage"), ("NMT", "Neuromuscular therapy (NMT)"),
+                                         ("nmt", "Neuromuscular therapy (NMT)"), ("MYOFASCIAL_RELEASE", "Myofascial release"),
+                                         ("myofascial-release", "Myofascial release"), ("Status", "treat with precautions")])
+def test_explain_accepts_labels_abbreviations_and_ids_in_any_case(name: str, label: str) -> None:
+    result = run(["explain", str(P05), "--why", name])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith(f"Why {label}?")
+
+
+def test_why_not_a_blocked_modality_does_not_give_the_request_as_a_reason(kb) -> None:
+    text = run(["explain", str(P05), "--why-not", "deep_tissue"]).output
+    reasons, _, overruled = text.partition("Proposed, then overruled")
+    assert "[contra-anticoagulant]" in reasons and "[fibro-light-pressure]" in reasons
+    assert "rx-requested-modality" not in reasons
+    assert "[rx-requested-modality]" in overruled
+    handout = run(["recommend", str(P05), "--format", "markdown"]).output
+    section = handout[handout.index("### Why not Deep tissue massage"):]
+    section = section[:section.index("\n### ", 1)] if "\n### " in section[1:] else section
+    reasons, _, overruled = section.partition("Proposed, then overruled")
+    assert "`rx-requested-modality`" not in reasons and "`rx-requested-modality`" in overruled

@@ -6,12 +6,14 @@ in how a heading, a rule id and an indented line look.
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Iterable
 
 from ..explain import Certainty, Chain, Combination, Counterfactual, Evidence, Explanation, Step
 from ..factwords import or_list
 
 QUESTION = {"why": "Why", "why_not": "Why not"}
+STOPPED = ("blocked", "priced_out")   # verdicts where a proposing rule is no reason
 
 
 class _Style:
@@ -118,29 +120,39 @@ def _block(s: _Style, title: str, lines: Iterable[str]) -> list[str]:
     return ["", s.section(title), *body] if body else []
 
 
-def _lines(e: Explanation, s: _Style, case_id: str | None) -> list[str]:
+def is_proposal(step: Step) -> bool:
+    """A step that proposed the item (the trace words every proposal "proposes ...")."""
+    return step.concludes.startswith("proposes ")
+
+
+def _lines(e: Explanation, s: _Style, case_id: str | None, source: str | None) -> list[str]:
     about = f" (case {case_id})" if case_id else ""
     out = [s.heading(f"{QUESTION[e.question]} {e.label}?{about}"), e.summary]
     if e.chains:
         out += ["", s.section("How the case leads there")]
         for i, chain in enumerate(e.chains, 1):
             out += _chain_lines(s, i, chain)
-    out += _block(s, "Rules and the case facts behind it", (x for step in e.steps for x in _step_lines(s, step, 1)))
+    stopped = e.verdict in STOPPED
+    reasons = [step for step in e.steps if not (stopped and is_proposal(step))]
+    overruled = [step for step in e.steps if stopped and is_proposal(step)]
+    out += _block(s, "Rules and the case facts behind it", (x for step in reasons for x in _step_lines(s, step, 1)))
+    out += _block(s, "Proposed, then overruled (a proposal or a request never outweighs a block)",
+                  (x for step in overruled for x in _step_lines(s, step, 1)))
     if e.combination is not None:
         out += [""] + _combination_lines(s, e.combination)
     out += _block(s, "Notes", (s.bullet(1, d) for d in e.details))
     out += _block(s, "What would change it", (x for c in e.counterfactuals for x in _counterfactual_lines(s, c)))
     out += _block(s, "Evidence caveats", (s.bullet(1, c) for c in e.caveats))
     if e.see_also:
-        out += ["", f"See also: medmassage explain {case_id or 'CASE'} {e.see_also}"]
+        out += ["", f"See also: medmassage explain {shlex.quote(source) if source else 'CASE'} {e.see_also}"]
     return out
 
 
-def render_explanation(e: Explanation, case_id: str | None = None) -> str:
-    """An explanation as plain text for a therapist."""
-    return "\n".join(_lines(e, _Style(), case_id))
+def render_explanation(e: Explanation, case_id: str | None = None, source: str | None = None) -> str:
+    """An explanation as plain text for a therapist; ``source`` is the case file ("See also" names it)."""
+    return "\n".join(_lines(e, _Style(), case_id, source))
 
 
-def render_explanation_markdown(e: Explanation, case_id: str | None = None) -> str:
+def render_explanation_markdown(e: Explanation, case_id: str | None = None, source: str | None = None) -> str:
     """An explanation as a Markdown section."""
-    return "\n".join(_lines(e, _Markdown(), case_id))
+    return "\n".join(_lines(e, _Markdown(), case_id, source))

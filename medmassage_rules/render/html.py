@@ -138,9 +138,9 @@ class _Page:
 
     def summary(self) -> str:
         p, v = self.plan, self.v
-        cap_by = "; ".join(self.rule(r).description for r in p.pressure_cap_because)
-        rows = [("Pressure cap", p.pressure_cap + (f" - {cap_by}" if cap_by else " (nothing caps pressure)")),
-                ("Session", f"{p.total_minutes} of at most {p.minutes_ceiling} minutes")]
+        rows = [("Pressure cap", self.cap_words()),
+                ("Session", f"{p.total_minutes} of at most {p.minutes_ceiling} minutes" if p.treats
+                 else "none: no treatment today")]
         rows += [("Clearance required", f"{c}: {v.clearances[c]}") for c in p.clearances_required]
         rows += [(f"Referral ({r.urgency})", v.referrals.get(r.to, r.to)) for r in p.referrals]
         out = ["<section id=\"summary\"><h2>Plan summary</h2><table>"]
@@ -171,6 +171,15 @@ class _Page:
         out.append("</section>")
         return "\n".join(out)
 
+    def cap_words(self) -> str:
+        """The plan-wide cap and what set it; on a plan that does not treat, only for information."""
+        p = self.plan
+        cap_by = "; ".join(self.rule(r).description for r in p.pressure_cap_because)
+        if not p.treats:
+            return ("no treatment today" + (f"; for information, the rules would cap pressure at {p.pressure_cap} "
+                                            f"- {cap_by}" if cap_by else ""))
+        return p.pressure_cap + (f" - {cap_by}" if cap_by else " (nothing caps pressure)")
+
     def timeline(self) -> str:
         return (f"<section id=\"timeline\"><h2>Session timeline</h2><div class=\"figure\">"
                 f"{timeline_svg(self.plan, self.v)}</div></section>")
@@ -195,15 +204,23 @@ class _Page:
                           f"<p>{_e(m.pressure)} pressure; certainty {m.certainty:.2f} (rules combined as "
                           f"x + y - xy)</p><ul>{items}</ul></article>")
         for b in p.blocked_modalities:
-            items = "".join(self.rule_item(r, self.facts_of(r, "block", modality=b.id)
-                                           or self.facts_of(r, "cap") or self.facts_of(r, "proposal", modality=b.id))
-                            for r in b.because)
+            stops = [r for r in b.because if not self.proposes(r)]
+            items = "".join(self.rule_item(r, self.facts_of(r, "block", modality=b.id) or self.facts_of(r, "cap"))
+                            for r in stops)
+            overruled = [r for r in b.because if self.proposes(r)]
+            note = (f"<p class=\"muted\">Proposed by {_e(', '.join(overruled))}, then overruled: a proposal or "
+                    "a request never outweighs a block.</p>") if overruled else ""
             verb = "blocked" if b.reason == "blocked" else "priced out by the pressure cap"
             panels.append(f"<article class=\"panel blocked\" id=\"why-not-{_e(b.id)}\"><h3>Why not "
-                          f"{_e(v.label(b.id))}</h3><p class=\"stop\">{_e(verb)}</p><ul>{items}</ul></article>")
+                          f"{_e(v.label(b.id))}</h3><p class=\"stop\">{_e(verb)}</p><ul>{items}</ul>{note}</article>")
         if not panels:
             return ""
         return f"<section id=\"why\"><h2>Why each modality</h2><div class=\"grid\">{''.join(panels)}</div></section>"
+
+    def proposes(self, rid: str) -> bool:
+        """A rule that proposes modalities (a prescription's request among them): never a reason for a block."""
+        rule = self.kb.by_id.get(rid)
+        return rule is not None and rule.then.propose is not None
 
     def _certainty(self, rid: str) -> str:
         cf = self.rule(rid).certainty

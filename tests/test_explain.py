@@ -251,7 +251,7 @@ def test_recommend_markdown_is_a_handout(tmp_path: Path) -> None:
         assert heading in text
     assert "- medications include warfarin (anticoagulant)" in text
     assert "| Myofascial release | light | 0.80 |" in text
-    assert "**R18** Yuan SL et al." in text
+    assert "**Yuan2015** Yuan SLK, Matsutani LA, Marques AP (2015)." in text
 
 
 # -- properties ----------------------------------------------------------------------------------------------

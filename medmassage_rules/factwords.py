@@ -31,6 +31,8 @@ FLAGS: dict[str, tuple[str, str]] = {
     "high_risk": ("high risk", "not high risk"),
     "decompensated": ("decompensated", "compensated"),
     "frail": ("the patient is frail", "the patient is not frail"),
+    "spinal": ("a spinal pain condition", "not a spinal pain condition"),
+    "headache": ("a headache condition", "not a headache condition"),
 }
 # The field of each fact kind that names what the fact is about.
 SUBJECT_FIELD: dict[str, str] = {
@@ -127,7 +129,8 @@ class Words:
             return f"medications include {self.medication(str(get('name')), get('class'))}"
         if kind == "clearance":
             meaning = self.v.clearances.get(str(get("name")), "")
-            return f"a documented {get('name')} clearance" + (f" ({meaning})" if meaning else "")
+            scope = f" given for {self.plain(get('scope'))}" if get("scope") else ""
+            return f"a documented {get('name')} clearance{scope}" + (f" ({meaning})" if meaning else "")
         if kind in ("request", "exclusion"):
             return HEADS[kind].format(self.label(get("modality")))
         if kind == "focus":
@@ -170,7 +173,8 @@ class Words:
 
     def _choice(self, name: str, cond: Any) -> str:
         word = {"side": "on side", "acuity": "with acuity", "severity": "with severity", "group": "in the",
-                "area": "at", "target": "at", "site": "at", "class": "of class", "name": "named"}.get(name, "")
+                "area": "at", "target": "at", "site": "at", "class": "of class", "name": "named",
+                "scope": "given for"}.get(name, "")
 
         def show(values: Iterable[Any]) -> str:
             labels = [self.label(v) if name == "modality" else self.plain(v) for v in values]

@@ -187,8 +187,8 @@ class _KnowledgeGraphBuilder:
                      else or_list([f"the {w.label(a)}" for a in self.areas(c)]
                                   + ([self.site_words(rule, c)] if c.site_from is not None else []), "and"))
             self.edge(r, self.add("pressure", c.pressure), "caps", scope=scope, **meta)
-        if t.require is not None:
-            self.edge(r, self.add("clearance", t.require), "requires", **meta)
+        for clearance in rule.required:
+            self.edge(r, self.add("clearance", clearance), "requires", **meta)
         if t.referral is not None:
             self.edge(r, self.add("referral", t.referral.to), "refers", urgency=t.referral.urgency, **meta)
         if t.limit_minutes is not None:

@@ -154,7 +154,11 @@ class _Linter:
                     if not allowed:
                         self.add(ERROR, "never-fires", rule, f"can never fire: its patterns on the one {kind} "
                                  f"record contradict each other on {name}")
-        negatives = [*rule.negative, *(("clearance", {"name": g}) for g in rule.clearance_gates)]
+        negatives = [*rule.negative, *(("clearance", {"name": g}) for g in rule.clearance_gates
+                                       if rule.scoped_gate is None or g != rule.scoped_gate.id)]
+        scoped = rule.scoped_gate
+        if scoped is not None:
+            negatives.append(("clearance", {"scope": scoped.scope, **({} if scoped.id == "any" else {"name": scoped.id})}))
         for kind, fields in rule.positive:
             for n_kind, n_fields in negatives:
                 if n_kind == kind and u.implies(kind, fields, n_fields):

@@ -13,7 +13,7 @@ import difflib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -217,6 +217,15 @@ class ModalityExpectation(_Strict):
 class TargetExpectation(_Strict):
     include: Annotated[list[SiteId], Field(max_length=MAX_IDS)] = []
     exclude: Annotated[list[SiteId], Field(max_length=MAX_IDS)] = []
+    # v2: no work on that target (or any target in that area) above that pressure
+    pressure: Annotated[dict[SiteId, PressureId], Field(max_length=MAX_IDS)] = {}
+
+
+class ReferralExpectation(_Strict):
+    """v2: a referral to that recipient and/or of that urgency must be present."""
+
+    to: Annotated[str, InVocabulary("referrals", "referral")] | None = None
+    urgency: Literal["routine", "urgent"] | None = None
 
 
 class MinutesExpectation(_Strict):
@@ -242,7 +251,8 @@ class Expectation(_Strict):
     minutes: MinutesExpectation | None = None
     pressure_cap: PressureId | None = None
     clearances_required: Annotated[list[ClearanceId], Field(max_length=MAX_IDS)] = []
-    referral: bool | None = None
+    referral: bool | ReferralExpectation | None = None
+    not_covered: Annotated[list[Annotated[str, Field(max_length=16)]], Field(max_length=MAX_IDS)] = []  # ICD-10-CM codes
 
 
 class Case(_Strict):

@@ -11,6 +11,11 @@ def _list(items: object) -> str:
     return "[" + ", ".join(str(i) for i in items) + "]"  # type: ignore[attr-defined]
 
 
+def _code(code: str) -> str:
+    """An ICD-10-CM code compared as written in any case, with or without its dot."""
+    return code.replace(".", "").strip().upper()
+
+
 def check_expectations(expect: Expectation, plan: Plan, vocab: Vocabulary) -> list[str]:
     """Every expectation that fails, each as "which expectation failed and what the plan had"."""
     failures: list[str] = []
@@ -49,6 +54,13 @@ def check_expectations(expect: Expectation, plan: Plan, vocab: Vocabulary) -> li
         for site in t.exclude:
             if present(site):
                 failures.append(f"targets.exclude: {site} is targeted (plan has {shown})")
+        work = [w for s in plan.segments for w in s.work]
+        for site, most in t.pressure.items():
+            over = sorted({f"{w.modality} at {w.pressure} on {w.target}" for w in work
+                           if (w.target == site or vocab.area_of(w.target) == site)
+                           and vocab.rank(w.pressure) > vocab.rank(most)})
+            if over:
+                failures.append(f"targets.pressure: {site} expected at most {most}, plan has {_list(over)}")
 
     if expect.minutes is not None:
         lo, hi = expect.minutes.min, expect.minutes.max
@@ -65,8 +77,19 @@ def check_expectations(expect: Expectation, plan: Plan, vocab: Vocabulary) -> li
             failures.append(f"clearances_required: {clearance} not listed "
                             f"(plan has {_list(plan.clearances_required)})")
 
-    if expect.referral is not None and bool(plan.referrals) != expect.referral:
-        had = _list(f"{r.to} ({r.urgency})" for r in plan.referrals) if plan.referrals else "none"
+    had = _list(f"{r.to} ({r.urgency})" for r in plan.referrals) if plan.referrals else "none"
+    if isinstance(expect.referral, bool) and bool(plan.referrals) != expect.referral:
         failures.append(f"referral: expected {'a referral' if expect.referral else 'no referral'}, plan has {had}")
+    elif expect.referral is not None and not isinstance(expect.referral, bool):
+        want = expect.referral
+        if not any((want.to is None or r.to == want.to) and (want.urgency is None or r.urgency == want.urgency)
+                   for r in plan.referrals):
+            wanted = " ".join(x for x in (want.urgency, f"to {want.to}" if want.to else None) if x)
+            failures.append(f"referral: expected a referral {wanted}, plan has {had}")
+
+    codes = {_code(code) for code, _ in plan.not_covered}
+    for code in expect.not_covered:
+        if _code(code) not in codes:
+            failures.append(f"not_covered: {code} not listed (plan has {_list(c for c, _ in plan.not_covered)})")
 
     return failures

@@ -25,9 +25,9 @@ from . import facts as F
 from .errors import MedMassageError, UnknownIdError
 from .factwords import Words, or_list, side_note
 from .graph import derivation_graph, edges_of, plan_node
-from .knowledge import KnowledgeBase, RuleSpec
+from .knowledge import KnowledgeBase, RuleSpec, contradicted_benefits
 from .patterns import pattern_matches
-from .planner import PlanResult
+from .planner import GRADE_WEIGHT, PlanResult, combine, evidence_factor
 from .trace import LINE_WORDS, STATUS_WORDS, describe_conclusion
 
 GRADE_WORDS = {"H": "guideline or systematic review", "M": "small or mixed trials",
@@ -282,9 +282,10 @@ class _Explainer:
 
     def certainty(self, firing: str, proposal: Any) -> Certainty:
         rule = self.kb.by_id[proposal["rule"]]
-        factor = rule.certainty or 1.0
+        weight = 1.0 if proposal["line"] == "request" else GRADE_WEIGHT.get(rule.grade, GRADE_WEIGHT["L"])
+        factor = round((rule.certainty or 1.0) * weight, 6)
         premise = min((self.fact(n).get("cf", 1.0) for n in self.inputs_of(firing)), default=1.0)
-        return Certainty(factor, premise, proposal["certainty"])
+        return Certainty(factor, premise, round(evidence_factor(self.kb, proposal), 6))
 
     def segment_of(self, target: str) -> Any:
         return next((s for s in self.plan.segments if target in s.targets), None)
@@ -343,24 +344,27 @@ class _Explainer:
         label = self.w.label(modality)
         delivered = set(self.delivered_on(modality))
         chains = []
-        per_rule: dict[str, float] = {}
+        proposals = []
         for node in self.derived_of_item(plan_node("modality", modality), "proposal"):
             p = self.fact(node)
-            per_rule[p["rule"]] = max(per_rule.get(p["rule"], 0.0), p["certainty"])
+            proposals.append(p)
             for firing in self.firings_of(node):
                 source = self.source_node(p)
                 conclusion = self.step(firing, f"proposes {label} ({LINE_WORDS[p['line']]})",
                                        self.certainty(firing, p))
                 reaches = tuple(self.target_words(t) for t in dict.fromkeys(self.candidates_from(source))
                                 if t in delivered)
-                chains.append(Chain(" and ".join(self.premises(firing)), self.mechanism_steps(source, p["benefits"]),
-                                    tuple(self.v.benefits[b] for b in p["benefits"]), conclusion, reaches))
+                reasons = self.reasons(modality, p["benefits"])
+                chains.append(Chain(" and ".join(self.premises(firing)), self.mechanism_steps(source, reasons),
+                                    tuple(self.v.benefits[b] for b in reasons), conclusion, reaches))
                 chains += self.finding_chains(p, conclusion, delivered)
-        order = {r.id: r.order for r in self.kb.rules}
-        ranked = sorted(per_rule, key=order.__getitem__)
-        combo = mycin(per_rule[r] for r in ranked)
+        counted, _ = combine(self.kb, proposals)
+        combo = mycin(f for _, f in counted)
         if combo is not None:
-            combo = Combination(tuple((r, per_rule[r]) for r in ranked), combo.steps, combo.result)
+            combo = Combination(counted, combo.steps, combo.result)
+        elif proposals:  # only requested: a request is not evidence and keeps its own factor
+            combo = Combination(tuple((p["rule"], float(p["certainty"])) for p in proposals[:1]), (),
+                                planned.certainty)
         mod = self.v.modalities[modality]
         cap = ("nothing caps pressure" if self.plan.pressure_cap == "deep"
                else f"the plan's pressure cap is {self.plan.pressure_cap}")
@@ -373,6 +377,11 @@ class _Explainer:
         return Explanation("why", modality, "modality", label, "recommended", summary, tuple(chains),
                            combination=combo, details=tuple(details), caveats=caveats)
 
+    def reasons(self, modality: str, benefits: Any) -> tuple[str, ...]:
+        """The benefits a modality may be given for: never one a caveat grades X for it."""
+        x_claims = contradicted_benefits(self.kb.caveats, modality, tuple(benefits))
+        return tuple(b for b in benefits if b not in x_claims)
+
     def finding_chains(self, p: Any, conclusion: Step, delivered: set[str]) -> list[Chain]:
         """A finding whose mechanism the proposal's benefits serve brings the modality to its site."""
         if p["line"] == "request":
@@ -384,7 +393,7 @@ class _Explainer:
             source = self.source_node(m)
             reaches = tuple(self.target_words(t) for t in dict.fromkeys(self.candidates_from(source))
                             if t in delivered)
-            if benefit not in p["benefits"] or not reaches:
+            if benefit not in self.reasons(p["modality"], p["benefits"]) or not reaches:
                 continue
             firing = self.firings_of(node)[0]
             mech = self.step(firing, f"indicates {self.w.label(m['name']).lower()}")

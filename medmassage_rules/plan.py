@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+SITE_APPLICABILITY = "site-applicability"  # the planner's own rule: no target the modality applies to
 NO_TREATMENT = ("refer_urgent", "refer", "defer", "needs_clearance")
 
 
@@ -16,10 +17,13 @@ class PlannedModality:
     certainty: float
     benefits: tuple[str, ...]
     because: tuple[str, ...]
+    requested: bool = False        # the prescription asked for it
+    grade: str | None = None       # the best evidence grade of the rules that proposed it
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "pressure": self.pressure, "certainty": self.certainty,
-                "benefits": list(self.benefits), "because": list(self.because)}
+                "benefits": list(self.benefits), "because": list(self.because),
+                "requested": self.requested, "grade": self.grade}
 
 
 @dataclass(frozen=True)
@@ -43,7 +47,7 @@ class PlannedTarget:
 class BlockedModality:
     id: str
     because: tuple[str, ...]
-    reason: str  # "blocked" or "priced_out"
+    reason: str  # "blocked", "priced_out" or "no target it applies to"
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "because": list(self.because), "reason": self.reason}
@@ -60,15 +64,42 @@ class BlockedArea:
 
 
 @dataclass(frozen=True)
+class Work:
+    """One delivered (target, modality) pair at its own pressure (clinical-v2 §1)."""
+
+    target: str
+    side: str | None
+    modality: str
+    pressure: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"target": self.target, "side": self.side, "modality": self.modality, "pressure": self.pressure}
+
+
+@dataclass(frozen=True)
 class Segment:
     minutes: int
     group: str
     targets: tuple[str, ...]
     modalities: tuple[str, ...]
+    work: tuple[Work, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {"minutes": self.minutes, "group": self.group, "targets": list(self.targets),
-                "modalities": list(self.modalities)}
+                "modalities": list(self.modalities), "work": [w.to_dict() for w in self.work]}
+
+
+@dataclass(frozen=True)
+class AreaCap:
+    """A pressure cap in force on one area (and side)."""
+
+    area: str
+    side: str | None
+    pressure: str
+    because: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"area": self.area, "side": self.side, "pressure": self.pressure, "because": list(self.because)}
 
 
 @dataclass(frozen=True)
@@ -98,6 +129,9 @@ class Plan:
     clearances_required: tuple[str, ...]
     referrals: tuple[PlannedReferral, ...]
     advisories: tuple[str, ...]
+    caps: tuple[AreaCap, ...] = ()
+    not_covered: tuple[tuple[str, str], ...] = ()      # (ICD-10-CM code, description)
+    unrecognised_medications: tuple[str, ...] = ()
 
     @property
     def treats(self) -> bool:
@@ -115,9 +149,12 @@ class Plan:
                         "areas": [b.to_dict() for b in self.blocked_areas]},
             "pressure_cap": self.pressure_cap,
             "pressure_cap_because": list(self.pressure_cap_because),
+            "caps": [c.to_dict() for c in self.caps],
             "session": {"total_minutes": self.total_minutes, "ceiling_minutes": self.minutes_ceiling,
                         "segments": [s.to_dict() for s in self.segments]},
             "clearances_required": list(self.clearances_required),
             "referrals": [r.to_dict() for r in self.referrals],
             "advisories": list(self.advisories),
+            "not_covered": [{"icd10": code, "description": text} for code, text in self.not_covered],
+            "unrecognised_medications": list(self.unrecognised_medications),
         }

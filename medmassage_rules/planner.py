@@ -20,6 +20,8 @@ from .engine import Firing, PlanningEngine
 from .knowledge import KnowledgeBase
 from .plan import (
     NO_TREATMENT,
+    SITE_APPLICABILITY,
+    AreaCap,
     BlockedArea,
     BlockedModality,
     Plan,
@@ -27,11 +29,16 @@ from .plan import (
     PlannedReferral,
     PlannedTarget,
     Segment,
+    Work,
 )
-from .session import DEFAULT_CEILING, GroupNeed, allocate
+from .session import DEFAULT_CEILING, SEGMENT_MIN, GroupNeed, allocate
 from .vocabulary import Vocabulary
 
 BOTH = frozenset({"left", "right"})
+SIDELESS_AREAS = frozenset({"abdomen"})  # worked as one: its targets carry no side (clinical-v2 §1)
+GRADE_WEIGHT = {"H": 1.0, "M": 0.85, "L": 0.6}  # certainty follows the evidence (clinical-v2 §5)
+NO_TARGET_IT_APPLIES_TO = "no target it applies to"
+DRAINAGE = "manual_lymphatic_drainage"
 
 
 def case_facts(case: Case, vocab: Vocabulary) -> list[Any]:
@@ -40,7 +47,9 @@ def case_facts(case: Case, vocab: Vocabulary) -> list[Any]:
     for i, d in enumerate(case.diagnoses):
         out.append(F.Diagnosis(index=i, condition=d.condition, side=d.side, acuity=d.effective_acuity,
                                severity=d.severity, area=d.area,
-                               group=vocab.areas[d.area] if d.area else None, onset_days=d.onset_days))
+                               group=vocab.areas[d.area] if d.area else None, onset_days=d.onset_days,
+                               spinal=d.condition in vocab.spinal_conditions,
+                               headache=d.condition in vocab.headache_conditions))
     for i, f in enumerate(case.findings):
         site = f.site
         out.append(F.Finding(index=i, finding=f.finding, area=f.site_area(vocab), target=f.target,
@@ -51,14 +60,18 @@ def case_facts(case: Case, vocab: Vocabulary) -> list[Any]:
                              fragility_fracture=h.fragility_fracture, active=h.active,
                              days_since=h.days_since, weeks=h.weeks, high_risk=h.high_risk,
                              decompensated=h.decompensated))
-    for i, (name, cls) in enumerate(case.medication_classes(vocab).items()):
+    pairs = (case.medication_pairs(vocab) if hasattr(case, "medication_pairs")
+             else list(case.medication_classes(vocab).items()))
+    for i, (name, cls) in enumerate(pairs):
         out.append(F.Medication(index=i, name=name, **{"class": cls}))
     out.append(F.Patient(index=0, age=case.patient.age, frail=bool(case.patient.frail)))
     out.append(F.Labs(index=0, platelets_k=case.labs.platelets_k))
     out.append(F.Vitals(index=0, temperature_c=case.vitals.temperature_c,
                         systolic=case.vitals.systolic, diastolic=case.vitals.diastolic))
-    for i, name in enumerate(dict.fromkeys(case.clearances)):
-        out.append(F.Clearance(index=i, name=name))
+    clearances = (case.clearance_pairs() if hasattr(case, "clearance_pairs")
+                  else tuple((c, None) for c in case.clearances))
+    for i, (name, scope) in enumerate(dict.fromkeys(clearances)):
+        out.append(F.Clearance(index=i, name=name, scope=scope))
     rx = case.prescription
     for i, mod in enumerate(dict.fromkeys(rx.modalities)):
         out.append(F.Request(index=i, modality=mod))
@@ -160,6 +173,13 @@ class _Resolver:
         """Rule ids in knowledge-base order, once each."""
         return tuple(sorted(set(rules), key=lambda r: self.order.get(r, 1 << 30)))
 
+    def covered(self, area: str | None, side: str | None) -> frozenset[str]:
+        """The sides a block or cap covers: an axial area is covered on both sides (clinical-v2 §1)."""
+        return BOTH if area in self.v.axial_areas else _covered(side)
+
+    def plain_side(self, area: str | None, side: str | None) -> str | None:
+        return None if area in self.v.axial_areas else side
+
     # -- status parts ---------------------------------------------------------------------------
     def cap(self) -> tuple[str, tuple[str, ...]]:
         caps = [f for f in self.c["cap"] if f["area"] is None]
@@ -167,6 +187,16 @@ class _Resolver:
             return "deep", ()
         lowest = min((f["pressure"] for f in caps), key=self.v.rank)
         return lowest, self.ids(f["rule"] for f in caps if f["pressure"] == lowest)
+
+    def area_caps(self) -> tuple[AreaCap, ...]:
+        merged: dict[tuple[str, str | None, str], set[str]] = defaultdict(set)
+        for f in self.c["cap"]:
+            if f["area"] is not None:
+                merged[(f["area"], self.plain_side(f["area"], f["side"]), f["pressure"])].add(f["rule"])
+        area_rank = {a: i for i, a in enumerate(self.v.areas)}
+        return tuple(AreaCap(area, side, pressure, self.ids(rules)) for (area, side, pressure), rules in
+                     sorted(merged.items(), key=lambda kv: (area_rank[kv[0][0]], kv[0][1] or "",
+                                                            self.v.rank(kv[0][2]))))
 
     def blocked_modalities(self, cap: str) -> tuple[dict[str, set[str]], dict[str, tuple[str, ...]]]:
         blocks: dict[str, set[str]] = defaultdict(set)
@@ -189,16 +219,27 @@ class _Resolver:
         out = [PlannedReferral(to, urgency, self.ids(rules)) for (to, urgency), rules in merged.items()]
         return tuple(sorted(out, key=lambda r: (r.urgency != "urgent", r.to)))
 
-    def blocked_areas(self) -> tuple[BlockedArea, ...]:
+    def blocked_areas(self, blocks: dict[str, set[str]]) -> tuple[BlockedArea, ...]:
+        """Area blocks; an axial area is blocked on both sides. While drainage is blocked, the
+        edematous limb (a drainage zone) takes no other modality either: it is blocked too."""
         merged: dict[tuple[str, str | None], set[str]] = defaultdict(set)
         for f in self.c["block"]:
             if f["kind"] != "area":
                 continue
             for area in ([f["area"]] if f["area"] is not None else list(self.v.areas)):
-                merged[(area, f["side"])].add(f["rule"])
+                merged[(area, self.plain_side(area, f["side"]))].add(f["rule"])
+        drainage_blocks = self.drainage_blocks(blocks)
+        if drainage_blocks:
+            for f in self.c.by_kind.get("zone", []):
+                merged[(f["area"], self.plain_side(f["area"], f["side"]))].update({f["rule"], *drainage_blocks})
         area_rank = {a: i for i, a in enumerate(self.v.areas)}
         return tuple(BlockedArea(area, side, self.ids(rules)) for (area, side), rules in
                      sorted(merged.items(), key=lambda kv: (area_rank[kv[0][0]], kv[0][1] or "")))
+
+    def drainage_blocks(self, blocks: dict[str, set[str]]) -> set[str]:
+        """The contraindications that block lymphatic drainage (a prescription's exclusion is not one)."""
+        exclusions = {rule.id for rule in self.kb.rules if rule.positive and rule.positive[0][0] == "exclusion"}
+        return set(blocks.get(DRAINAGE, ())) - exclusions
 
     # -- targets --------------------------------------------------------------------------------
     def candidates(self) -> dict[str, TargetState]:
@@ -207,8 +248,9 @@ class _Resolver:
             state = states.get(f["target"])
             if state is None:
                 state = states[f["target"]] = TargetState(f["target"], f["area"], frozenset(), False)
-            state.sides = state.sides | _covered(f["side"])
-            state.sided = state.sided or f["side"] is not None
+            sideless = f["area"] in SIDELESS_AREAS
+            state.sides = state.sides | (BOTH if sideless else _covered(f["side"]))
+            state.sided = state.sided or (f["side"] is not None and not sideless)
             state.roles.add(f["role"])
             state.sources.add((f["source_kind"], f["source_index"]))
             if f["role"] == "primary" and f["source_kind"] == "diagnosis":
@@ -219,14 +261,18 @@ class _Resolver:
 
     def apply_area_blocks(self, states: dict[str, TargetState],
                           blocked: tuple[BlockedArea, ...]) -> dict[str, tuple[str, ...]]:
-        """Narrow or remove targets in blocked areas; returns removed target -> rules."""
+        """Narrow or remove targets in blocked areas (or worked through one); returns removed target -> rules."""
         removed: dict[str, tuple[str, ...]] = {}
         for tid, state in list(states.items()):
             rules: set[str] = set()
             free = set(state.sides)
+            through = self.v.approach_areas.get(tid)
             for b in blocked:
-                if b.id == state.area and free & _covered(b.side):
-                    free -= _covered(b.side)
+                if b.id == through:  # e.g. iliopsoas, worked through the abdomen
+                    free = set()
+                    rules.update(b.because)
+                elif b.id == state.area and free & self.covered(b.id, b.side):
+                    free -= self.covered(b.id, b.side)
                     rules.update(b.because)
             if not free:
                 removed[tid] = self.ids(rules)
@@ -247,24 +293,45 @@ class _Resolver:
         for state in states.values():
             state.cap = cap
             for f in self.c["cap"]:
-                if f["area"] == state.area and state.sides & _covered(f["side"]):
+                if f["area"] == state.area and state.sides & self.covered(f["area"], f["side"]):
                     state.cap = self.v.lower(state.cap, f["pressure"])
                     state.area_capped = True
 
+    def reaches(self, p: Any, state: TargetState) -> bool:
+        """Whether a proposal is for this target: its own diagnosis or finding, a finding's
+        mechanism it serves, or a request (a request reaches every target)."""
+        if p["line"] == "request" or (p["source_kind"], p["source_index"]) in state.sources:
+            return True
+        mech_benefit = {m: spec["benefit"] for m, spec in self.v.mechanisms.items()}
+        return "finding" in state.roles and bool({mech_benefit[m] for m in state.mechanisms} & set(p["benefits"]))
+
+    def inapplicable(self, states: dict[str, TargetState], modalities: set[str]) -> set[str]:
+        """Modalities that apply to none of the candidate targets they were proposed or requested for."""
+        out = set()
+        for mod in modalities:
+            props = [p for p in self.c["proposal"] if p["modality"] == mod]
+            if not any(self.v.applies(mod, s.id) for s in states.values() if any(self.reaches(p, s) for p in props)):
+                out.add(mod)
+        return out
+
+    def restrictions(self, state: TargetState) -> set[str] | None:
+        """The only modalities allowed on a target's area (None: no restriction)."""
+        allowed: set[str] | None = None
+        for f in self.c.by_kind.get("restrict", []):
+            if f["area"] == state.area and state.sides & self.covered(f["area"], f["side"]):
+                allowed = set(f["modalities"]) if allowed is None else allowed & set(f["modalities"])
+        return allowed
+
     def assign_modalities(self, states: dict[str, TargetState], available: set[str]) -> dict[str, str]:
         """Which available modality reaches which target, at what pressure."""
-        mech_benefit = {m: spec["benefit"] for m, spec in self.v.mechanisms.items()}
         undeliverable: dict[str, str] = {}
         for state in states.values():
-            benefits = {mech_benefit[m] for m in state.mechanisms}
+            allowed = self.restrictions(state)
             for p in self.c["proposal"]:
                 mod = self.v.modalities[p["modality"]]
-                if mod.id not in available:
+                if mod.id not in available or (allowed is not None and mod.id not in allowed):
                     continue
-                source = (p["source_kind"], p["source_index"])
-                reaches = (p["line"] == "request" or source in state.sources
-                           or ("finding" in state.roles and benefits & set(p["benefits"])))
-                if not reaches or not self.v.applies(mod.id, state.id):
+                if not self.reaches(p, state) or not self.v.applies(mod.id, state.id):
                     continue
                 if self.v.rank(mod.lowest) > self.v.rank(state.cap):
                     continue
@@ -287,19 +354,23 @@ class _Resolver:
         v, c, case = self.v, self.c, self.case
         cap, cap_because = self.cap()
         blocks, priced = self.blocked_modalities(cap)
+        states = self.candidates()
+        proposed = {p["modality"] for p in c["proposal"]}
+        no_site = {m: (SITE_APPLICABILITY,) for m in self.inapplicable(states, proposed - set(blocks) - set(priced))}
         request_rules = {p["modality"]: p["rule"] for p in c["proposal"] if p["line"] == "request"}
         blocked_mods = []
-        for mod in sorted(set(blocks) | set(priced)):
-            because = set(blocks.get(mod, ())) | set(priced.get(mod, ()))
+        for mod in sorted(set(blocks) | set(priced) | set(no_site)):
+            why = blocks.get(mod) or priced.get(mod) or no_site[mod]
+            because = set(why)
+            reason = "blocked" if mod in blocks else "priced_out" if mod in priced else NO_TARGET_IT_APPLIES_TO
             if mod in request_rules:
                 because.add(request_rules[mod])
-                culprits = ", ".join(self.ids(blocks.get(mod, ()) or priced.get(mod, ())))
-                how = "blocked" if mod in blocks else f"priced out by the {cap} pressure cap"
-                self.advisories.append(f"requested {v.label(mod)} is not given: {how} ({culprits}); "
+                how = {"blocked": "blocked", "priced_out": f"priced out by the {cap} pressure cap",
+                       NO_TARGET_IT_APPLIES_TO: self.no_target_words(mod)}[reason]
+                self.advisories.append(f"requested {v.label(mod)} is not given: {how} ({', '.join(self.ids(why))}); "
                                        "a request never overrides a contraindication or an exclusion")
-            blocked_mods.append(BlockedModality(mod, self.ids(because),
-                                                "blocked" if mod in blocks else "priced_out"))
-        blocked_areas = self.blocked_areas()
+            blocked_mods.append(BlockedModality(mod, self.ids(because), reason))
+        blocked_areas = self.blocked_areas(blocks)
         referrals = self.referrals()
         required = tuple(sorted({f["clearance"] for f in c["requirement"]}))
         severe = [(f["status"], f["rule"]) for f in c["block"] if f["kind"] == "all"]
@@ -317,11 +388,16 @@ class _Resolver:
         ceiling_rules = [(f["minutes"], f["rule"]) for f in c["limit"]]
         ceiling = min([case.prescription.max_minutes or DEFAULT_CEILING] + [m for m, _ in ceiling_rules])
 
-        states = self.candidates()
+        not_covered = tuple(getattr(case, "not_covered", ()))
+        if not_covered and not case.diagnoses:
+            severe.append(("defer", ""))
+            self.advisories.append("the case lies outside the knowledge base: no rule covers "
+                                   + ", ".join(f"{code} ({text})" for code, text in not_covered)
+                                   + "; plan the session by clinical judgement or refer back to the physician")
         blocked_targets = self.apply_area_blocks(states, blocked_areas)
         self.drop_subsumed_areas(states)
         self.apply_caps(states, cap)
-        available = {p["modality"] for p in c["proposal"]} - set(blocks) - set(priced)
+        available = proposed - set(blocks) - set(priced) - set(no_site)
         had_targets = bool(states)
         undeliverable = self.assign_modalities(states, available)
 
@@ -329,7 +405,7 @@ class _Resolver:
             severe += [("defer", r) for r in sorted({r for rules in blocked_targets.values() for r in rules})]
             if not any(kind == "defer" for kind, _ in severe):
                 severe.append(("defer", ""))
-            if not any(f["kind"] == "all" for f in c["block"]):
+            if not any(f["kind"] == "all" for f in c["block"]) and not (not_covered and not case.diagnoses):
                 self.advisories.append(self._nothing_to_treat(blocked_targets, undeliverable, had_targets))
         status = v.most_severe([s for s, _ in severe]) if severe else "treat"
         status_because = self.ids(r for s, r in severe if s == status and r)
@@ -347,9 +423,15 @@ class _Resolver:
                            or any(t.pressure_cap not in (None, "deep") for t in targets))
             status = "treat_with_precautions" if precautions else "treat"
             self.advisories += treatment_notes
+            total = sum(s.minutes for s in segments)
+            delivered_now = {m.id for m in modalities}
             for group, dropped in outcome_time.items():
-                self.advisories.append(f"{v.label(group)} left out: no time "
-                                       f"({', '.join(v.label(t) for t in dropped)})")
+                lost = sorted({m for t in dropped for m in states[t].modalities} - delivered_now)
+                also = f"; {', '.join(v.label(m) for m in lost)} not given" if lost else ""
+                why = ("no time" if total >= ceiling else
+                       f"the {ceiling - total} minutes left are under one {SEGMENT_MIN}-minute segment")
+                self.advisories.append(f"{v.label(group)} left out: {why} "
+                                       f"({', '.join(v.label(t) for t in dropped)}){also}")
             self.advisories += self.endangerment(targets)
             self.advisories += self.caveats(modalities)
         delivered = {m.id for m in modalities}
@@ -360,12 +442,20 @@ class _Resolver:
             pressure_cap=cap, pressure_cap_because=cap_because,
             total_minutes=sum(s.minutes for s in segments), minutes_ceiling=ceiling,
             segments=tuple(segments), clearances_required=required, referrals=referrals,
-            advisories=tuple(dict.fromkeys(self.advisories)),
+            advisories=tuple(dict.fromkeys(self.advisories)), caps=self.area_caps(),
+            not_covered=not_covered,
+            unrecognised_medications=tuple(getattr(case, "unrecognised_medications", ())),
         )
         outcome = Outcome(priced_out=priced, dropped_for_time=outcome_time, undeliverable=undeliverable,
                           blocked_targets=blocked_targets,
                           not_delivered=tuple(sorted(available - delivered)))
         return plan, outcome
+
+    def no_target_words(self, modality: str) -> str:
+        """Why a modality reaches no target, in clinical words."""
+        mod = self.v.modalities[modality]
+        tissues = " or ".join(t.replace("_", " ") for t in mod.applies_to) or "any tissue"
+        return f"no target it applies to: {mod.label} works on {tissues}"
 
     def _nothing_to_treat(self, blocked: dict[str, tuple[str, ...]], undeliverable: dict[str, str],
                           had_targets: bool) -> str:
@@ -383,38 +473,41 @@ class _Resolver:
                  ceiling: int) -> tuple[list[Segment], dict[str, tuple[str, ...]]]:
         v, case = self.v, self.case
         focus = set(case.prescription.focus_areas)
-        needs: dict[str, dict[str, bool]] = defaultdict(lambda: dict(focus=False, primary=False,
-                                                                     chronic=False, finding=False))
+        own_areas = {d.area for d in case.diagnoses if d.area}
+        needs: dict[str, dict[str, bool]] = defaultdict(lambda: dict(focus=False, primary=False, chronic=False,
+                                                                     finding=False, own_area=False))
         for state in states.values():
             need = needs[v.areas[state.area]]
             need["focus"] |= state.area in focus
             need["primary"] |= bool(state.primary_of)
             need["chronic"] |= any(case.diagnoses[i].effective_acuity == "chronic" for i in state.primary_of)
             need["finding"] |= "finding" in state.roles
+            need["own_area"] |= state.area in own_areas
         alloc = allocate([GroupNeed(g, **n) for g, n in needs.items()], ceiling, v.area_groups)
         target_rank = {t: i for i, t in enumerate([*v.targets, *v.areas])}
         mod_rank = {m: i for i, m in enumerate(v.modalities)}
-        segments, dropped = [], {}
-        # Segments run in the order the groups were given time (focus and primary work first);
-        # groups left out follow the order of the area groups.
-        for group in [*alloc, *(g for g in v.area_groups if g not in alloc)]:
-            members = sorted((s for s in states.values() if v.areas[s.area] == group),
-                             key=lambda s: target_rank[s.id])
-            if not members:
-                continue
-            if group not in alloc:
-                dropped[group] = tuple(s.id for s in members)
-                continue
-            mods = sorted({m for s in members for m in s.modalities}, key=mod_rank.__getitem__)
-            segments.append(Segment(alloc[group], group, tuple(s.id for s in members), tuple(mods)))
+        members_of = {g: sorted((s for s in states.values() if v.areas[s.area] == g), key=lambda s: target_rank[s.id])
+                      for g in v.area_groups}
+        segments = []
+        # Segments run in the order the groups were given time (focus and primary work first).
+        for group, minutes in alloc:
+            members = members_of[group]
+            work = tuple(Work(s.id, s.side, mod, s.modalities[mod]) for s in members
+                         for mod in sorted(s.modalities, key=mod_rank.__getitem__))
+            mods = tuple(sorted({w.modality for w in work}, key=mod_rank.__getitem__))
+            segments.append(Segment(minutes, group, tuple(s.id for s in members), mods, work))
+        given = {g for g, _ in alloc}
+        dropped = {g: tuple(s.id for s in members_of[g]) for g in v.area_groups
+                   if members_of[g] and g not in given}
         return segments, dropped
 
     def planned_targets(self, states: dict[str, TargetState], segments: list[Segment]) -> list[PlannedTarget]:
-        """The scheduled targets, in session order."""
+        """The scheduled targets, in session order, once each."""
+        order = dict.fromkeys(tid for segment in segments for tid in segment.targets)
         return [PlannedTarget(tid, states[tid].area, states[tid].side, states[tid].role,
                               self.ids(states[tid].because),
                               states[tid].cap if states[tid].area_capped else None)
-                for segment in segments for tid in segment.targets]
+                for tid in order]
 
     def planned_modalities(self, states: dict[str, TargetState], scheduled: set[str]) -> list[PlannedModality]:
         pressure: dict[str, str] = {}
@@ -423,17 +516,18 @@ class _Resolver:
                 if mod not in pressure or self.v.rank(p) > self.v.rank(pressure[mod]):
                     pressure[mod] = p
         benefit_rank = {b: i for i, b in enumerate(self.v.benefits)}
+        grade_rank = {g: i for i, g in enumerate(GRADE_WEIGHT)}
         out = []
         for mod, p in pressure.items():
             props = [f for f in self.c["proposal"] if f["modality"] == mod]
-            per_rule: dict[str, float] = {}
-            for f in props:
-                per_rule[f["rule"]] = max(per_rule.get(f["rule"], 0.0), f["certainty"])
-            certainty = 0.0
-            for rule in self.ids(per_rule):
-                certainty = certainty + per_rule[rule] - certainty * per_rule[rule]
-            benefits = sorted({b for f in props for b in f["benefits"]}, key=benefit_rank.__getitem__)
-            out.append(PlannedModality(mod, p, round(certainty, 4), tuple(benefits), self.ids(per_rule)))
+            evidence = [f for f in props if f["line"] != "request"]
+            requested = len(evidence) < len(props)
+            certainty = combine(self.kb, props)[1]
+            grades = [self.kb.by_id[f["rule"]].grade for f in evidence if f["rule"] in self.kb.by_id]
+            grade = min(grades, key=grade_rank.__getitem__) if grades else None
+            benefits = sorted({b for f in evidence for b in f["benefits"]}, key=benefit_rank.__getitem__)
+            because = self.ids({f["rule"] for f in props})
+            out.append(PlannedModality(mod, p, certainty, tuple(benefits), because, requested, grade))
         return sorted(out, key=lambda m: (-m.certainty, m.id))
 
     def endangerment(self, targets: list[PlannedTarget]) -> list[str]:
@@ -444,6 +538,47 @@ class _Resolver:
     def caveats(self, modalities: list[PlannedModality]) -> list[str]:
         served = {b for m in modalities for b in m.benefits}
         return [c.text for c in self.kb.caveats if served & set(c.benefits)]
+
+
+def evidence_factor(kb: KnowledgeBase, proposal: Any) -> float:
+    """A proposing rule's certainty (its line's factor times the weakest premise) weighed by the
+    grade of its evidence (clinical-v2 §5)."""
+    if proposal["line"] == "request":
+        return float(proposal["certainty"])
+    rule = kb.by_id.get(proposal["rule"])
+    return float(proposal["certainty"]) * GRADE_WEIGHT.get(rule.grade if rule else "L", GRADE_WEIGHT["L"])
+
+
+def combine(kb: KnowledgeBase, proposals: Iterable[Any]) -> tuple[tuple[tuple[str, float], ...], float]:
+    """The certainty of one modality from its proposals: (the counted (rule, factor) pairs in
+    knowledge-base order, the combined value).
+
+    Rules combine as x + y - x*y, but only across sources: two rules citing one source count
+    once, at the higher factor. A request is not evidence: it never raises the certainty; a
+    modality only requested keeps the request's factor.
+    """
+    props = list(proposals)
+    best: dict[str, tuple[float, str]] = {}
+    for p in props:
+        if p["line"] == "request":
+            continue
+        rule = kb.by_id.get(p["rule"])
+        source = rule.citation if rule is not None else p["rule"]
+        factor = round(evidence_factor(kb, p), 6)
+        if source not in best or (factor, -_order(kb, p["rule"])) > (best[source][0], -_order(kb, best[source][1])):
+            best[source] = (factor, p["rule"])
+    counted = tuple(sorted(((r, f) for f, r in best.values()), key=lambda rf: _order(kb, rf[0])))
+    if not counted:
+        return (), max((float(p["certainty"]) for p in props), default=0.0)
+    total = 0.0
+    for _, factor in counted:
+        total = total + factor - total * factor
+    return counted, round(total, 4)
+
+
+def _order(kb: KnowledgeBase, rule_id: str) -> int:
+    rule = kb.by_id.get(rule_id)
+    return rule.order if rule is not None else 1 << 30
 
 
 _ENGINES: dict[int, tuple[KnowledgeBase, PlanningEngine]] = {}

@@ -1,4 +1,8 @@
-"""Session length: segments of 15-30 minutes, one per area group (clinical-knowledge §5)."""
+"""Session length: segments of 15-30 minutes over the plan's area groups (clinical-v2 §4).
+
+Trials that worked gave one region 60 minutes (Sherman 2014: 30-minute sessions did no
+better than waiting), so a session may hold several segments over the same area group.
+"""
 
 from __future__ import annotations
 
@@ -18,41 +22,52 @@ class GroupNeed:
     primary: bool = False    # holds a diagnosis' primary target
     chronic: bool = False    # holds a chronic condition's primary target
     finding: bool = False    # holds a finding's target
+    own_area: bool = False   # holds the area a diagnosis names (e.g. the arm of an arm lymphedema)
 
 
-def allocate(needs: list[GroupNeed], ceiling: int, group_order: tuple[str, ...]) -> dict[str, int]:
-    """Minutes per group, in the order of §5; groups that get none are left out.
+def allocate(needs: list[GroupNeed], ceiling: int, group_order: tuple[str, ...]) -> list[tuple[str, int]]:
+    """Segments as (group, minutes), in the order they were given time; groups absent got none.
 
-    (a) 15 to each group with focus areas or primary targets (focus first);
-    (b) raise the groups with a chronic condition's primary targets toward 30;
+    (a) 15 to each group with focus areas or primary targets;
+    (b) raise each of those holding a chronic condition's primary targets to 30 when 15 more fit;
     (c) 15 to each other group, those with a finding's target first;
-    (d) a remainder under 15 goes to the first group that stays within 30.
-    Ties go by the order of the area groups.
+    (d) further segments of min(30, minutes left) over the primary groups, chronic first,
+        round and round while at least 15 minutes are left;
+    (e) a remainder under 15 is not used.
+    Within a step the groups holding the prescription's focus areas come first (the physician
+    asked to prioritise them), then the group holding a diagnosis' own area, then the order
+    of the area groups.
     """
     rank = {g: i for i, g in enumerate(group_order)}
-    by_order = sorted(needs, key=lambda n: rank[n.group])
-    alloc: dict[str, int] = {}
+    by_order = sorted(needs, key=lambda n: (not n.focus, not n.own_area, rank[n.group]))
+    segments: list[list[object]] = []   # [group, minutes], mutable while raising
+    first: dict[str, list[object]] = {}
     left = ceiling
 
-    def give(group: str, minutes: int) -> None:
+    def add(group: str, minutes: int) -> None:
         nonlocal left
-        alloc[group] = alloc.get(group, 0) + minutes
+        segment: list[object] = [group, minutes]
+        segments.append(segment)
+        first.setdefault(group, segment)
         left -= minutes
 
-    priority = sorted((n for n in by_order if n.focus or n.primary), key=lambda n: not n.focus)
-    for need in priority:
+    priority = [n for n in by_order if n.focus or n.primary]
+    for need in priority:                                                # (a)
         if left >= SEGMENT_MIN:
-            give(need.group, SEGMENT_MIN)
-    for need in priority:
-        if need.chronic and need.group in alloc and left > 0:
-            give(need.group, min(SEGMENT_MAX - alloc[need.group], left))
+            add(need.group, SEGMENT_MIN)
+    for need in priority:                                                # (b)
+        segment = first.get(need.group)
+        if need.chronic and segment is not None and left >= SEGMENT_MAX - SEGMENT_MIN:
+            segment[1] = SEGMENT_MAX
+            left -= SEGMENT_MAX - SEGMENT_MIN
     others = sorted((n for n in by_order if not (n.focus or n.primary)), key=lambda n: not n.finding)
-    for need in others:
+    for need in others:                                                  # (c)
         if left >= SEGMENT_MIN:
-            give(need.group, SEGMENT_MIN)
-    if 0 < left < SEGMENT_MIN:
-        for need in by_order:
-            if need.group in alloc and alloc[need.group] + left <= SEGMENT_MAX:
-                give(need.group, left)
+            add(need.group, SEGMENT_MIN)
+    rounds = sorted((n for n in priority if n.group in first), key=lambda n: not n.chronic)
+    while rounds and left >= SEGMENT_MIN:                                # (d)
+        for need in rounds:
+            if left < SEGMENT_MIN:
                 break
-    return alloc
+            add(need.group, min(SEGMENT_MAX, left))
+    return [(str(group), int(minutes)) for group, minutes in segments]  # type: ignore[call-overload]

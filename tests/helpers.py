@@ -50,11 +50,13 @@ def assert_refused(exit_code: int, stdout: str, stderr: str, source: str | Path)
 
 
 # -- the plan JSON of contract §2 ---------------------------------------------------------------
-PLAN_KEYS = {"schema_version", "case_id", "status", "modalities", "targets", "blocked", "pressure_cap",
+PLAN_KEYS = {"schema_version", "case_id", "status", "modalities", "targets", "blocked", "pressure_cap", "caps",
+             "not_covered", "unrecognised_medications",
              "session", "clearances_required", "referrals", "advisories"}
-MODALITY_KEYS = {"id", "pressure", "certainty", "benefits", "because"}
+MODALITY_KEYS = {"id", "pressure", "certainty", "benefits", "because", "requested", "grade"}
 TARGET_KEYS = {"id", "area", "side", "because"}
-SEGMENT_KEYS = {"minutes", "group", "targets", "modalities"}
+SEGMENT_KEYS = {"minutes", "group", "targets", "modalities", "work"}
+WORK_KEYS = {"target", "side", "modality", "pressure"}
 REFERRAL_KEYS = {"to", "urgency", "because"}
 
 
@@ -66,7 +68,7 @@ def _has(item: dict, keys: set[str], where: str) -> None:
 def assert_plan_shape(plan: dict, vocab) -> None:
     """Every key of contract §2 is there, with values of the kinds it names."""
     _has(plan, PLAN_KEYS, "plan")
-    assert plan["schema_version"] == 1
+    assert plan["schema_version"] == 2
     assert isinstance(plan["case_id"], str)
     assert plan["status"] in vocab.statuses
     assert plan["pressure_cap"] in vocab.pressures
@@ -93,6 +95,12 @@ def assert_plan_shape(plan: dict, vocab) -> None:
     for s in plan["session"]["segments"]:
         _has(s, SEGMENT_KEYS, "segment")
         assert s["group"] in vocab.area_groups and isinstance(s["minutes"], int)
+        for w in s["work"]:
+            _has(w, WORK_KEYS, "work")
+            assert w["modality"] in vocab.modalities and w["pressure"] in vocab.pressures
+    for c in plan["caps"]:
+        assert c["area"] in vocab.areas and c["side"] in (None, *vocab.sides) and c["because"]
+        assert c["pressure"] in vocab.pressures
     assert set(plan["clearances_required"]) <= set(vocab.clearances)
     for r in plan["referrals"]:
         _has(r, REFERRAL_KEYS, "referral")

@@ -18,7 +18,8 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from medmassage_rules.cases import case_schema
-from medmassage_rules.plan import NO_TREATMENT
+from medmassage_rules.plan import NO_TREATMENT, SITE_APPLICABILITY
+from medmassage_rules.planner import GRADE_WEIGHT, SIDELESS_AREAS
 
 from .helpers import assert_plan_shape
 from .strategies import KB, V, build, case_dicts, plan
@@ -59,6 +60,39 @@ def named_rules(plan: dict) -> set[str]:
     return named
 
 
+def caps_on(plan: dict, area: str, side: str | None) -> list[str]:
+    """Every area cap in force on a target (an axial area's cap covers both sides)."""
+    return [c["pressure"] for c in plan["caps"] if c["area"] == area
+            and (area in V.axial_areas or covered(c["side"]) & covered(side))]
+
+
+def restricted(result: Any, target: dict) -> bool:
+    """Whether a rule limits the modalities allowed on the target's area."""
+    return any(type(f).__name__ == "Restrict" and f["area"] == target["area"] for f in result.facts)
+
+
+def assert_work(p: dict, targets: dict[str, dict]) -> None:
+    """Contract §5 (v2): each work pair on tissue its modality applies to, at a pressure within
+    the modality's range, the plan's cap and every cap on its area; a segment's targets and
+    modalities are exactly those of its work."""
+    for s in p["session"]["segments"]:
+        work = s["work"]
+        assert work, s
+        assert list(dict.fromkeys(w["target"] for w in work)) == s["targets"], s
+        assert sorted({w["modality"] for w in work}) == sorted(s["modalities"]), s
+        for w in work:
+            spec = V.modalities[w["modality"]]
+            assert V.applies(w["modality"], w["target"]), w
+            assert rank(spec.lowest) <= rank(w["pressure"]) <= rank(spec.highest), w
+            assert rank(w["pressure"]) <= rank(p["pressure_cap"]), w
+            for cap in caps_on(p, V.area_of(w["target"]), w["side"]):
+                assert rank(w["pressure"]) <= rank(cap), (w, cap)
+            assert w["side"] == targets[w["target"]]["side"], w
+    delivered = {(w["modality"], w["pressure"]) for s in p["session"]["segments"] for w in s["work"]}
+    for m in p["modalities"]:  # a modality's pressure is the highest it is delivered at
+        assert m["pressure"] == max((pr for mid, pr in delivered if mid == m["id"]), key=rank), m
+
+
 # -- the invariants of contract §2 -----------------------------------------------------------------
 
 def assert_invariants(data: dict[str, Any]) -> dict:
@@ -83,16 +117,24 @@ def assert_invariants(data: dict[str, Any]) -> dict:
     for t in p["targets"]:
         assert rank(target_cap(p, t)) <= rank(p["pressure_cap"]), t
 
-    # no target in a blocked area
+    # no target in a blocked area; a block on an axial area holds on both sides, and a block of
+    # the area a target is worked through (iliopsoas through the abdomen) blocks the target
     for t in p["targets"]:
         for b in p["blocked"]["areas"]:
             if b["id"] == t["area"]:
+                assert t["area"] not in V.axial_areas, (t, b)
                 assert not covered(t["side"]) & covered(b["side"]), (t, b)
+            assert b["id"] != V.approach_areas.get(t["id"]), (t, b)
 
-    # every `because` names a rule of the knowledge base that fired for this case
+    # every `because` names a rule of the knowledge base that fired for this case (or the
+    # planner's own site-applicability rule)
     fired = {f.rule_id for f in result.trace}
-    assert named_rules(p) <= set(KB.by_id)
-    assert named_rules(p) <= fired
+    named = named_rules(p) - {SITE_APPLICABILITY}
+    assert named <= set(KB.by_id)
+    assert named <= fired
+    for b in p["blocked"]["modalities"]:
+        if b["reason"] == "no target it applies to":
+            assert SITE_APPLICABILITY in b["because"], b
 
     # the most severe status wins; a clearance the case gives is never asked for
     for rule_id in fired:
@@ -108,13 +150,21 @@ def assert_invariants(data: dict[str, Any]) -> dict:
         assert KB.by_id[rule_id].then.cap.pressure == p["pressure_cap"]
     assert (p["pressure_cap"] == "deep") == (not p["pressure_cap_because"])
 
-    # certainty: each rule's factor (its premises are case facts), combined as x + y - xy
+    # certainty follows the evidence: each proposing rule's factor weighed by its grade, once per
+    # source, combined as x + y - xy; a request is not evidence (only requested: 0.5)
     for m in mods:
-        combined = 0.0
+        per_source: dict[str, float] = {}
         for rule_id in m["because"]:
-            factor = KB.by_id[rule_id].certainty
+            rule = KB.by_id[rule_id]
+            if rule.then.propose.line != "request":
+                factor = rule.certainty * GRADE_WEIGHT[rule.grade]
+                per_source[rule.citation] = max(per_source.get(rule.citation, 0.0), factor)
+        combined = 0.0
+        for factor in per_source.values():
             combined = combined + factor - combined * factor
-        assert m["certainty"] == pytest.approx(combined, abs=1e-4), m
+        assert m["certainty"] == pytest.approx(combined if per_source else 0.5, abs=1e-4), m
+        assert m["requested"] == (m["id"] in case.prescription.modalities), m
+        assert (m["grade"] is None) == (not per_source), m
 
     # a target has a side when its diagnosis or finding has one (a one-sided block may narrow a
     # bilateral one), and only then
@@ -125,9 +175,9 @@ def assert_invariants(data: dict[str, Any]) -> dict:
             assert t["side"] is None or t["area"] in narrowed, t
     elif None not in sides:
         for t in p["targets"]:
-            assert t["side"] is not None, t
+            assert t["side"] is not None or t["area"] in SIDELESS_AREAS, t  # the abdomen is worked as one
             if len(sides) == 1 and sides != {"bilateral"}:
-                assert t["side"] in sides, t
+                assert t["side"] in sides or t["area"] in SIDELESS_AREAS, t
 
     session = p["session"]
     status = p["status"]
@@ -152,12 +202,13 @@ def assert_invariants(data: dict[str, Any]) -> dict:
     assert all(15 <= s["minutes"] <= 30 for s in segments), segments
     ceiling = case.prescription.max_minutes or 30
     assert session["total_minutes"] <= ceiling
-    assert len({s["group"] for s in segments}) == len(segments)
 
     # targets are exactly the targets of the segments; each segment's modalities are deliverable
     targets = {t["id"]: t for t in p["targets"]}
-    scheduled = [tid for s in segments for tid in s["targets"]]
-    assert sorted(scheduled) == sorted(targets), (scheduled, list(targets))
+    scheduled = {tid for s in segments for tid in s["targets"]}
+    assert scheduled == set(targets), (scheduled, list(targets))
+    assert len(targets) == len(p["targets"])
+    assert_work(p, targets)
     by_id = {m["id"]: m for m in mods}
     for s in segments:
         assert s["modalities"], s
@@ -168,7 +219,7 @@ def assert_invariants(data: dict[str, Any]) -> dict:
             assert mid in by_id, (mid, s)
             reachable = [targets[tid] for tid in s["targets"]
                          if rank(spec.lowest) <= rank(target_cap(p, targets[tid]))
-                         and (not spec.areas or targets[tid]["area"] in spec.areas)]
+                         and V.applies(mid, tid)]
             assert reachable, (mid, s)
     for mid, m in by_id.items():
         places = [targets[tid] for s in segments if mid in s["modalities"] for tid in s["targets"]]
@@ -179,7 +230,7 @@ def assert_invariants(data: dict[str, Any]) -> dict:
     for mid in dict.fromkeys(case.prescription.modalities):
         spec = V.modalities[mid]
         takers = [t for t in p["targets"] if rank(spec.lowest) <= rank(target_cap(p, t))
-                  and (not spec.areas or t["area"] in spec.areas)]
+                  and V.applies(mid, t["id"]) and not restricted(result, t)]
         if mid not in blocked_mods and takers:
             assert mid in by_id, (mid, takers)
 
@@ -220,7 +271,7 @@ def assert_first_line_and_primary_targets(p: dict, result: Any, fired: set[str])
                 spec = V.modalities[mid]
                 takers = [t for t in own_targets
                           if rank(spec.lowest) <= min(rank(target_cap(p, t)), rank(limit))
-                          and (not spec.areas or t["area"] in spec.areas)]
+                          and V.applies(mid, t["id"]) and not restricted(result, t)]
                 if mid not in blocked_mods and takers:
                     assert mid in given_ids, (rule_id, mid, takers)
         for action in then.targets:
@@ -228,7 +279,7 @@ def assert_first_line_and_primary_targets(p: dict, result: Any, fired: set[str])
                 continue
             for tid in action.ids:
                 blocked_area = V.area_of(tid) in {b["id"] for b in p["blocked"]["areas"]}
-                no_time = any("left out: no time" in a and V.label(V.group_of(tid)) in a for a in p["advisories"])
+                no_time = any(" left out: " in a and V.label(V.group_of(tid)) in a for a in p["advisories"])
                 assert (tid in {t["id"] for t in p["targets"]} or blocked_area or no_time
                         or tid in result.outcome.undeliverable), (rule_id, tid)
 
@@ -255,6 +306,39 @@ def test_generated_cases_are_mostly_treatable() -> None:
     assert len(treated) >= 0.3 * len(statuses), statuses
     assert {"treat", "treat_with_precautions"} <= set(statuses)
     assert len(set(statuses)) >= 5, set(statuses)
+
+
+# -- evidence and dose (clinical-v2 §4, §5) -----------------------------------------------------
+
+@SETTINGS
+@given(case_dicts())
+def test_a_request_never_raises_certainty(data: dict[str, Any]) -> None:
+    """A prescription's request is not evidence: asking for a modality the rules propose leaves
+    its certainty where the evidence put it."""
+    base = plan(data).plan
+    proposed = [m for m in base.modalities if m.grade is not None]
+    if not proposed:
+        return
+    rx = dict(data.get("prescription") or {})
+    rx["modalities"] = sorted({*rx.get("modalities", ()), *(m.id for m in proposed)})
+    again = {m.id: m for m in plan({**data, "prescription": rx}).plan.modalities}
+    for m in (m for m in proposed if m.id in again):  # a request may move the session to other targets
+        assert again[m.id].requested, m.id
+        assert again[m.id].certainty == m.certainty, (m.id, m.certainty, again[m.id].certainty)
+
+
+@SETTINGS
+@given(case_dicts())
+def test_a_session_uses_its_minutes_when_a_primary_group_has_work(data: dict[str, Any]) -> None:
+    """Further segments go to the primary groups until under 15 minutes are left, and no advisory
+    says "no time" while the plan's minutes are under its ceiling."""
+    p = plan(data).plan
+    if not p.treats:
+        return
+    if any(t.role == "primary" for t in p.targets):
+        assert p.minutes_ceiling - p.total_minutes < 15, (p.total_minutes, p.minutes_ceiling)
+    if p.total_minutes < p.minutes_ceiling:
+        assert not [a for a in p.advisories if "no time" in a], p.advisories
 
 
 _SCHEMA = case_schema(V)
@@ -367,9 +451,9 @@ def _older_or_frail(p: dict, data: dict) -> None:
 
 
 def _fibromyalgia(p: dict, data: dict) -> None:
+    """Light pressure is the precaution; v2 no longer shortens the session (trials gave 60-90 minutes)."""
     assert p["pressure_cap"] == "light"
     assert not {m["id"] for m in p["modalities"]} & NMT_TPT_DEEP
-    assert p["session"]["total_minutes"] <= 30
 
 
 def _migraine_attack(p: dict, data: dict) -> None:
@@ -527,7 +611,7 @@ SAFETY = [
     Safety("age 75 or over, or frail: cap moderate, 30 minutes",
            st.one_of(st.integers(75, 120).map(lambda a: {"patient": {"age": a}}),
                      st.just({"patient": {"frail": True}})), _older_or_frail),
-    Safety("fibromyalgia: cap light, no deep work, 30 minutes",
+    Safety("fibromyalgia: cap light, no deep work",
            _diagnosis(condition=st.just("fibromyalgia")), _fibromyalgia),
     Safety("migraine attack in progress: cap light, 15 minutes",
            _diagnosis(condition=st.just("migraine")).map(

@@ -1,9 +1,10 @@
-"""Session allocation (clinical-knowledge §5): the order (a)-(d), the ceiling, ties by area group.
+"""Session allocation (clinical-v2 §4): the order (a)-(e), the ceiling, ties by area group.
 
 (a) 15 minutes to each group holding a focus area or a primary target (focus first);
-(b) raise each such group holding a chronic condition's primary targets to 30, as far as the
-ceiling allows; (c) 15 minutes to each other group, those holding a finding's target first;
-(d) a remainder under 15 goes to the first group that stays within 30, else it is unused.
+(b) raise each such group holding a chronic condition's primary targets to 30 when 15 more fit;
+(c) 15 minutes to each other group, those holding a finding's target first; (d) further
+segments of min(30, left) over the primary groups, chronic first, round and round; (e) a
+remainder under 15 is not used.
 """
 
 from __future__ import annotations
@@ -38,110 +39,94 @@ def test_the_constants_of_the_seed() -> None:
 
 
 def test_no_groups_no_minutes() -> None:
-    assert allocate([], 30, GROUPS) == {}
+    assert allocate([], 30, GROUPS) == []
 
 
-@pytest.mark.parametrize(("ceiling", "expected"), [(15, {HEAD: 15}), (29, {HEAD: 29}), (30, {HEAD: 30}),
-                                                   (120, {HEAD: 30})])
-def test_one_chronic_group_is_raised_as_far_as_the_ceiling_allows(ceiling: int, expected: dict) -> None:
+@pytest.mark.parametrize(("ceiling", "expected"), [
+    (15, [(HEAD, 15)]), (29, [(HEAD, 15)]), (30, [(HEAD, 30)]), (44, [(HEAD, 30)]), (45, [(HEAD, 30), (HEAD, 15)]),
+    (60, [(HEAD, 30), (HEAD, 30)]), (75, [(HEAD, 30), (HEAD, 30), (HEAD, 15)]),
+    (120, [(HEAD, 30), (HEAD, 30), (HEAD, 30), (HEAD, 30)])])
+def test_one_chronic_group_is_given_the_whole_ceiling_in_segments(ceiling: int, expected: list) -> None:
+    """(b) raises to 30 only when 15 more fit; (d) adds segments of min(30, left); (e) under 15 is unused."""
     assert allocate([primary(HEAD, chronic=True)], ceiling, GROUPS) == expected
 
 
-def test_a_group_that_is_not_chronic_gets_15_and_the_rest_is_unused() -> None:
-    assert allocate([primary(TRUNK)], 120, GROUPS) == {TRUNK: 15}
-
-
-def test_a_remainder_under_15_goes_to_the_group() -> None:
-    """(d): 25 minutes for one non-chronic group: 15, then the remainder of 10."""
-    assert allocate([primary(TRUNK)], 25, GROUPS) == {TRUNK: 25}
+def test_a_group_that_is_not_chronic_also_gets_further_segments() -> None:
+    assert allocate([primary(TRUNK)], 60, GROUPS) == [(TRUNK, 15), (TRUNK, 30), (TRUNK, 15)]
+    assert allocate([primary(TRUNK)], 25, GROUPS) == [(TRUNK, 15)]  # a remainder under 15 is not used
 
 
 def test_a_primaries_first_by_group_order() -> None:
     """(a) with room for one segment: ties go by area_groups, not by the order given."""
     needs = [primary(LEG), primary(ARM)]
-    assert allocate(needs, 15, GROUPS) == {ARM: 15}
-    assert allocate(list(reversed(needs)), 15, GROUPS) == {ARM: 15}
+    assert allocate(needs, 15, GROUPS) == [(ARM, 15)]
+    assert allocate(list(reversed(needs)), 15, GROUPS) == [(ARM, 15)]
 
 
 def test_a_focus_comes_before_primary() -> None:
-    assert allocate([primary(HEAD), focus(LEG)], 15, GROUPS) == {LEG: 15}
-    # the chronic head and neck group does not fit beside the focus; the 14 left go to the focus
-    assert allocate([primary(HEAD, chronic=True), focus(LEG)], 29, GROUPS) == {LEG: 29}
+    assert allocate([primary(HEAD), focus(LEG)], 15, GROUPS) == [(LEG, 15)]
+    assert allocate([primary(HEAD, chronic=True), focus(LEG)], 29, GROUPS) == [(LEG, 15)]
+
+
+def test_a_the_group_of_a_diagnosis_own_area_comes_first() -> None:
+    """e.g. the arm of an arm lymphedema before the neck nodes."""
+    needs = [primary(HEAD), GroupNeed(ARM, primary=True, own_area=True)]
+    assert allocate(needs, 15, GROUPS) == [(ARM, 15)]
 
 
 def test_a_every_priority_group_gets_15_before_any_is_raised() -> None:
-    """(a) before (b): two chronic groups in 30 minutes get 15 each, neither is raised."""
-    assert allocate([primary(HEAD, chronic=True), primary(LEG, chronic=True)], 30, GROUPS) == {HEAD: 15, LEG: 15}
+    assert allocate([primary(HEAD, chronic=True), primary(LEG, chronic=True)], 30, GROUPS) == [(HEAD, 15), (LEG, 15)]
 
 
 def test_b_raises_chronic_groups_in_priority_order() -> None:
     needs = [primary(HEAD, chronic=True), primary(LEG, chronic=True)]
-    assert allocate(needs, 45, GROUPS) == {HEAD: 30, LEG: 15}
-    assert allocate(needs, 50, GROUPS) == {HEAD: 30, LEG: 20}
-    assert allocate(needs, 60, GROUPS) == {HEAD: 30, LEG: 30}
-    with_focus = [primary(HEAD, chronic=True), primary(LEG, chronic=True, focus=True)]
-    assert allocate(with_focus, 45, GROUPS) == {LEG: 30, HEAD: 15}
+    assert allocate(needs, 45, GROUPS) == [(HEAD, 30), (LEG, 15)]
+    assert allocate(needs, 50, GROUPS) == [(HEAD, 30), (LEG, 15)]
+    assert allocate(needs, 60, GROUPS) == [(HEAD, 30), (LEG, 30)]
+    assert allocate(needs, 90, GROUPS) == [(HEAD, 30), (LEG, 30), (HEAD, 30)]
 
 
-def test_b_raises_only_chronic_groups() -> None:
-    assert allocate([primary(HEAD), primary(LEG, chronic=True)], 60, GROUPS) == {HEAD: 15, LEG: 30}
+def test_c_other_groups_after_the_primaries_findings_first() -> None:
+    needs = [primary(TRUNK), other(LEG, finding=True), other(HEAD)]
+    assert allocate(needs, 30, GROUPS) == [(TRUNK, 15), (LEG, 15)]
+    assert allocate(needs, 45, GROUPS) == [(TRUNK, 15), (LEG, 15), (HEAD, 15)]
 
 
-def test_b_comes_before_c() -> None:
-    """A chronic primary group is raised to 30 before another group gets its 15."""
-    needs = [primary(TRUNK, chronic=True), other(HEAD)]
-    assert allocate(needs, 45, GROUPS) == {TRUNK: 30, HEAD: 15}
-    assert allocate(needs, 40, GROUPS) == {TRUNK: 30}  # the 10 left would take TRUNK past 30
-    assert allocate(needs, 30, GROUPS) == {TRUNK: 30}
-
-
-def test_c_other_groups_with_a_finding_first() -> None:
-    needs = [primary(TRUNK), other(HEAD), other(LEG, finding=True)]
-    assert allocate(needs, 30, GROUPS) == {TRUNK: 15, LEG: 15}
-    assert allocate(needs, 45, GROUPS) == {TRUNK: 15, LEG: 15, HEAD: 15}
-
-
-def test_c_ties_go_by_group_order() -> None:
-    needs = [primary(LEG), other(TRUNK), other(HEAD)]
-    assert allocate(needs, 30, GROUPS) == {LEG: 15, HEAD: 15}
-
-
-def test_d_remainder_to_the_first_group_that_stays_within_30() -> None:
-    # HEAD is raised to 30 in (b); LEG gets 15 in (c); the 5 left cannot go to HEAD, so LEG takes it
-    assert allocate([primary(HEAD, chronic=True), other(LEG)], 50, GROUPS) == {HEAD: 30, LEG: 20}
-    # nothing is chronic: both get 15, the remainder of 10 goes to the first group in area_groups order
-    assert allocate([primary(LEG), other(ARM)], 40, GROUPS) == {ARM: 25, LEG: 15}
-
-
-def test_d_a_remainder_no_group_can_take_is_unused() -> None:
-    needs = [primary(HEAD, chronic=True), primary(ARM, chronic=True)]
-    assert allocate(needs, 70, GROUPS) == {HEAD: 30, ARM: 30}
+def test_d_further_segments_go_round_the_primary_groups_chronic_first() -> None:
+    needs = [primary(HEAD), primary(LEG, chronic=True), other(TRUNK)]
+    # (a) 15+15, (b) LEG to 30, (c) TRUNK 15, (d) LEG first (chronic), then HEAD
+    assert allocate(needs, 105, GROUPS) == [(HEAD, 15), (LEG, 30), (TRUNK, 15), (LEG, 30), (HEAD, 15)]
 
 
 def test_a_15_minute_ceiling_serves_one_group() -> None:
     needs = [primary(HEAD, chronic=True), primary(ARM), other(TRUNK, finding=True)]
-    assert allocate(needs, 15, GROUPS) == {HEAD: 15}
+    assert allocate(needs, 15, GROUPS) == [(HEAD, 15)]
 
 
 needs_strategy = st.lists(
-    st.builds(GroupNeed, st.sampled_from(GROUPS), st.booleans(), st.booleans(), st.booleans(), st.booleans()),
+    st.builds(GroupNeed, st.sampled_from(GROUPS), st.booleans(), st.booleans(), st.booleans(), st.booleans(),
+              st.booleans()),
     max_size=4, unique_by=lambda n: n.group)
 
 
 @given(needs_strategy, st.integers(15, 120))
 def test_allocation_keeps_the_ceiling_and_the_segment_bounds(needs: list[GroupNeed], ceiling: int) -> None:
     alloc = allocate(needs, ceiling, GROUPS)
-    assert set(alloc) <= {n.group for n in needs}
-    assert all(SEGMENT_MIN <= m <= SEGMENT_MAX for m in alloc.values()), alloc
-    assert sum(alloc.values()) <= ceiling
+    given_time = {g for g, _ in alloc}
+    total = sum(m for _, m in alloc)
+    assert given_time <= {n.group for n in needs}
+    assert all(SEGMENT_MIN <= m <= SEGMENT_MAX for _, m in alloc), alloc
+    assert total <= ceiling
     if needs:
         assert alloc, "the ceiling always allows one segment"
     prioritised = [n.group for n in needs if n.focus or n.primary]
-    if any(n.group in alloc for n in needs if not (n.focus or n.primary)):
-        assert all(g in alloc for g in prioritised), alloc  # (a) before (c)
-    left_out = [n for n in needs if n.group not in alloc]
+    if any(n.group in given_time for n in needs if not (n.focus or n.primary)):
+        assert all(g in given_time for g in prioritised), alloc  # (a) before (c)
+    if prioritised:
+        assert ceiling - total < SEGMENT_MIN, alloc  # (d): primary groups take every whole segment left
+    left_out = [n for n in needs if n.group not in given_time]
     if left_out:
-        assert ceiling - sum(alloc.values()) < SEGMENT_MIN  # a group is left out only for want of time
+        assert ceiling - total < SEGMENT_MIN  # a group is left out only for want of time
     assert allocate(list(reversed(needs)), ceiling, GROUPS) == alloc  # the order given does not matter
 
 
@@ -161,11 +146,13 @@ def test_planner_gives_a_chronic_group_30_within_the_default_ceiling() -> None:
     assert segments == [(HEAD, 30), (LEG, 30)]
     segments, _ = _segments({**NECK_AND_HEEL, "prescription": {"max_minutes": 45}})
     assert segments == [(HEAD, 30), (LEG, 15)]
+    segments, _ = _segments({**NECK_AND_HEEL, "prescription": {"max_minutes": 90}})
+    assert segments == [(HEAD, 30), (LEG, 30), (HEAD, 30)]
 
 
 def test_planner_follows_the_focus_areas() -> None:
     segments, _ = _segments({**NECK_AND_HEEL, "prescription": {"max_minutes": 45, "focus_areas": ["ankle_foot"]}})
-    assert dict(segments) == {HEAD: 15, LEG: 30}
+    assert segments == [(LEG, 30), (HEAD, 15)]
 
 
 def test_planner_names_a_group_left_out_for_time() -> None:

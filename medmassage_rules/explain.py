@@ -27,7 +27,7 @@ from .factwords import Words, or_list, side_note
 from .graph import derivation_graph, edges_of, plan_node
 from .knowledge import KnowledgeBase, RuleSpec, contradicted_benefits
 from .patterns import pattern_matches
-from .planner import GRADE_WEIGHT, PlanResult, combine, evidence_factor
+from .planner import GRADE_WEIGHT, NO_TARGET_IT_APPLIES_TO, PlanResult, combine, evidence_factor
 from .trace import LINE_WORDS, STATUS_WORDS, describe_conclusion
 
 GRADE_WORDS = {"H": "guideline or systematic review", "M": "small or mixed trials",
@@ -564,6 +564,17 @@ class _Explainer:
         requested = any(self.fact(n)["line"] == "request" for n in self.derived_facts("proposal", modality=modality))
         details = ["the prescription requests it; a contraindication overrides the prescription"] if requested else []
         proposers = self.steps_for(self.derived_facts("proposal", modality=modality), self.conclusion_words)
+        if blocked is not None and blocked.reason == NO_TARGET_IT_APPLIES_TO:
+            mod = self.v.modalities[modality]
+            works_on = or_list([w.plain(t) for t in mod.applies_to])
+            sites = self.candidate_sites(modality)
+            what = "; ".join(f"{w.plain(t)} is {w.plain(self.v.tissue_of(t))}" for t in sites)
+            summary = (f"{label}: no target it applies to - {label} works on {works_on}"
+                       + (f", and {what}" if what else ""))
+            details.append("site-applicability: a modality is delivered only on tissue it applies to, "
+                           "whoever asks for it (clinical-v2 §1)")
+            return Explanation(asked, modality, "modality", label, NO_TARGET_IT_APPLIES_TO, summary,
+                               steps=proposers, details=tuple(details))
         if blocked is not None:
             item = plan_node("blocked_modality", modality)
             if blocked.reason == "blocked":
@@ -599,6 +610,14 @@ class _Explainer:
         return Explanation(asked, modality, "modality", label, "never_proposed",
                            f"{label}: no rule proposed it for this case", details=tuple(details),
                            counterfactuals=counterfactuals)
+
+    def candidate_sites(self, modality: str) -> list[str]:
+        """The candidate targets a modality's proposals were for (every candidate for a request)."""
+        props = [self.fact(n) for n in self.derived_facts("proposal", modality=modality)]
+        sources = {self.source_node(p) for p in props if p["line"] != "request"}
+        everywhere = any(p["line"] == "request" for p in props)
+        return list(dict.fromkeys(self.fact(n)["target"] for n in self.derived_facts("candidate")
+                                  if everywhere or self.source_node(self.fact(n)) in sources))
 
     def undelivered(self, modality: str) -> list[str]:
         """Why a proposed, unblocked modality reached no planned target."""

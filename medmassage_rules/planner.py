@@ -305,13 +305,15 @@ class _Resolver:
         mech_benefit = {m: spec["benefit"] for m, spec in self.v.mechanisms.items()}
         return "finding" in state.roles and bool({mech_benefit[m] for m in state.mechanisms} & set(p["benefits"]))
 
-    def inapplicable(self, states: dict[str, TargetState], modalities: set[str]) -> set[str]:
-        """Modalities that apply to none of the candidate targets they were proposed or requested for."""
-        out = set()
-        for mod in modalities:
+    def inapplicable(self, states: dict[str, TargetState], modalities: set[str]) -> dict[str, list[str]]:
+        """Modalities that apply to none of the candidate targets they were proposed or requested
+        for, each with those targets."""
+        out = {}
+        for mod in sorted(modalities):
             props = [p for p in self.c["proposal"] if p["modality"] == mod]
-            if not any(self.v.applies(mod, s.id) for s in states.values() if any(self.reaches(p, s) for p in props)):
-                out.add(mod)
+            reached = [s.id for s in states.values() if any(self.reaches(p, s) for p in props)]
+            if not any(self.v.applies(mod, t) for t in reached):
+                out[mod] = reached
         return out
 
     def restrictions(self, state: TargetState) -> set[str] | None:
@@ -356,7 +358,8 @@ class _Resolver:
         blocks, priced = self.blocked_modalities(cap)
         states = self.candidates()
         proposed = {p["modality"] for p in c["proposal"]}
-        no_site = {m: (SITE_APPLICABILITY,) for m in self.inapplicable(states, proposed - set(blocks) - set(priced))}
+        self.no_site_targets = self.inapplicable(states, proposed - set(blocks) - set(priced))
+        no_site = {m: (SITE_APPLICABILITY,) for m in self.no_site_targets}
         request_rules = {p["modality"]: p["rule"] for p in c["proposal"] if p["line"] == "request"}
         blocked_mods = []
         for mod in sorted(set(blocks) | set(priced) | set(no_site)):
@@ -454,8 +457,10 @@ class _Resolver:
     def no_target_words(self, modality: str) -> str:
         """Why a modality reaches no target, in clinical words."""
         mod = self.v.modalities[modality]
-        tissues = " or ".join(t.replace("_", " ") for t in mod.applies_to) or "any tissue"
-        return f"no target it applies to: {mod.label} works on {tissues}"
+        tissues = " or ".join(self.v.label(t) for t in mod.applies_to) or "any tissue"
+        sites = "; ".join(f"{self.v.label(t)} is {self.v.label(self.v.tissue_of(t))}"
+                          for t in self.no_site_targets.get(modality, ()))
+        return f"no target it applies to: {mod.label} works on {tissues}" + (f", and {sites}" if sites else "")
 
     def _nothing_to_treat(self, blocked: dict[str, tuple[str, ...]], undeliverable: dict[str, str],
                           had_targets: bool) -> str:

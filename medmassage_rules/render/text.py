@@ -31,7 +31,10 @@ def render_text(result: PlanResult, kb: KnowledgeBase) -> str:
     lines = [f"Case {plan.case_id}", f"Status: {STATUS_WORDS[plan.status]}"]
     for rid in plan.status_because:
         lines.append(f"  because {rule[rid].description} [{rid}]")
-    cap = f"{plan.pressure_cap}" + (" (nothing caps pressure)" if plan.pressure_cap == "deep" else "")
+    if plan.treats:
+        cap = f"{plan.pressure_cap}" + (" (nothing caps pressure)" if plan.pressure_cap == "deep" else "")
+    else:
+        cap = f"none given - no treatment today (the case implies {plan.pressure_cap} at most)"
     lines.append(f"Pressure cap: {cap}")
     for rid in plan.pressure_cap_because:
         lines.append(f"  set by {rule[rid].description} [{rid}]")
@@ -41,8 +44,10 @@ def render_text(result: PlanResult, kb: KnowledgeBase) -> str:
         lines.append("Modalities (most certain first):")
         for m in plan.modalities:
             benefits = "; ".join(v.benefits[b] for b in m.benefits) or "requested by the prescription"
-            lines.append(f"  - {v.label(m.id)}: {m.pressure} pressure, certainty {m.certainty:.2f}"
-                         f" - {benefits}")
+            evidence = f", evidence {m.grade}" if m.grade else ", no evidence grade (only requested)"
+            asked = " (requested)" if m.requested and m.grade else ""
+            lines.append(f"  - {v.label(m.id)}{asked}: {m.pressure} pressure, certainty {m.certainty:.2f}"
+                         f"{evidence} - {benefits}")
     if plan.targets:
         lines.append("")
         lines.append("Targets by area:")
@@ -60,6 +65,11 @@ def render_text(result: PlanResult, kb: KnowledgeBase) -> str:
             end = start + s.minutes
             lines.append(f"  {start:>3}-{end:<3} min  {v.label(s.group)}: {', '.join(v.label(t) for t in s.targets)}"
                          f" - {', '.join(v.label(m) for m in s.modalities)}")
+            per_target: dict[tuple[str, str | None], list[str]] = defaultdict(list)
+            for w in s.work:
+                per_target[(w.target, w.side)].append(f"{v.label(w.modality)} {w.pressure}")
+            for (target, side), work in per_target.items():
+                lines.append(f"{'':15}{v.label(target)}{_side(side)}: {', '.join(work)}")
             start = end
     if plan.blocked_modalities or plan.blocked_areas:
         lines.append("")
@@ -67,12 +77,28 @@ def render_text(result: PlanResult, kb: KnowledgeBase) -> str:
         for b in plan.blocked_modalities:
             requested = [r for r in b.because if _is_request(rule[r])]
             why = "; ".join(f"{rule[r].description} [{r}]" for r in b.because if r not in requested)
-            verb = "blocked" if b.reason == "blocked" else "priced out by the pressure cap"
+            if b.reason == "no target it applies to":
+                mod = v.modalities[b.id]
+                why = (f"{mod.label} works on {' or '.join(v.label(t) for t in mod.applies_to)} "
+                       f"and none of the plan's targets for it is that tissue "
+                       f"[{', '.join(r for r in b.because if r not in requested)}]")
+            verb = {"blocked": "blocked", "priced_out": "priced out by the pressure cap"}.get(b.reason, b.reason)
             note = " (requested by the prescription)" if requested else ""
             lines.append(f"  - {v.label(b.id)}{note}: {verb} - {why}")
         for a in plan.blocked_areas:
             why = "; ".join(f"{rule[r].description} [{r}]" for r in a.because)
             lines.append(f"  - no work on the {v.label(a.id)}{_side(a.side)} - {why}")
+    if plan.caps:
+        lines.append("")
+        lines.append("Pressure caps by area:")
+        for c in plan.caps:
+            lines.append(f"  - {v.label(c.area)}{_side(c.side)}: {c.pressure} at most [{', '.join(c.because)}]")
+    if plan.not_covered or plan.unrecognised_medications:
+        lines.append("")
+        for code, text in plan.not_covered:
+            lines.append(f"Not covered by the knowledge base: {code} {text}")
+        for name in plan.unrecognised_medications:
+            lines.append(f"Medication not checked (not recognised): {name}")
     if plan.clearances_required or plan.referrals:
         lines.append("")
         for c in plan.clearances_required:

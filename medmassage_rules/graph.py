@@ -36,7 +36,7 @@ import networkx as nx
 
 from . import facts as F
 from .factwords import SUBJECT_FIELD, Words, or_list, side_note
-from .knowledge import DEFAULT_CERTAINTY, KnowledgeBase, RuleSpec, SiteRef
+from .knowledge import DEFAULT_CERTAINTY, Caveat, KnowledgeBase, RuleSpec, SiteRef, contradicted_benefits
 from .patterns import field_matches
 from .planner import PlanResult
 from .trace import describe_conclusion
@@ -56,10 +56,11 @@ def node_id(kind: str, ident: str) -> str:
 
 # -- the knowledge graph ----------------------------------------------------------------------------
 class _KnowledgeGraphBuilder:
-    def __init__(self, vocab: Vocabulary, references: Mapping[str, str]):
+    def __init__(self, vocab: Vocabulary, references: Mapping[str, str], caveats: Iterable[Caveat] = ()):
         self.v = vocab
         self.words = Words(vocab)
         self.references = references
+        self.caveats = list(caveats)
         self.g = nx.MultiDiGraph(name="medmassage knowledge graph")
 
     def add(self, kind: str, ident: str, label: str | None = None, **attrs: Any) -> str:
@@ -164,7 +165,8 @@ class _KnowledgeGraphBuilder:
             for mod in p.modalities:
                 m = self.add("modality", mod)
                 self.edge(r, m, "proposes", line=p.line, certainty=factor, **meta)
-                for benefit in rule.benefits:
+                x_claims = contradicted_benefits(self.caveats, mod, rule.benefits)  # never a reason
+                for benefit in (b for b in rule.benefits if b not in x_claims):
                     self.edge(self.add("benefit", benefit), m, "served_by", key=f"served_by:{rule.id}",
                               certainty=factor, **meta)
             if p.modality_from is not None:
@@ -213,10 +215,12 @@ class _KnowledgeGraphBuilder:
         return f"the side of the {kinds[0]}" if kinds else ""
 
 
-def build_knowledge_graph(vocab: Vocabulary, rules: Iterable[RuleSpec],
-                          references: Mapping[str, str]) -> nx.MultiDiGraph:
-    """The knowledge graph of a vocabulary and rules (they need not have passed validation)."""
-    builder = _KnowledgeGraphBuilder(vocab, references)
+def build_knowledge_graph(vocab: Vocabulary, rules: Iterable[RuleSpec], references: Mapping[str, str],
+                          caveats: Iterable[Caveat] = ()) -> nx.MultiDiGraph:
+    """The knowledge graph of a vocabulary and rules (they need not have passed validation).
+
+    No ``served_by`` edge links a benefit to a modality that a caveat grades X for it."""
+    builder = _KnowledgeGraphBuilder(vocab, references, caveats)
     builder.vocabulary()
     for rule in rules:
         builder.rule(rule)

@@ -219,6 +219,21 @@ class Caveat(_Spec):
     citation: str
     benefits: tuple[str, ...]          # shown when a recommended modality serves one of these
     text: str
+    # When given, the benefits themselves are graded X for every modality but these (e.g.
+    # improved circulation holds only as lymph transport by manual lymphatic drainage): no
+    # other modality may serve them as a reason. When absent, the claim sits beside the benefit.
+    supported_only_for: tuple[str, ...] | None = None
+
+    def contradicts(self, modality: str, benefit: str) -> bool:
+        """Whether serving ``benefit`` by ``modality`` is this contradicted claim (never a reason)."""
+        return (self.supported_only_for is not None and benefit in self.benefits
+                and modality not in self.supported_only_for)
+
+
+def contradicted_benefits(caveats: tuple[Caveat, ...] | list[Caveat], modality: str,
+                          benefits: tuple[str, ...] | list[str]) -> set[str]:
+    """The benefits that a caveat grades X for this modality: never a reason to give it."""
+    return {b for b in benefits for c in caveats if c.contradicts(modality, b)}
 
 
 @dataclass(frozen=True)
@@ -246,7 +261,7 @@ class KnowledgeBase:
     def graph(self) -> Any:
         """The knowledge graph (networkx), built on first use: only explanations need it."""
         from .graph import build_knowledge_graph
-        return build_knowledge_graph(self.vocabulary, self.rules, self.references)
+        return build_knowledge_graph(self.vocabulary, self.rules, self.references, self.caveats)
 
     def citation_text(self, key: str) -> str:
         return self.references.get(key, key)
@@ -578,6 +593,16 @@ def read_knowledge_base(rules_dir: str | Path | None = None) -> KnowledgeFiles:
             problems.append(f"caveat {caveat.id}: unknown citation key {caveat.citation!r}")
         problems += [f"caveat {caveat.id}: unknown benefit id {b!r}" for b in caveat.benefits
                      if b not in vocab.benefits]
+        problems += [f"caveat {caveat.id}: supported_only_for: unknown modality id {m!r}"
+                     for m in caveat.supported_only_for or () if m not in vocab.modalities]
+    for rule in rules:  # an X claim is never a reason: no rule may give a modality a benefit graded X for it
+        propose = rule.then.propose
+        for modality in propose.modalities if propose is not None else ():
+            for benefit in sorted(contradicted_benefits(caveats, modality, rule.benefits)):
+                caveat = next(c.id for c in caveats if c.contradicts(modality, benefit))
+                problems.append(f"{rule.source}: rule {rule.id}: gives {modality} the benefit {benefit}, which "
+                                f"caveat {caveat} grades X for it: an X claim is never a reason")
+                faulty.add(rule.id)
     if not rules and not problems:
         problems.append(f"{root}: no rules found")
     return KnowledgeFiles(root, vocab, tuple(rules), references, tuple(caveats), unused_ok,

@@ -13,7 +13,10 @@ rules that load are analysed as sets of facts (:mod:`~medmassage_rules.patterns`
   firing whenever it does always removes;
 - **gap**: a condition with no path to a modality (error); a condition, finding, history item,
   medication class or modality no rule uses (warning, unless the knowledge base lists it under
-  ``lint: {unused_ok: {term: reason}}``).
+  ``lint: {unused_ok: {term: reason}}``);
+- **evidence** (:mod:`~medmassage_rules.evidence`): an H grade on a source that is not a guideline or
+  systematic review (error); a reference with no identifier and no stated reason, or a description
+  naming an acuity the rule does not test (warnings).
 
 Errors make ``kb lint`` exit 1; warnings are printed and exit 0. Nothing here prints.
 """
@@ -27,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import RuleDefinitionError
+from .evidence import evidence_problems
 from .factwords import Words, or_list
 from .graph import build_knowledge_graph, edges_of, treatment_modalities
 from .knowledge import KnowledgeFiles, RuleSpec, read_knowledge_base
@@ -124,7 +128,18 @@ class _Linter:
         self.redundant(live)
         self.conflicts(live)
         self.gaps(live)
+        self.evidence()
         return self.findings
+
+    # -- evidence: grades that match their sources, traceable references, no X reason --------------------
+    def evidence(self) -> None:
+        f = self.files
+        for severity, check, rule, where, message in evidence_problems(list(f.rules), f.references,
+                                                                       f.reference_meta):
+            if rule is not None:
+                self.add(severity, check, rule, message)
+            else:
+                self.findings.append(LintFinding(severity, check, where, message))
 
     # -- never fires -------------------------------------------------------------------------------
     def unknown_only(self, rule: RuleSpec) -> None:
@@ -234,7 +249,7 @@ class _Linter:
 
     # -- gaps ----------------------------------------------------------------------------------------
     def gaps(self, rules: list[RuleSpec]) -> None:
-        graph = build_knowledge_graph(self.v, rules, self.files.references)
+        graph = build_knowledge_graph(self.v, rules, self.files.references, self.files.caveats)
         for condition in self.v.conditions:
             if not treatment_modalities(graph, f"condition:{condition}"):
                 self.add(ERROR, "gap", None, f"condition {condition}: no rule that can fire leads it to a "

@@ -147,12 +147,14 @@ class _Page:
         out += [f"<tr><th>{_e(k)}</th><td>{_e(val)}</td></tr>" for k, val in rows]
         out.append("</table>")
         if p.modalities:
-            out.append("<table><tr><th>Modality</th><th>Pressure</th><th>Certainty</th><th>Benefits</th></tr>")
+            out.append("<table><tr><th>Modality</th><th>Pressure</th><th>Certainty</th><th>Evidence</th>"
+                       "<th>Benefits</th></tr>")
             for m in p.modalities:
                 benefits = "; ".join(v.label(b) for b in m.benefits) or "requested by the prescription"
-                out.append(f"<tr><td>{_e(v.label(m.id))}</td><td>{_e(m.pressure)}</td><td><span class=\"bar\" "
+                asked = " (requested)" if m.requested else ""
+                out.append(f"<tr><td>{_e(v.label(m.id) + asked)}</td><td>{_e(m.pressure)}</td><td><span class=\"bar\" "
                            f"style=\"width:{int(m.certainty * 80)}px\"></span> {m.certainty:.2f}</td>"
-                           f"<td>{_e(benefits)}</td></tr>")
+                           f"<td>{_e(m.grade or 'none (only requested)')}</td><td>{_e(benefits)}</td></tr>")
             out.append("</table>")
         if p.targets:
             out.append("<table><tr><th>Target</th><th>Area</th><th>Side</th><th>Role</th><th>Area cap</th></tr>")

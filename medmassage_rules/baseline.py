@@ -5,7 +5,8 @@ recommended modality ids, the set of its target ids or its total minutes differ 
 that became invalid, or valid again, changes its status to or from None). Order within the
 modality and target lists is not compared: a certainty shift that only reorders them is not
 a change of what the plan does. Cases only in the new batch are *added*, cases only in the
-baseline *removed*.
+baseline *removed*. A duplicate id's row is not compared (the batch refuses it), and an invalid
+case only counts as changed when the baseline has it.
 """
 
 from __future__ import annotations
@@ -97,15 +98,28 @@ class BaselineDiff:
 
 
 def _rows(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
+    """The rows of a baseline report; every problem names the file as the baseline, not as a case."""
     source = str(path)
+
+    def refused(where: str, why: str) -> CaseError:
+        return CaseError([Problem(where, "", f"--baseline is not a batch report (a --report file): {why}")])
+
     if not path.is_file():
-        raise CaseError([Problem(source, "", "baseline report not found (expected a --report file)")])
-    for number, raw in iter_raw_lines(path):
-        where = f"{source}:{number}"
-        row = parse_json_line(raw, number, where)
-        if not isinstance(row, dict) or "case_id" not in row or "plan" not in row:
-            raise CaseError([Problem(where, "", "not a batch report row (no case_id or plan)")])
-        yield where, row
+        raise refused(source, "no such file")
+    try:
+        for number, raw in iter_raw_lines(path):
+            where = f"{source}:{number}"
+            try:
+                row = parse_json_line(raw, number, where)
+            except CaseError as exc:
+                raise refused(where, "; ".join(p.message for p in exc.problems)) from None
+            if not isinstance(row, dict) or "case_id" not in row or "plan" not in row:
+                raise refused(where, "the row has no case_id or plan")
+            yield where, row
+    except CaseError as exc:
+        if all("--baseline" in p.message for p in exc.problems):
+            raise
+        raise refused(source, "; ".join(p.message for p in exc.problems)) from None
 
 
 def load_baseline(path: str | Path) -> dict[str, Signature]:
@@ -122,7 +136,7 @@ def load_baseline(path: str | Path) -> dict[str, Signature]:
         try:
             signatures[sys.intern(case_id)] = Signature.of_row(row)
         except ValueError as exc:
-            raise CaseError([Problem(where, "plan", f"not a plan of contract §2: {exc}")]) from None
+            raise CaseError([Problem(where, "plan", f"--baseline row is not a plan of contract §2: {exc}")]) from None
     return signatures
 
 
@@ -137,9 +151,12 @@ class Comparison:
         self.added: list[str] = []
 
     def observe(self, case_id: str, source: str, now: Signature) -> None:
+        """Compare one case of the batch. An invalid case (``now.status`` None) the baseline
+        does not know is not *added*: there is no plan to add."""
         before = self.pending.pop(case_id, None)
         if before is None:
-            self.added.append(case_id)
+            if now.status is not None:
+                self.added.append(case_id)
             return
         self.compared += 1
         differences = tuple((name, getattr(before, name), getattr(now, name))

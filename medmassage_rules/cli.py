@@ -16,10 +16,11 @@ from typing import Any
 
 import click
 
-from .errors import CaseError, MedMassageError, RuleDefinitionError
+from .errors import CaseError, MedMassageError, RuleDefinitionError, printable
 
 EXIT_FAILED = 1
 EXIT_INVALID = 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a command stopped by Ctrl-C
 
 rules_option = click.option(
     "--rules", "rules_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
@@ -28,7 +29,7 @@ rules_option = click.option(
 
 def _fail(lines: list[str] | tuple[str, ...]) -> None:
     for line in lines:
-        click.echo(f"error: {line}", err=True)
+        click.echo(f"error: {printable(line, one_line=True)}", err=True)
     sys.exit(EXIT_INVALID)
 
 
@@ -45,7 +46,28 @@ def handles_errors(command: Callable[..., Any]) -> Callable[..., Any]:
             _fail([f"knowledge base: {p}" for p in exc.problems])
         except MedMassageError as exc:
             _fail([str(exc)])
+        except OSError as exc:  # stdout or stderr gone (a closed pipe, a full disk)
+            _fail([f"{exc.filename or 'output'}: cannot write: {exc.strerror or exc}"])
     return wrapper
+
+
+FORMAT_OF_SUFFIX = {".txt": "text", ".json": "json", ".html": "html", ".htm": "html", ".md": "markdown",
+                    ".markdown": "markdown"}
+
+
+def _emit(text: str, output: Path | None = None, *, terminal_safe: bool = True) -> None:
+    """Print ``text`` (or write it to ``output``; ``-`` is stdout) so that it cannot garble a terminal.
+
+    ``terminal_safe`` escapes control characters (escape sequences in a case id); a lone
+    surrogate (an id read from a file name that is not UTF-8) is always written as its escape.
+    """
+    if terminal_safe:
+        text = printable(text)
+    text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    if output is None or str(output) == "-":
+        click.echo(text)
+    else:
+        _write(output, text)
 
 
 def _kb(rules_dir: Path | None) -> Any:
@@ -74,34 +96,39 @@ def main() -> None:
 
 
 @main.command()
-@click.argument("case", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "html", "markdown"]), default="text",
-              show_default=True,
+@click.argument("case", type=click.Path(dir_okay=False, path_type=Path, allow_dash=True))
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "html", "markdown"]), default=None,
               help="text for a therapist at a glance; json for the plan of contract §2; html for one "
                    "self-contained page with the reasoning drawn (for teaching; works offline, prints); "
-                   "markdown for a handout: the case, the plan, why each modality and why not each blocked one.")
-@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Write the rendered plan to this file instead of stdout.")
+                   "markdown for a handout: the case, the plan, why each modality and why not each blocked one. "
+                   "[default: from --output's extension (.txt, .json, .html, .md), else text]")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path, allow_dash=True), default=None,
+              help="Write the rendered plan to this file instead of stdout (never over the case file; "
+                   "written whole or not at all).")
 @click.option("--explain", is_flag=True,
               help="After the text plan, explain each recommended modality: the chain condition -> mechanism "
                    "-> benefit -> modality, with evidence grades, citations and the certainty arithmetic.")
 @rules_option
 @handles_errors
-def recommend(case: Path, fmt: str, output: Path | None, explain: bool, rules_dir: Path | None) -> None:
-    """Plan one session for CASE (a .yaml, .yml or .json case file).
+def recommend(case: Path, fmt: str | None, output: Path | None, explain: bool, rules_dir: Path | None) -> None:
+    """Plan one session for CASE (a .yaml, .yml or .json case file; - reads YAML or JSON from stdin).
 
     The plan gives the status first (treat, treat with precautions, needs clearance,
     defer, refer, refer urgently), then the modalities with pressure and certainty, the
     targets by area and side, the session timeline, what is blocked and why, the
     clearances and referrals, and advisories. An `expect` block in the case is ignored.
     """
-    from .cases import load_case
+    from .output import check_outputs, identities
     from .planner import plan_case
 
+    if fmt is None:
+        fmt = FORMAT_OF_SUFFIX.get(output.suffix.lower(), "text") if output is not None else "text"
     if explain and fmt in ("json", "html"):
         raise click.UsageError("--explain goes with --format text (markdown always explains)")
+    if output is not None and str(output) != "-":
+        check_outputs({"--output": output}, identities([] if str(case) == "-" else [case]))
     kb = _kb(rules_dir)
-    result = plan_case(load_case(case, kb.vocabulary), kb)
+    result = plan_case(_load_case(case, kb.vocabulary), kb)
     if fmt == "json":
         from .render.json import render_json
         text = render_json(result)
@@ -119,10 +146,27 @@ def recommend(case: Path, fmt: str, output: Path | None, explain: bool, rules_di
             from .render.explain_text import render_explanation
             text += "".join("\n\n" + render_explanation(e, result.plan.case_id, str(case))
                             for e in explain_recommended(result, kb))
-    if output is None:
-        click.echo(text)
-    else:
-        _write(output, text)
+    _emit(text, output, terminal_safe=fmt in ("text", "markdown"))
+
+
+def _load_case(case: Path, vocab: Any) -> Any:
+    """The case from a file, or from stdin for ``-`` (YAML, or JSON when it starts with ``{``)."""
+    from .cases import load_case, validate_case
+
+    if str(case) != "-":
+        return load_case(case, vocab)
+    from .errors import Problem
+    from .loaders import MAX_CASE_BYTES, parse_document
+
+    data = sys.stdin.buffer.read(MAX_CASE_BYTES + 1)
+    if len(data) > MAX_CASE_BYTES:
+        raise CaseError([Problem("<stdin>", "", f"input is larger than {MAX_CASE_BYTES // 1024} KiB; refused")])
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise CaseError([Problem("<stdin>", "", f"input is not UTF-8 text (byte {exc.start})")]) from None
+    suffix = ".json" if text.lstrip().startswith("{") else ".yaml"
+    return validate_case(parse_document(text, "<stdin>", suffix), "<stdin>", vocab)
 
 
 def _ask(prompt: str, err: bool = False) -> str:
@@ -200,10 +244,10 @@ def consult(output: Path | None, rules_dir: Path | None) -> None:
 
 
 def _write(path: Path, text: str) -> None:
-    try:
-        path.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
-    except OSError as exc:
-        raise MedMassageError(f"{path}: cannot write: {exc.strerror or exc}") from None
+    """Write a whole file: under a temporary name, renamed into place (the earlier file survives a failure)."""
+    from .output import write_output
+
+    write_output(path, text if text.endswith("\n") else text + "\n")
 
 
 @main.command()
@@ -229,22 +273,25 @@ class _Progress:
 
     def step(self, outcome: Any) -> None:
         for problem in outcome.problems:
-            click.echo(f"error: {problem}", err=True)
+            click.echo(f"error: {printable(problem, one_line=True)}", err=True)
         if self.bar is not None:
             self.bar.update(1)
 
     def close(self) -> None:
         if self.bar is not None:
-            self.bar.__exit__(None, None, None)
+            bar, self.bar = self.bar, None
+            bar.__exit__(None, None, None)
 
 
 @main.command()
 @click.argument("paths", metavar="PATH...", nargs=-1, required=True,
                 type=click.Path(exists=True, path_type=Path))
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Worker processes (each builds its engine once). Any N gives the same rows in the same order.")
+              help="Worker processes (each builds its engine once; at most 4 per CPU). Any N gives the same "
+                   "rows in the same order.")
 @click.option("--report", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Write one JSON Lines row per case (contract §4), in input order, as the cases finish.")
+              help="Write one JSON Lines row per case (contract §4), in input order, as the cases finish "
+                   "(into a temporary file beside it, renamed into place when the batch is complete).")
 @click.option("--junit", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write JUnit XML for CI: a testcase per case, failing expectations as failures, "
                    "invalid cases as errors, cases without expect as skipped.")
@@ -269,8 +316,11 @@ def batch(paths: tuple[Path, ...], jobs: int, report: Path | None, junit: Path |
     \b
     Exit codes: 0 every expectation held (or none was stated);
                 1 an expectation failed or a case was invalid;
-                2 the invocation itself is invalid (no such PATH, bad option,
-                  bad knowledge base, unreadable baseline).
+                2 the invocation itself is invalid (no such PATH, no case
+                  found, bad option, bad knowledge base, unreadable baseline,
+                  an output that is an input or cannot be written);
+                130 interrupted (Ctrl-C): the summary so far is printed, the
+                  rows so far kept as REPORT.partial, earlier outputs untouched.
 
     \b
     Examples:
@@ -279,17 +329,26 @@ def batch(paths: tuple[Path, ...], jobs: int, report: Path | None, junit: Path |
       medmassage batch facts --format json > summary.json
       medmassage batch facts --rules my-rules --baseline report.jsonl   # what did my rule edit change?
     """
-    from .batch import run_batch
+    from .batch import BatchInterrupted, max_jobs, run_batch
     from .summary import format_summary, summary_json
 
+    if jobs > max_jobs():
+        click.echo(f"note: --jobs {jobs} is more than 4 workers per CPU; using {max_jobs()}", err=True)
     kb = _kb(rules_dir)
     progress = _Progress()
     try:
         summary = run_batch(paths, kb, jobs=jobs, report=report, junit=junit, baseline=baseline,
                             on_start=progress.start if progress.tty else None, on_case=progress.step)
+    except BatchInterrupted as stop:
+        progress.close()
+        _emit(summary_json(stop.summary) if fmt == "json" else format_summary(stop.summary))
+        kept = "; rows so far in " + ", ".join(str(k) for k in stop.kept) if stop.kept else ""
+        click.echo(printable(f"interrupted after {stop.summary.cases} cases{kept}; earlier outputs left as they were",
+                             one_line=True), err=True)
+        sys.exit(EXIT_INTERRUPTED)
     finally:
         progress.close()
-    click.echo(summary_json(summary) if fmt == "json" else format_summary(summary))
+    _emit(summary_json(summary) if fmt == "json" else format_summary(summary))
     sys.exit(0 if summary.ok else EXIT_FAILED)
 
 
@@ -357,10 +416,12 @@ def lint(rules_dir: Path | None) -> None:
     under lint: {unused_ok: ...}).
 
     \b
-    Exit codes: 0 no errors (warnings are printed); 1 errors found.
+    Exit codes: 0 no errors (warnings are printed); 1 errors found; 2 no such folder.
     """
     from .lint import lint_knowledge_base, lint_lines
 
+    if rules_dir is not None and not rules_dir.is_dir():
+        _fail([f"{rules_dir}: no such knowledge-base folder"])
     report = lint_knowledge_base(rules_dir)
     for line in lint_lines(report):
         click.echo(line)

@@ -1,6 +1,7 @@
 """A batch as JUnit XML, so that any CI system can show its results.
 
-One ``<testsuite>`` holds one ``<testcase>`` per case (classname: the case's source file):
+One ``<testsuite>`` holds one ``<testcase>`` per case (classname: the case's source file, see
+:func:`classname`):
 a ``<failure>`` lists the expectations that failed, an ``<error>`` says why the case is
 invalid, and ``<skipped>`` marks a case without an ``expect`` block. The counts go in the
 suite's attributes, which are only known at the end: test cases are streamed to a
@@ -14,7 +15,6 @@ import re
 import shutil
 import tempfile
 import xml.etree.ElementTree as ET
-from pathlib import Path
 from typing import IO
 
 SUITE_NAME = "medmassage batch"
@@ -27,15 +27,15 @@ def _xml(text: str) -> str:
 
 
 class JUnitWriter:
-    """Collects test cases and completes the JUnit XML file on :meth:`finish`.
+    """Collects test cases and writes the whole JUnit XML document to ``out`` on :meth:`finish`.
 
-    The output file is opened (and truncated) at once, so an unwritable path fails before
-    the batch runs. Use it as a context manager: leaving it closes both files.
+    ``out`` is a binary file (the batch gives the temporary file of an
+    :class:`~medmassage_rules.output.OutputFile`). Use it as a context manager: leaving it
+    drops the temporary file of streamed test cases.
     """
 
-    def __init__(self, path: str | Path):
-        self.path = Path(path)
-        self.out: IO[bytes] = self.path.open("wb")
+    def __init__(self, out: IO[bytes]):
+        self.out = out
         self.body: IO[bytes] = tempfile.TemporaryFile()
         self.tests = self.failures = self.errors = self.skipped = 0
 
@@ -72,4 +72,16 @@ class JUnitWriter:
 
     def __exit__(self, *exc: object) -> None:
         self.body.close()
-        self.out.close()
+
+
+def classname(source: str) -> str:
+    """The JUnit classname of a case's source file, safe for CI tools that split it on dots.
+
+    They read ``a.b.c`` as package ``a.b``, class ``c``: the folders become the package
+    (joined by dots) and the file name, its own dots made underscores, the class - so
+    ``facts/p01-cts.yaml`` is ``facts.p01-cts_yaml``. The ``:line`` of a JSON Lines row is dropped.
+    """
+    head, sep, tail = source.rpartition(":")
+    path = head if sep and tail.isdigit() else source
+    parts = [part.replace(".", "_") for part in path.replace("\\", "/").split("/") if part not in ("", ".")]
+    return ".".join(parts) or "case"

@@ -7,9 +7,11 @@ every recommended modality, the why-not of every blocked item, and the reference
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from .. import facts as F
+from ..errors import printable
 from ..explain import Explanation, explain_blocked, explain_recommended, why
 from ..factwords import Words, side_note
 from ..knowledge import KnowledgeBase
@@ -18,6 +20,22 @@ from .explain_text import render_explanation_markdown
 from .text import STATUS_WORDS
 
 DISCLAIMER = "Decision support for trained therapists and for teaching; not a diagnosis."
+
+
+_MARKUP = re.compile(r"([\\`*_\[\]#!|~])")  # what can start emphasis, code, a link or a table cell
+
+
+def inline(text: object) -> str:
+    """Text from a case (its id) as literal Markdown on one line.
+
+    HTML is entity-escaped (a handout rendered to HTML must not run ``<img onerror=...>``),
+    Markdown punctuation is backslash-escaped (no link, emphasis or heading can be injected),
+    line breaks become spaces (no new heading or list item), and control characters that
+    would drive a terminal are shown as escapes.
+    """
+    text = printable(" ".join(str(text).splitlines()))
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _MARKUP.sub(r"\\\1", text)
 
 
 def _cell(text: object) -> str:
@@ -67,7 +85,7 @@ def render_markdown(result: PlanResult, kb: KnowledgeBase) -> str:
     plan, v = result.plan, kb.vocabulary
     w = Words(v)
     rule = kb.by_id
-    out = [f"# Massage plan: {plan.case_id}", "", f"> {DISCLAIMER}", "", "## The case", ""]
+    out = [f"# Massage plan: {inline(plan.case_id)}", "", f"> {DISCLAIMER}", "", "## The case", ""]
     out += _case_lines(result, w)
     out += ["", "## The plan", "", f"**Status:** {STATUS_WORDS[plan.status]}"]
     out += [f"- because {rule[r].description} (`{r}`)" for r in plan.status_because]
@@ -76,8 +94,9 @@ def render_markdown(result: PlanResult, kb: KnowledgeBase) -> str:
     out += ["", f"**Pressure cap:** {plan.pressure_cap} - {cap}"]
     if plan.modalities:
         out += ["", "### Modalities", ""]
-        out += _table(["modality", "pressure", "certainty", "benefits (seed wording)"],
-                      [(v.label(m.id), m.pressure, f"{m.certainty:.2f}",
+        out += _table(["modality", "pressure", "certainty", "evidence", "benefits (seed wording)"],
+                      [(v.label(m.id) + (" (requested)" if m.requested else ""), m.pressure, f"{m.certainty:.2f}",
+                        m.grade or "none (only requested)",
                         "; ".join(v.benefits[b] for b in m.benefits) or "requested by the prescription")
                        for m in plan.modalities])
     if plan.targets:

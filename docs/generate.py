@@ -2,9 +2,11 @@
 
 * docs/cli.md   — every command's ``--help``, as click renders it;
 * docs/rules.md — every rule of the shipped knowledge base: id, description, benefits,
-  evidence grade and citation.
+  evidence grade and citation;
+* docs/evidence.md — every rule's claim, grade and source with what the source found, the
+  caveats (grade X) and the references.
 
-tests/test_docs.py fails when either page differs from what this script would write.
+tests/test_docs.py fails when any page differs from what this script would write.
 """
 
 from __future__ import annotations
@@ -73,7 +75,65 @@ def rules_reference() -> str:
     return "\n".join(parts) + "\n"
 
 
-PAGES = {"cli.md": cli_reference, "rules.md": rules_reference}
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+EVIDENCE_INTRO = """\
+# Evidence: what each rule claims, and what its source found
+
+Generated from `rules/` by `python docs/generate.py`; do not edit by hand. Every rule carries an
+evidence grade and a citation key; explanations print both, with the full reference, at every step
+(`medmassage explain CASE --why ID`).
+
+| grade | meaning |
+| --- | --- |
+| **H** | a guideline recommendation or a systematic review that supports this claim for this population |
+| **M** | randomised trial(s), or a review with mixed results |
+| **L** | case series, expert opinion, textbooks, exam outlines |
+| **X** | contradicted by evidence: never a rule, only a caveat (below) |
+
+`kb lint` checks the grades against the sources: an H rule citing anything but a guideline or a
+systematic review is an error; a reference with no DOI, PMID, URL or ISBN and no stated reason is
+reported, and so is a rule whose description names an acuity it does not test. A claim graded X
+is never a reason: the knowledge base refuses a rule that gives a modality a benefit a caveat grades
+X for it (`supported_only_for`), and plans show the caveat only beside a modality that serves the
+benefit it attaches to.
+"""
+
+
+def evidence_reference() -> str:
+    kb = load_knowledge_base()
+    meta = kb.reference_meta
+
+    def source(key: str) -> str:
+        ref = meta.get(key)
+        return f"{key}: {ref.authors.split(',')[0]} ({ref.year}), {ref.kind.replace('_', ' ')}" if ref else key
+
+    def found(key: str) -> str:
+        ref = meta.get(key)
+        return _cell(ref.note or "") if ref else "(not a structured reference)"
+
+    parts = [EVIDENCE_INTRO, "## Claims of the seed that evidence contradicts (grade X)", "",
+             "| caveat | the claim | only a reason for | source | what the source found |",
+             "| --- | --- | --- | --- | --- |"]
+    for c in kb.caveats:
+        only = ", ".join(c.supported_only_for) if c.supported_only_for is not None else "(sits beside the benefit)"
+        parts.append(f"| `{c.id}` | {_cell(c.claim)} | {only} | {source(c.citation)} | {found(c.citation)} |")
+    current = None
+    for i, rule in enumerate(kb.rules):
+        if rule.source != current:
+            current = rule.source
+            parts += ["", f"## {current}", "", "| rule | claim | grade | source | what the source found |",
+                      "| --- | --- | --- | --- | --- |"]
+        parts.append(f"| `{rule.id}` | {_cell(rule.description)} | {rule.grade} | {source(rule.citation)} "
+                     f"| {found(rule.citation)} |")
+    parts += ["", "## References", ""]
+    parts += [f"- **{key}** {_cell(text)}" for key, text in kb.references.items()]
+    return "\n".join(parts) + "\n"
+
+
+PAGES = {"cli.md": cli_reference, "rules.md": rules_reference, "evidence.md": evidence_reference}
 
 
 if __name__ == "__main__":

@@ -32,3 +32,13 @@ def test_every_rule_is_documented(kb) -> None:
         assert f"| `{rule.id}` | {rule.description} |" in reference
     for caveat in kb.caveats:
         assert f"`{caveat.id}`" in reference
+
+
+def test_every_rule_has_a_row_in_the_evidence_table(kb) -> None:
+    evidence = (ROOT / "docs" / "evidence.md").read_text(encoding="utf-8")
+    for rule in kb.rules:
+        assert f"| `{rule.id}` | {rule.description.replace('|', chr(92) + '|')} | {rule.grade} | {rule.citation}" \
+            in evidence, rule.id
+    for key, ref in kb.reference_meta.items():
+        if ref.note and any(r.citation == key for r in kb.rules):
+            assert ref.note.replace("|", chr(92) + "|") in evidence, key

@@ -1,0 +1,6 @@
+"""``python -m medmassage_rules``: the ``medmassage`` command."""
+
+from .cli import main
+
+if __name__ == "__main__":
+    main(prog_name="medmassage")

@@ -154,11 +154,22 @@ def test_each_first_line_modality_can_reach_a_primary_target(kb, condition: str)
                 assert any(vocab.applies(modality, t) for t in primary), (rule.id, modality)
 
 
+def _structured_references() -> dict[str, Reference]:
+    refs: dict[str, Reference] = {}
+    for path in sorted((ROOT / "rules").glob("*.yaml")):
+        data = parse_yaml(path.read_text(encoding="utf-8")) or {}
+        for key, value in (data.get("references") or {}).items() if isinstance(data, dict) else ():
+            if isinstance(value, dict):
+                refs[str(key)] = Reference.model_validate(value)
+    return refs
+
+
 def test_every_v2_rule_cites_a_traceable_graded_source(kb) -> None:
-    refs = {key: Reference.model_validate(value) for key, value in (V2_DATA.get("references") or {}).items()}
-    assert refs, "the v2 conditions bring their own structured references"
-    for key, ref in refs.items():
-        assert ref.identifier or ref.no_identifier, key
+    ours = V2_DATA.get("references") or {}
+    assert ours, "the v2 conditions bring their own structured references"
+    refs = _structured_references()
+    for key in ours:
+        assert refs[key].identifier or refs[key].no_identifier, key
     for rule in (r for r in kb.rules if r.source.endswith("conditions-v2.yaml")):
         assert rule.citation in kb.references, rule.id
         if rule.grade == "H":
@@ -291,3 +302,18 @@ def test_anxiety_is_treated_with_swedish_massage(kb) -> None:
     assert "swedish" in {m["id"] for m in d["modalities"]}
     assert {m["id"] for m in d["modalities"]} <= {"swedish", "myofascial_release"}
     assert all(w["pressure"] in ("light", "moderate") for w in work_pairs(d))
+
+
+@pytest.mark.parametrize(("vitals", "to"), [
+    ({"systolic": 165, "diastolic": 85}, "emergency_care"), ({"systolic": 130, "diastolic": 112}, "emergency_care"),
+    ({"systolic": 145, "diastolic": 85}, "obstetric"), ({"systolic": 130, "diastolic": 95}, "obstetric"),
+])
+@pytest.mark.parametrize("pregnancy_listed", [False, True])
+def test_raised_blood_pressure_with_pelvic_girdle_pain_is_an_urgent_referral(kb, vitals: dict[str, int], to: str,
+                                                                             pregnancy_listed: bool) -> None:
+    """The pregnancy blood-pressure rows reach pelvic girdle pain whether or not the case lists the pregnancy."""
+    history = [{"item": "pregnancy", "weeks": 30}] if pregnancy_listed else []
+    d = plan(kb, {"patient": {"age": 32}, "diagnoses": [{"condition": "pelvic_girdle_pain"}], "vitals": vitals,
+                  "history": history})
+    assert d["status"] == "refer_urgent" and work_pairs(d) == []
+    assert (to, "urgent") in {(r["to"], r["urgency"]) for r in d["referrals"]}

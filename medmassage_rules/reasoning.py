@@ -8,9 +8,9 @@ blocked area, a pressure cap, a required clearance, a referral or a no-treatment
 node of its own, linked from the fact that caused it by a ``blocks`` or ``caps`` edge.
 
 Built from :class:`~medmassage_rules.planner.PlanResult` (its trace and plan) as a networkx
-``DiGraph``; :func:`layout` places the nodes with networkx's ``multipartite_layout`` (one
-column per layer) after ordering each column by the barycentre of its neighbours, which
-keeps edge crossings low.
+``DiGraph``; :func:`layout` places the nodes one column per layer (as networkx's
+``multipartite_layout`` would) after ordering each column by the barycentre of its
+neighbours, which keeps edge crossings low.
 """
 
 from __future__ import annotations
@@ -240,12 +240,15 @@ class Layout:
 
 
 def layout(g: nx.DiGraph) -> Layout:
-    """Place the nodes with networkx's multipartite layout, one column per layer."""
+    """Place the nodes one column per layer, each column centred on the tallest one.
+
+    The positions networkx's ``multipartite_layout`` gives, in column units, without the numpy
+    it needs for them.
+    """
     layers = ordered_layers(g)
-    raw = nx.multipartite_layout(g, subset_key=layers, align="vertical")
-    xs = sorted({float(p[0]) for p in raw.values()})
-    unit = (xs[-1] - xs[0]) / (len(xs) - 1) if len(xs) > 1 else 1.0
-    positions = {n: ((float(p[0]) - xs[0]) / unit, float(p[1]) / unit) for n, p in raw.items()}
+    columns = [layers[key] for key in sorted(layers)]
+    positions = {n: (float(x), y - (len(nodes) - 1) / 2) for x, nodes in enumerate(columns)
+                 for y, n in enumerate(nodes)}
     low = min(y for _, y in positions.values())
     positions = {n: (x, y - low) for n, (x, y) in positions.items()}
-    return Layout(positions, len(xs), max(len(nodes) for nodes in layers.values()))
+    return Layout(positions, len(columns), max(len(nodes) for nodes in columns))

@@ -128,6 +128,7 @@ class _Linter:
         self.redundant(live)
         self.conflicts(live)
         self.gaps(live)
+        self.tissues(live)
         self.evidence()
         return self.findings
 
@@ -266,6 +267,23 @@ class _Linter:
                 elif not users and ident not in allowed:
                     self.add(WARNING, "unused-term", None, f"{kind.replace('_', ' ')} {ident}: no rule uses it "
                              "(a case may name it, but it changes nothing)")
+
+    def tissues(self, rules: list[RuleSpec]) -> None:
+        """Site-aware delivery (vocabulary ``tissues``, ``applies_to``, ``target_tissues``, ``area_tissues``):
+        a tissue no modality applies to leaves its targets untreatable; a target a rule names that no
+        modality applies to can never be worked."""
+        v = self.v
+        reachable = {t for m in v.modalities.values() for t in (m.applies_to or v.tissues)}
+        for tissue in v.tissues:
+            if tissue not in reachable:
+                self.add(WARNING, "gap", None, f"tissue {tissue}: no modality applies to it "
+                         "(modalities.*.applies_to), so no target of that tissue can be worked")
+        for rule in rules:
+            for action in rule.then.targets:
+                for site in action.ids:
+                    if v.tissue_of(site) not in reachable:
+                        self.add(ERROR, "gap", rule, f"targets the {self.words.plain(site)} ({v.tissue_of(site)}), "
+                                 "which no modality applies to")
 
     def users(self, graph: Any, kind: str, ident: str) -> set[str]:
         node = f"{kind}:{ident}"

@@ -328,3 +328,25 @@ def test_lint_knows_the_new_language(tmp_path: Path) -> None:
 def test_shipped_knowledge_base_lints_clean() -> None:
     report = lint_knowledge_base()
     assert not report.findings, [str(f) for f in report.findings]
+
+
+def test_lint_finds_a_tissue_no_modality_applies_to(tmp_path: Path) -> None:
+    folder = make_kb(tmp_path, """
+    - id: work-the-bone
+      description: A fixture rule targeting a bone
+      benefits: [improved_flexibility]
+      grade: L
+      citation: T1
+      when: [{diagnosis: {condition: neck_pain}}]
+      then: {targets: [{role: primary, ids: [masseter]}]}
+    """)
+    vocab = folder / "vocabulary.yaml"
+    text = vocab.read_text(encoding="utf-8")
+    text = text.replace("tissues: [muscle, fascia, tendon_ligament, lymph_node, viscus]",
+                        "tissues: [muscle, fascia, tendon_ligament, lymph_node, viscus, bone]")
+    text = text.replace("target_tissues:              # v2", "target_tissues:\n  masseter: bone  # v2", 1)
+    vocab.write_text(text, encoding="utf-8")
+    report = lint_knowledge_base(folder)
+    gaps = [str(f) for f in report.findings if f.check == "gap"]
+    assert any("tissue bone: no modality applies to it" in g for g in gaps), gaps
+    assert any("rule work-the-bone: targets the masseter (bone)" in g for g in gaps), gaps

@@ -174,7 +174,8 @@ class _Linter:
                                        if rule.scoped_gate is None or g != rule.scoped_gate.id)]
         scoped = rule.scoped_gate
         if scoped is not None:
-            negatives.append(("clearance", {"scope": scoped.scope, **({} if scoped.id == "any" else {"name": scoped.id})}))
+            named = {} if scoped.id == "any" else {"name": scoped.id}
+            negatives.append(("clearance", {"scope": scoped.scope, **named}))
         for kind, fields in rule.positive:
             for n_kind, n_fields in negatives:
                 if n_kind == kind and u.implies(kind, fields, n_fields):

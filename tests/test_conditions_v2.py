@@ -164,6 +164,16 @@ def _structured_references() -> dict[str, Reference]:
     return refs
 
 
+@pytest.mark.parametrize("condition", V2_CONDITIONS)
+def test_every_proposed_modality_can_reach_one_of_the_condition_targets(kb, condition: str) -> None:
+    vocab = kb.vocabulary
+    rules = v2_rules(kb, condition)
+    targets = {i for r in rules for t in r.then.targets for i in t.ids}
+    for rule in rules:
+        for modality in rule.then.propose.modalities if rule.then.propose else ():
+            assert any(vocab.applies(modality, t) for t in targets), (rule.id, modality)
+
+
 def test_every_v2_rule_cites_a_traceable_graded_source(kb) -> None:
     ours = V2_DATA.get("references") or {}
     assert ours, "the v2 conditions bring their own structured references"

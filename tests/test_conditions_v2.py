@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from medmassage_rules.cases import load_case, validate_case
+from medmassage_rules.errors import CaseError
 from medmassage_rules.knowledge import KnowledgeBase, Reference, RuleSpec
 from medmassage_rules.loaders import parse_yaml
 from medmassage_rules.planner import plan_case
@@ -327,3 +328,24 @@ def test_raised_blood_pressure_with_pelvic_girdle_pain_is_an_urgent_referral(kb,
                   "history": history})
     assert d["status"] == "refer_urgent" and work_pairs(d) == []
     assert (to, "urgent") in {(r["to"], r["urgency"]) for r in d["referrals"]}
+
+
+def _icd10_diagnoses_supported(kb: KnowledgeBase) -> bool:
+    try:
+        validate_case({"id": "t", "diagnoses": [{"icd10": "M54.2"}]}, "probe", kb.vocabulary)
+    except CaseError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize(("code", "condition", "side"), [
+    ("M54.32", "sciatica", "left"), ("M77.11", "lateral_epicondylitis", "right"),
+    ("S76.312A", "hamstring_strain", "left"), ("Z90.11", "post_mastectomy_pain", "right"),
+])
+def test_a_diagnosis_given_only_by_its_code_is_planned_as_that_condition(kb, code: str, condition: str,
+                                                                          side: str) -> None:
+    if not _icd10_diagnoses_supported(kb):
+        pytest.skip("diagnoses given by an ICD-10-CM code alone are not accepted by this version")
+    case = validate_case({"id": "t", "diagnoses": [{"icd10": code, "acuity": "chronic"}]}, "test", kb.vocabulary)
+    assert [(d.condition, d.side) for d in case.diagnoses] == [(condition, side)]
+    assert plan_case(case, kb).plan.status != "defer"

@@ -220,7 +220,7 @@ class _Linter:
         v = self.v
         for p in rules:
             proposed = p.then.propose.modalities if p.then.propose is not None else ()
-            targets = [(site, t.role) for t in p.then.targets for site in t.ids]
+            targets = [(site, t) for t in p.then.targets for site in t.ids]
             if not proposed and not targets:
                 continue
             for b in rules:
@@ -242,12 +242,20 @@ class _Linter:
                                  f"{t.cap.pressure} whenever this rule fires, below its lowest pressure")
                 if t.block_areas is not None and t.block_areas.site_from is None:
                     areas = {v.area_of(s) for s in t.block_areas.ids}
-                    hit = [site for site, _ in targets if v.area_of(site) in areas]
+                    hit = [site for site, action in targets if v.area_of(site) in areas
+                           and self.same_side(v.area_of(site), action, t.block_areas)]
                     if hit:
                         names = or_list([f"the {self.words.plain(x)}" for x in hit], "and")
                         where = or_list(sorted({f"the {self.words.plain(v.area_of(x))}" for x in hit}), "and")
                         self.add(ERROR, "conflict", p, f"targets {names}, but {b.id} blocks {where} whenever "
                                  "this rule fires")
+
+    def same_side(self, area: str, target: Any, block: Any) -> bool:
+        """Whether a block surely covers the side of a target in its area: an axial area, a block on both
+        sides, or a target and a block that take their side from the same patterns."""
+        if area in self.v.axial_areas or not block.side_from:
+            return True
+        return target.side is None and tuple(target.side_from) == tuple(block.side_from)
 
     # -- gaps ----------------------------------------------------------------------------------------
     def gaps(self, rules: list[RuleSpec]) -> None:

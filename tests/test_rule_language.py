@@ -350,3 +350,38 @@ def test_lint_finds_a_tissue_no_modality_applies_to(tmp_path: Path) -> None:
     gaps = [str(f) for f in report.findings if f.check == "gap"]
     assert any("tissue bone: no modality applies to it" in g for g in gaps), gaps
     assert any("rule work-the-bone: targets the masseter (bone)" in g for g in gaps), gaps
+
+
+def test_lint_conflict_knows_sides(tmp_path: Path) -> None:
+    """A block on one side conflicts with a target on that side, not with one on the other side."""
+    folder = make_kb(tmp_path, """
+    - id: block-removal-side
+      description: A fixture block of the axilla on the side of a node removal
+      benefits: []
+      grade: L
+      citation: T1
+      when:
+        - {diagnosis: {condition: lymphedema}}
+        - {history: {item: lymph_node_removal}}
+      then: {block_areas: {ids: [axilla], side_from: [1]}}
+    - id: other-axilla
+      description: Fixture targets in the other axilla
+      benefits: [improved_circulation]
+      grade: L
+      citation: T1
+      when:
+        - {diagnosis: {condition: lymphedema}}
+        - {history: {item: lymph_node_removal}}
+      then: {targets: [{role: primary, ids: [axillary_lymph_nodes], side: opposite}]}
+    - id: same-axilla
+      description: Fixture targets in the axilla on the removal's side
+      benefits: [improved_circulation]
+      grade: L
+      citation: T1
+      when:
+        - {diagnosis: {condition: lymphedema}}
+        - {history: {item: lymph_node_removal}}
+      then: {targets: [{role: primary, ids: [axillary_lymph_nodes], side_from: [1]}]}
+    """)
+    conflicts = [f.where for f in lint_knowledge_base(folder).findings if f.check == "conflict"]
+    assert conflicts == ["rules.yaml: rule same-axilla"]

@@ -16,12 +16,16 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    Discriminator,
     Field,
     GetCoreSchemaHandler,
     GetJsonSchemaHandler,
+    PrivateAttr,
+    Tag,
     ValidationError,
     ValidationInfo,
     model_validator,
@@ -30,6 +34,8 @@ from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema, PydanticCustomError, core_schema
 
 from .errors import CaseError, Problem
+from .intake import codes as icd
+from .intake.medications import classify, is_atc
 from .loaders import CASE_SUFFIXES, JSONL_SUFFIXES, iter_json_lines, parse_document, read_text
 from .vocabulary import Vocabulary
 
@@ -81,11 +87,17 @@ def _choices(vocab: Vocabulary, kind: str) -> Any:
         return {**vocab.targets, **vocab.areas}
     if kind == "medications":
         return {**vocab.medications, **{c: c for c in vocab.medication_classes}}
+    if kind == "clearance_scopes":  # what a clearance object may be `for`
+        return {*vocab.conditions, *vocab.findings, *vocab.history, BLOOD_PRESSURE}
     return getattr(vocab, kind)
 
 
 def _lower(value: Any) -> Any:
     return value.strip().lower() if isinstance(value, str) else value
+
+
+def _upper(value: Any) -> Any:
+    return value.strip().upper() if isinstance(value, str) else value
 
 
 def _as_list(value: Any) -> Any:
@@ -105,6 +117,12 @@ ClearanceId = Annotated[str, InVocabulary("clearances", "clearance")]
 StatusId = Annotated[str, InVocabulary("statuses", "status")]
 PressureId = Annotated[str, InVocabulary("pressures", "pressure")]
 MedicationId = Annotated[str, InVocabulary("medications", "medication or medication class"), BeforeValidator(_lower)]
+MedicationClassId = Annotated[str, InVocabulary("medication_classes", "medication class"), BeforeValidator(_lower)]
+MedicationName = Annotated[str, BeforeValidator(_lower), Field(min_length=1, max_length=200)]
+ClearanceScopeId = Annotated[str, InVocabulary("clearance_scopes",
+                                                "condition, finding or history id, or blood_pressure")]
+Icd10Text = Annotated[str, Field(min_length=1, max_length=16)]
+BLOOD_PRESSURE = "blood_pressure"
 Minutes = Annotated[int, Field(ge=0, le=600)]
 MAX_DAYS = 36_500  # a hundred years: bounds every day count (a huge integer would only break formatting)
 MAX_IDS = 100  # the most ids one list field of a case may hold
@@ -120,6 +138,52 @@ class Patient(_Strict):
     frail: bool | None = None
 
 
+def _code(raw: str) -> icd.Code:
+    """The ICD-10-CM code a case gives, or the error naming it (with the closest valid codes)."""
+    index = icd.load_index()
+    code = index.get(raw)
+    if code is None:
+        close = index.suggest(raw) if icd.is_code_shaped(raw) or len(raw) <= 16 else []
+        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        raise PydanticCustomError("icd10_invalid", "not a valid ICD-10-CM code{hint}",
+                                  {"hint": hint, "field": "icd10"})
+    return code
+
+
+def _from_code(data: Any, term_key: str) -> Any:
+    """Fill a diagnosis' condition (or a history entry's item), side and fixed attributes from its code.
+
+    A given condition, item or side that contradicts the code is refused; a code the map does
+    not cover leaves a given condition or item as it is.
+    """
+    if not isinstance(data, dict) or not isinstance(data.get("icd10"), str):
+        return data
+    code = _code(data["icd10"])
+    data = {**data, "icd10": code.code}
+    code_map = icd.load_code_map()
+    mapped = code_map.condition(code) if term_key == "condition" else code_map.history_item(code)
+    if mapped is not None:
+        given = data.get(term_key)
+        if given is not None and given != mapped.term:
+            raise PydanticCustomError(
+                "icd10_contradiction", "contradicts icd10 {code} ({description}), which is {term}",
+                {"code": code.code, "description": code.description, "term": mapped.term, "field": term_key})
+        data[term_key] = mapped.term
+        for key, value in mapped.attributes.items():
+            data.setdefault(key, value)  # what the case itself says wins (the map names a region, the case the site)
+        weeks = icd.gestation_weeks(code)
+        if weeks is not None and mapped.term == "pregnancy":
+            data.setdefault("weeks", weeks)
+    if code.side is not None and term_key in data:
+        given = data.get("side")
+        if given is not None and given != code.side:
+            raise PydanticCustomError(
+                "icd10_contradiction", "contradicts icd10 {code} ({description}), which is {side}",
+                {"code": code.code, "description": code.description, "side": code.side, "field": "side"})
+        data["side"] = code.side
+    return data
+
+
 class Diagnosis(_Strict):
     condition: ConditionId
     side: SideId | None = None
@@ -127,7 +191,12 @@ class Diagnosis(_Strict):
     onset_days: Annotated[int, Field(ge=0, le=MAX_DAYS)] | None = None
     severity: SeverityId | None = None
     area: AreaId | None = None
-    icd10: str | None = None
+    icd10: Icd10Text | None = None  # ICD-10-CM, normalised with its dot; fills condition and side
+
+    @model_validator(mode="before")
+    @classmethod
+    def _code(cls, data: Any) -> Any:
+        return _from_code(data, "condition")
 
     @model_validator(mode="after")
     def _area_required(self) -> Diagnosis:
@@ -178,6 +247,7 @@ class Finding(_Strict):
 
 class HistoryItem(_Strict):
     item: HistoryId
+    icd10: Icd10Text | None = None  # ICD-10-CM, normalised with its dot; fills item, side and the map's attributes
     area: AreaId | None = None
     side: SideId | None = None
     fragility_fracture: bool = False
@@ -186,6 +256,45 @@ class HistoryItem(_Strict):
     weeks: Annotated[int, Field(ge=0, le=45)] | None = None
     high_risk: bool = False
     decompensated: bool = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _code(cls, data: Any) -> Any:
+        return _from_code(data, "item")
+
+
+class MedicationEntry(_Strict):
+    """v2: a medication given as an object - a name with its ATC code and/or its class."""
+
+    name: MedicationName
+    atc: Annotated[str, BeforeValidator(_upper), AfterValidator(_atc)] | None = None
+    cls: Annotated[MedicationClassId | None, Field(alias="class")] = None
+
+
+class ScopedClearance(_Strict):
+    """v2: a clearance that lifts only the requirements raised by one fact (`for`)."""
+
+    id: ClearanceId
+    scope: Annotated[ClearanceScopeId, Field(alias="for")]
+
+
+def _atc(value: str) -> str:
+    if not is_atc(value):
+        raise PydanticCustomError("atc", "not an ATC code (a letter, two digits, then up to two letters "
+                                  "and two digits, e.g. B01AF02)")
+    return value
+
+
+def _kind(value: Any) -> str:
+    return "object" if isinstance(value, dict) else "id"
+
+
+# A list entry is an id (v1) or an object (v2); the tag only picks the model that validates it.
+Medication = Annotated[Annotated[MedicationName, Tag("id")] | Annotated[MedicationEntry, Tag("object")],
+                       Discriminator(_kind)]
+Clearance = Annotated[Annotated[ClearanceId, Tag("id")] | Annotated[ScopedClearance, Tag("object")],
+                      Discriminator(_kind)]
+_TAGS = {"id", "object"}
 
 
 class Labs(_Strict):
@@ -260,19 +369,98 @@ class Case(_Strict):
 
     id: Annotated[str, Field(min_length=1, max_length=200)]
     patient: Patient = Patient()
-    diagnoses: Annotated[list[Diagnosis], Field(min_length=1, max_length=50)]
+    # at least one diagnosis, or a code outside the knowledge base (then the case is not covered)
+    diagnoses: Annotated[list[Diagnosis], Field(max_length=50, json_schema_extra={"minItems": 1})]
     findings: Annotated[list[Finding], Field(max_length=200)] = []
     history: Annotated[list[HistoryItem], Field(max_length=200)] = []
-    medications: Annotated[list[MedicationId], Field(max_length=100)] = []
+    medications: Annotated[list[Medication], Field(max_length=100)] = []
     labs: Labs = Labs()
     vitals: Vitals = Vitals()
-    clearances: Annotated[list[ClearanceId], Field(max_length=MAX_IDS)] = []
+    clearances: Annotated[list[Clearance], Field(max_length=MAX_IDS)] = []
     prescription: Prescription = Prescription()
     expect: Expectation | None = None
 
+    _not_covered: tuple[tuple[str, str], ...] = PrivateAttr(default=())
+    _unrecognised: tuple[str, ...] = PrivateAttr(default=())
+
+    @model_validator(mode="before")
+    @classmethod
+    def _outside_the_map(cls, data: Any, info: ValidationInfo) -> Any:
+        """Set aside the entries given only by a valid code the knowledge base does not map.
+
+        They become ``not_covered``; the kept entries' positions in the file are remembered so
+        that a problem in one of them names its own index.
+        """
+        context = info.context if isinstance(info.context, dict) else {}
+        context["not_covered"] = []
+        context["kept"] = {}
+        if not isinstance(data, dict):
+            return data
+        for section, term_key in (("diagnoses", "condition"), ("history", "item")):
+            entries = data.get(section)
+            if not isinstance(entries, list) or not any(
+                    isinstance(e, dict) and term_key not in e and isinstance(e.get("icd10"), str) for e in entries):
+                continue
+            index, code_map = icd.load_index(), icd.load_code_map()
+            find = code_map.condition if term_key == "condition" else code_map.history_item
+            kept: list[int] = []
+            for i, entry in enumerate(entries):
+                if isinstance(entry, dict) and term_key not in entry and isinstance(entry.get("icd10"), str):
+                    code = index.get(entry["icd10"])
+                    if code is not None and find(code) is None:
+                        context["not_covered"].append((code.code, code.description))
+                        continue
+                kept.append(i)
+            if len(kept) < len(entries):
+                context["kept"][section] = kept
+                data = {**data, section: [entries[i] for i in kept]}
+        return data
+
+    @model_validator(mode="after")
+    def _intake(self, info: ValidationInfo) -> Case:
+        context = info.context if isinstance(info.context, dict) else {}
+        self._not_covered = tuple(dict.fromkeys(context.get("not_covered") or ()))
+        if not self.diagnoses and not self._not_covered:
+            raise PydanticCustomError("too_short", "should have at least 1 item (a diagnosis, by condition "
+                                      "or by ICD-10-CM code)", {"field": "diagnoses"})
+        vocab = context.get("vocabulary")
+        if vocab is not None:
+            self._unrecognised = tuple(dict.fromkeys(
+                name for name, atc, cls in self._medication_parts()
+                if not classify(name, atc, cls, vocab)[1]))
+        return self
+
+    @property
+    def not_covered(self) -> tuple[tuple[str, str], ...]:
+        """(code, description) of each valid ICD-10-CM code given that the knowledge base does not map."""
+        return self._not_covered
+
+    @property
+    def unrecognised_medications(self) -> tuple[str, ...]:
+        """Listed medications that neither the vocabulary, the drug table nor an ATC code classifies."""
+        return self._unrecognised
+
+    def _medication_parts(self) -> list[tuple[str, str | None, str | None]]:
+        return [(m, None, None) if isinstance(m, str) else (m.name, m.atc, m.cls) for m in self.medications]
+
+    def medication_pairs(self, vocab: Vocabulary) -> list[tuple[str, str]]:
+        """(name, class) for every class of every listed medication (aspirin: antiplatelet, analgesic, nsaid)."""
+        pairs: list[tuple[str, str]] = []
+        for name, atc, cls in self._medication_parts():
+            pairs += [(name, c) for c in classify(name, atc, cls, vocab)[0]]
+        return list(dict.fromkeys(pairs))
+
     def medication_classes(self, vocab: Vocabulary) -> dict[str, str]:
-        """Each listed medication mapped to its class (a class maps to itself)."""
-        return {name: vocab.medications.get(name, name) for name in self.medications}
+        """Each classified medication mapped to its first class (a class maps to itself; v1)."""
+        out: dict[str, str] = {}
+        for name, cls in self.medication_pairs(vocab):
+            out.setdefault(name, cls)
+        return out
+
+    def clearance_pairs(self) -> tuple[tuple[str, str | None], ...]:
+        """(clearance id, scope): the scope is the `for` of a clearance object, None for a bare id."""
+        pairs = ((c, None) if isinstance(c, str) else (c.id, c.scope) for c in self.clearances)
+        return tuple(dict.fromkeys(pairs))
 
 
 @dataclass(frozen=True)
@@ -294,10 +482,14 @@ def _path_text(loc: tuple[Any, ...]) -> str:
     return text
 
 
-def _problems(exc: ValidationError, source: str) -> list[Problem]:
+def _problems(exc: ValidationError, source: str, kept: dict[str, list[int]] | None = None) -> list[Problem]:
     problems = []
     for err in exc.errors(include_url=False):
         loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and "[" in p))
+        if len(loc) > 2 and loc[0] in ("medications", "clearances") and loc[2] in _TAGS:
+            loc = loc[:2] + loc[3:]  # the union's tag is no part of the field path
+        if kept and len(loc) > 1 and loc[0] in kept and isinstance(loc[1], int) and loc[1] < len(kept[loc[0]]):
+            loc = (loc[0], kept[loc[0]][loc[1]], *loc[2:])  # the entry's index in the file
         message = err["msg"]
         kind = err["type"]
         if kind == "extra_forbidden":
@@ -324,10 +516,11 @@ def validate_case(data: Any, source: str, vocab: Vocabulary) -> Case:
     if not isinstance(data, dict):
         raise CaseError([Problem(source, "", "a case must be a mapping of fields",
                                  type(data).__name__, has_value=True)])
+    context: dict[str, Any] = {"vocabulary": vocab}
     try:
-        return Case.model_validate(data, context={"vocabulary": vocab})
+        return Case.model_validate(data, context=context)
     except ValidationError as exc:
-        raise CaseError(_problems(exc, source)) from None
+        raise CaseError(_problems(exc, source, context.get("kept"))) from None
     except RecursionError:
         raise CaseError([Problem(source, "", "case is nested too deeply")]) from None
 
@@ -386,6 +579,12 @@ def case_schema(vocab: Vocabulary) -> dict[str, Any]:
                 fill(value)
 
     fill(schema)
+    # a diagnosis may give its ICD-10-CM code instead of the condition, a history entry instead of the item
+    for model, term in (("Diagnosis", "condition"), ("HistoryItem", "item")):
+        node = schema.get("$defs", {}).get(model)
+        if node is not None and term in node.get("required", ()):
+            node["required"] = [r for r in node["required"] if r != term]
+            node["anyOf"] = [{"required": [term]}, {"required": ["icd10"]}]
     return schema
 
 

@@ -62,9 +62,9 @@ BAD_INPUTS = [
         GOOD + "prescription: {modalities: [reiki], exclude_modalities: [swedish, cupping]}\n",
         (Expected("prescription.modalities[0]", "unknown modality id", "'reiki'"),
          Expected("prescription.exclude_modalities[1]", "unknown modality id", "'cupping'"))),
-    Bad("unknown medication", "c.json",
-        JSON_HEAD + ', "medications": ["warfarin", "unobtainium"]}',
-        (Expected("medications[1]", "unknown medication or medication class id", "'unobtainium'"),)),
+    Bad("unknown medication class", "c.json",
+        JSON_HEAD + ', "medications": ["warfarin", {"name": "unobtainium", "class": "elixir"}]}',
+        (Expected("medications[1].class", "unknown medication class id", "'elixir'"),)),
     Bad("unknown history item", "c.yaml", GOOD + "history:\n  - {item: gout}\n",
         (Expected("history[0].item", "unknown history item id", "'gout'"),)),
     Bad("unknown clearance", "c.yaml", GOOD + "clearances: [vascularr]\n",
@@ -241,13 +241,13 @@ def test_missing_file(tmp_path: Path) -> None:
 def test_every_problem_of_a_case_is_reported(tmp_path: Path) -> None:
     path = tmp_path / "three.yaml"
     path.write_text("id: three\npatient: {age: 130}\ndiagnoses:\n  - condition: carpal_tunel\n"
-                    "medications: [warfarin, wolfsbane]\n", encoding="utf-8")
+                    "medications: [warfarin, {name: wolfsbane, atc: W0}]\n", encoding="utf-8")
     result = invoke("recommend", path)
     lines = assert_refused(result.exit_code, result.stdout, result.stderr, path)
     assert_problems(lines, path, (
         Expected("patient.age", "less than or equal to 120", "130"),
         Expected("diagnoses[0].condition", "did you mean carpal_tunnel_syndrome?", "'carpal_tunel'"),
-        Expected("medications[1]", "unknown medication", "'wolfsbane'")))
+        Expected("medications[1].atc", "not an ATC code", "'W0'")))
 
 
 def test_alias_bomb_is_refused_fast(tmp_path: Path, vocab) -> None:

@@ -104,8 +104,8 @@ def test_schema_accepts_every_case_in_facts(case_schema: dict, name: str, docume
     {"diagnoses": []},
     {"dosage": 3},
     {"patient": {"age": 130}},
-    {"medications": ["wolfsbane"]},
-], ids=["unknown condition", "no diagnosis", "unknown key", "age out of range", "unknown medication"])
+    {"medications": [{"name": "wolfsbane", "class": "poison"}]},
+], ids=["unknown condition", "no diagnosis", "unknown key", "age out of range", "unknown medication class"])
 def test_schema_rejects_invalid_cases(case_schema: dict, change: dict) -> None:
     document = {**parse_yaml(P01.read_text(encoding="utf-8")), **change}
     with pytest.raises(jsonschema.ValidationError):

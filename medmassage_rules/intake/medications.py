@@ -1,0 +1,130 @@
+"""Medications: any name, an ATC code or a class, classified into the vocabulary's classes.
+
+A case may list a drug by a name the vocabulary knows (v1), by a generic or brand name of
+``rules/intake/medications.yaml``, by an ATC code, or by a medication class. A drug can have
+several classes (aspirin: antiplatelet, analgesic, nsaid). A name nothing classifies is kept
+and reported as unrecognised; it never changes a plan by itself.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from ..vocabulary import Vocabulary
+from . import intake_dir, load_table
+
+TABLE_FILE = "medications.yaml"
+# an ATC code at any of its five levels: B, B01, B01A, B01AF, B01AF02
+ATC_PATTERN = r"^[A-Z]([0-9]{2}([A-Z]([A-Z]([0-9]{2})?)?)?)?$"
+_ATC = re.compile(ATC_PATTERN)
+
+
+@dataclass(frozen=True)
+class Drug:
+    name: str                         # the generic name
+    atc: tuple[str, ...]
+    classes: tuple[str, ...]          # from the ATC prefixes, in table order
+
+
+@dataclass(frozen=True)
+class DrugTable:
+    prefixes: dict[str, tuple[str, ...]]   # ATC prefix -> classes
+    drugs: dict[str, Drug]                 # lower-case generic or brand name -> drug
+
+    def atc_classes(self, code: str) -> tuple[str, ...]:
+        """The classes of every prefix the ATC code starts with, broadest first."""
+        out: list[str] = []
+        for prefix in sorted(self.prefixes, key=len):
+            if code.startswith(prefix):
+                out += [c for c in self.prefixes[prefix] if c not in out]
+        return tuple(out)
+
+    def find(self, name: str) -> Drug | None:
+        return self.drugs.get(" ".join(name.lower().split()))
+
+
+def is_atc(code: str) -> bool:
+    return bool(_ATC.match(code))
+
+
+def _as_tuple(value: Any) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return (value,)
+    return tuple(str(v) for v in value or ())
+
+
+def parse_table(data: Any, source: str, classes: tuple[str, ...] | None = None) -> tuple[DrugTable, list[str]]:
+    """Build the table from its parsed YAML; returns it with the problems found."""
+    problems: list[str] = []
+    if not isinstance(data, dict) or set(data) != {"atc_classes", "drugs"}:
+        return DrugTable({}, {}), [f"{source}: a mapping with the sections atc_classes and drugs"]
+    prefixes: dict[str, tuple[str, ...]] = {}
+    for prefix, value in (data["atc_classes"] or {}).items():
+        prefixes[str(prefix)] = _as_tuple(value)
+        if not is_atc(str(prefix)):
+            problems.append(f"{source}: atc_classes.{prefix}: not an ATC code or prefix")
+        if classes is not None:
+            problems += [f"{source}: atc_classes.{prefix}: unknown medication class {c!r}"
+                         for c in prefixes[str(prefix)] if c not in classes]
+    table = DrugTable(prefixes, {})
+    for name, spec in (data["drugs"] or {}).items():
+        where = f"{source}: drugs.{name}"
+        if not isinstance(spec, dict) or set(spec) - {"atc", "brands"} or "atc" not in spec:
+            problems.append(f"{where}: a mapping with atc (one code or a list) and optional brands")
+            continue
+        atc = _as_tuple(spec["atc"])
+        problems += [f"{where}: {code!r} is not a full ATC code" for code in atc
+                     if not is_atc(code) or len(code) != 7]
+        found: list[str] = []
+        for code in atc:
+            found += [c for c in table.atc_classes(code) if c not in found]
+        drug = Drug(str(name), atc, tuple(found))
+        for alias in (str(name), *_as_tuple(spec.get("brands"))):
+            key = " ".join(alias.lower().split())
+            if key in table.drugs and table.drugs[key] != drug:
+                problems.append(f"{where}: the name {alias!r} is already {table.drugs[key].name}")
+            table.drugs[key] = drug
+    return table, problems
+
+
+@lru_cache(maxsize=4)
+def load_drugs(path: Path | None = None) -> DrugTable:
+    """Read rules/intake/medications.yaml once per process; a bad table raises RuleDefinitionError."""
+    return load_table(path or intake_dir() / TABLE_FILE, parse_table)
+
+
+def classify(name: str, atc: str | None, cls: str | None, vocab: Vocabulary) -> tuple[tuple[str, ...], bool]:
+    """(classes, recognised) of one listed medication.
+
+    The order is: the class given, the v1 vocabulary's class of the name, the classes of the
+    ATC code given, then those of the table's drug; only classes the vocabulary knows count.
+    A drug the table knows is recognised even when none of its classes matters here.
+    """
+    key = " ".join(name.lower().split())
+    found: list[str] = []
+    recognised = False
+    if cls is not None:
+        found.append(cls)
+        recognised = True
+    if key in vocab.medication_classes:
+        found.append(key)
+        recognised = True
+    if key in vocab.medications:
+        found.append(vocab.medications[key])
+        recognised = True
+    needs_table = atc is not None or not recognised or key in vocab.medications
+    if needs_table:
+        table = load_drugs()
+        if atc is not None:
+            found += table.atc_classes(atc)
+            recognised = True
+        drug = table.find(key)
+        if drug is not None:
+            found += drug.classes
+            recognised = True
+    known = set(vocab.medication_classes)
+    return tuple(c for c in dict.fromkeys(found) if c in known), recognised

@@ -130,7 +130,15 @@ class _Linter:
         self.gaps(live)
         self.tissues(live)
         self.evidence()
+        self.intake()
         return self.findings
+
+    # -- the intake tables (rules/intake): codes and drugs -------------------------------------------
+    def intake(self) -> None:
+        from .intake.check import intake_problems  # reads the ICD-10-CM index: only when linting
+
+        for where, message in intake_problems(self.files.root / "intake", self.v):
+            self.findings.append(LintFinding(ERROR, "intake", where, message))
 
     # -- evidence: grades that match their sources, traceable references, no X reason --------------------
     def evidence(self) -> None:

@@ -11,6 +11,8 @@ tests/test_docs.py fails when any page differs from what this script would write
 
 from __future__ import annotations
 
+import os
+import shlex
 import sys
 from pathlib import Path
 
@@ -55,8 +57,9 @@ def rules_reference() -> str:
     v = kb.vocabulary
     parts = ["# Knowledge-base rules", "",
              "Generated from `rules/` by `python docs/generate.py`; do not edit by hand.",
-             "Grades: H guideline or systematic review; M small or mixed trials; L case series, "
-             "expert opinion, practice texts. Claims graded X appear only as caveats (below).", ""]
+             "Grades: H a guideline or systematic review supporting the claim for the population; M randomised "
+             "trials or mixed reviews; L case series, expert opinion, textbooks, exam outlines. Claims graded X "
+             "appear only as caveats (below); [evidence.md](evidence.md) says what each source found.", ""]
     current = None
     for rule in kb.rules:
         if rule.source != current:
@@ -121,16 +124,38 @@ def evidence_reference() -> str:
         only = ", ".join(c.supported_only_for) if c.supported_only_for is not None else "(sits beside the benefit)"
         parts.append(f"| `{c.id}` | {_cell(c.claim)} | {only} | {source(c.citation)} | {found(c.citation)} |")
     current = None
-    for i, rule in enumerate(kb.rules):
+    for rule in kb.rules:
         if rule.source != current:
             current = rule.source
             parts += ["", f"## {current}", "", "| rule | claim | grade | source | what the source found |",
                       "| --- | --- | --- | --- | --- |"]
         parts.append(f"| `{rule.id}` | {_cell(rule.description)} | {rule.grade} | {source(rule.citation)} "
                      f"| {found(rule.citation)} |")
+    parts += ["", "## A caveat in a plan", "",
+              "Manual lymphatic drainage for an arm lymphedema serves \"Improved circulation\" - the one modality "
+              "for which that benefit holds (lymph transport) - so its explanation gives the benefit as a reason "
+              "and shows the blood-flow caveat beside it, with its source:", "",
+              "```console", f"$ {CAVEAT_EXAMPLE}", _console(CAVEAT_EXAMPLE), "```"]
     parts += ["", "## References", ""]
     parts += [f"- **{key}** {_cell(text)}" for key, text in kb.references.items()]
     return "\n".join(parts) + "\n"
+
+
+CAVEAT_EXAMPLE = "medmassage explain facts/p14-lymphedema-arm-cleared.yaml --why manual_lymphatic_drainage"
+
+
+def _console(command: str) -> str:
+    """What a command prints, run from the checkout (as tests/test_doc_examples.py runs it)."""
+    from click.testing import CliRunner
+
+    cwd = Path.cwd()
+    try:
+        os.chdir(ROOT)
+        result = CliRunner().invoke(main, shlex.split(command)[1:])
+    finally:
+        os.chdir(cwd)
+    text = result.output.rstrip("\n")
+    return text + (f"\n[exit {result.exit_code}]" if result.exit_code else "")
 
 
 PAGES = {"cli.md": cli_reference, "rules.md": rules_reference, "evidence.md": evidence_reference}

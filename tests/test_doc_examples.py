@@ -74,7 +74,7 @@ def test_every_console_example_is_the_current_output(doc: Path, tmp_path: Path, 
 def test_the_docs_name_every_check_of_lint_and_every_grade() -> None:
     authoring = (ROOT / "docs" / "authoring-rules.md").read_text(encoding="utf-8")
     for check in ("unknown-id", "duplicate-id", "evidence", "never-fires", "redundant", "conflict", "gap",
-                  "unused-term", "invalid-rule"):
+                  "unused-term", "invalid-rule", "grade-source", "traceable", "claim-acuity"):
         assert f"`{check}`" in authoring, check
     from medmassage_rules.operators import MODIFIERS, OPERATORS
 

@@ -349,3 +349,21 @@ def test_a_diagnosis_given_only_by_its_code_is_planned_as_that_condition(kb, cod
     case = validate_case({"id": "t", "diagnoses": [{"icd10": code, "acuity": "chronic"}]}, "test", kb.vocabulary)
     assert [(d.condition, d.side) for d in case.diagnoses] == [(condition, side)]
     assert plan_case(case, kb).plan.status != "defer"
+
+
+@PROPERTY
+@given(condition=st.sampled_from(V2_CONDITIONS), side=st.sampled_from(["left", "right", "bilateral"]),
+       acuity=st.sampled_from(["acute", "subacute", "chronic"]), age=st.integers(min_value=18, max_value=74))
+def test_each_condition_alone_is_treated_with_its_first_line(kb, condition: str, side: str, acuity: str,
+                                                              age: int) -> None:
+    """With nothing else in the case, each new condition gives a plan that treats, with its first line -
+    except the acute tendon and muscle injuries, which PEACE protects (nothing at the site, so nothing to do)."""
+    d = plan(kb, {"patient": {"age": age}, "diagnoses": [{"condition": condition, "side": side, "acuity": acuity}]})
+    if acuity == "acute" and condition in ("hamstring_strain", "achilles_tendinopathy"):
+        assert work_pairs(d) == [] and d["status"] == "defer"
+        return
+    assert d["status"] in ("treat", "treat_with_precautions"), d["status"]
+    assert work_pairs(d)
+    first = {m for r in v2_rules(kb, condition) if r.then.propose and r.then.propose.line == "first"
+             for m in r.then.propose.modalities}
+    assert first & {m["id"] for m in d["modalities"]}

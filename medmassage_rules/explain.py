@@ -30,8 +30,8 @@ from .patterns import pattern_matches
 from .planner import GRADE_WEIGHT, NO_TARGET_IT_APPLIES_TO, PlanResult, combine, evidence_factor
 from .trace import LINE_WORDS, STATUS_WORDS, describe_conclusion
 
-GRADE_WORDS = {"H": "guideline or systematic review", "M": "small or mixed trials",
-               "L": "case series, expert opinion or practice texts", "X": "contradicted by evidence"}
+GRADE_WORDS = {"H": "guideline or systematic review", "M": "randomised trials or mixed reviews",
+               "L": "case series, expert opinion or textbooks", "X": "contradicted by evidence"}
 TOPICS = ("status", "minutes")
 
 

@@ -97,7 +97,7 @@ def _load_finding(problem: str) -> LintFinding:
         check = "duplicate-id"
     elif "citation" in message or re.match(r"(grade|citation)\b", message):
         check = "evidence"
-    elif re.search(r"unknown (\w+ )*id\b", message):
+    elif re.search(r"unknown (\w+ )*(id|tissue|area|condition)\b", message):  # vocabulary cross-references too
         check = "unknown-id"
     else:
         check = "invalid-rule"

@@ -385,3 +385,19 @@ def test_lint_conflict_knows_sides(tmp_path: Path) -> None:
     """)
     conflicts = [f.where for f in lint_knowledge_base(folder).findings if f.check == "conflict"]
     assert conflicts == ["rules.yaml: rule same-axilla"]
+
+
+def test_lint_names_unknown_ids_in_the_v2_vocabulary_sections(tmp_path: Path) -> None:
+    folder = make_kb(tmp_path, "")
+    vocab = folder / "vocabulary.yaml"
+    text = vocab.read_text(encoding="utf-8")
+    text = text.replace("axial_areas: [head,", "axial_areas: [elbow, head,", 1)
+    text = text.replace("applies_to: [viscus]}", "applies_to: [guts]}", 1)
+    text = text.replace("spinal_conditions: [low_back_pain,", "spinal_conditions: [backache, low_back_pain,", 1)
+    vocab.write_text(text, encoding="utf-8")
+    report = lint_knowledge_base(folder)
+    assert report.exit_code == 1
+    found = {f.message: f.check for f in report.findings}
+    assert found == {"axial_areas: unknown area 'elbow'": "unknown-id",
+                     "modalities.abdominal_massage.applies_to: unknown tissue 'guts'": "unknown-id",
+                     "spinal_conditions: unknown condition 'backache'": "unknown-id"}, found

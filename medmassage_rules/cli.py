@@ -214,17 +214,22 @@ def trace(case: Path, step: bool, quiz: bool, rules_dir: Path | None) -> None:
 
 @main.command()
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Write the case file (YAML) here instead of printing it.")
+              help="Write the case file (YAML) here instead of printing it on stdout.")
+@click.option("--force", is_flag=True, help="Overwrite the --output file if it exists.")
 @rules_option
 @handles_errors
-def consult(output: Path | None, rules_dir: Path | None) -> None:
+def consult(output: Path | None, force: bool, rules_dir: Path | None) -> None:
     """Build a case by answering only what the knowledge base needs, then plan it.
 
-    Asks the case id, the diagnoses (with the side, acuity or area their rules read), then,
-    red flags first, the findings, history, measurements and medications that a rule still
-    open tests, the clearances a firing rule requires, and the session length. Answer with
-    a menu number or an id; `why` names the rules waiting for the answer; `back` revises
-    the last answer. The case is validated before it is written.
+    Asks the case id, the diagnoses (a condition or an ICD-10-CM code, with the side, acuity
+    or area their rules read), then, red flags first, the findings (palpation included),
+    history, measurements and medications that a rule still open tests - a list at a time,
+    "any of these?" - the clearances a firing rule requires, and the prescription (requested
+    and excluded modalities, focus areas, session length). Answer with a menu number or an
+    id; `why` names the rules waiting for the answer; `back` revises the last answer.
+
+    The questions and the plan go to stderr, the case file to stdout (or to --output), so
+    `medmassage consult > case.yaml` writes a valid case file.
 
     \b
     Example:
@@ -233,14 +238,19 @@ def consult(output: Path | None, rules_dir: Path | None) -> None:
     from .consult import consult as run_consultation
     from .render.text import render_text
 
+    if output is not None and output.exists() and not force:
+        raise MedMassageError(f"{output}: exists; give --force to overwrite it")
     kb = _kb(rules_dir)
-    done = run_consultation(kb, ask=_ask, say=click.echo)
+    try:
+        done = run_consultation(kb, ask=functools.partial(_ask, err=True), say=lambda text: click.echo(text, err=True))
+    except EOFError:
+        raise MedMassageError("the input ended before the consultation was complete: no case written") from None
     if output is None:
-        click.echo(done.yaml)
+        click.echo(done.yaml, nl=False)
     else:
         _write(output, done.yaml)
-        click.echo(f"Case written to {output}")
-    click.echo(render_text(done.result, kb))
+        click.echo(f"Case written to {output}", err=True)
+    click.echo(render_text(done.result, kb), err=True)
 
 
 def _write(path: Path, text: str) -> None:

@@ -1,11 +1,14 @@
 """An interactive consultation that builds a case by asking only what the rules need.
 
-The order: the case id; the diagnoses (one or more), each with the attributes its rules
-read (side, acuity, the limb of a lymphedema); then, most urgent first, the findings,
-history items, measurements and medications that a relevant rule still open tests, each
-"yes" followed by the site, side or attribute the waiting rules read; then the clearances
-that rules which would fire require; then the prescription's session length. ``why`` at a
-prompt names the rules waiting for that answer; ``back`` revises the last answer.
+The order: the case id; the diagnoses (one or more, each once; a condition or an ICD-10-CM
+code), each with the attributes its rules read (side, acuity, the limb of a lymphedema);
+then, most urgent first, the findings (palpation and examination included), history items,
+measurements and medications that a relevant rule still open tests - findings and history
+as lists under one heading ("Red flags - any of these?"), each item named followed by the
+site, side or attribute the waiting rules read; then the clearances that rules which would
+fire require; then the prescription (requested and excluded modalities, focus areas, the
+longest session). ``why`` at a prompt names the rules waiting for that answer; ``back``
+revises the last answer.
 
 The interview is a generator of questions that depends only on the answers given, so
 ``back`` simply replays the answers but the last. Every answer is checked by the case
@@ -16,6 +19,7 @@ Input and output are injected callables: click in the command line, lists in tes
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,7 +30,7 @@ from .cases import NEEDS_AREA, Case, HistoryItem, validate_case
 from .dialogue import Ask, Say, menu
 from .errors import CaseError
 from .facts import KIND_OF
-from .factwords import SUBJECT_FIELD
+from .factwords import SUBJECT_FIELD, Words
 from .knowledge import KnowledgeBase, RuleSpec
 from .needs import FollowUp, Item, Key, Needs
 from .planner import PlanResult, case_facts, plan_case
@@ -39,6 +43,13 @@ LIST_OF = {"finding": "findings", "history": "history"}
 WHY_SHOWN = 8
 YES = ("y", "yes")
 NO = ("n", "no")
+ICD10 = re.compile(r"[A-Z][0-9][0-9A-Z](\.?[0-9A-Z]{1,4})?")
+SINGLE_WORDS = {"red_flag": "Red flag", "screening": "Screening", "urgent": "Urgent screening", "finding": "Finding",
+                "history": "History"}
+BATCH_WORDS = {"red_flag": "Red flags (any one means same-day medical assessment)",
+               "urgent": "Urgent screening (with other answers, these may need same-day assessment)",
+               "screening": "Screening (any one stops or defers treatment)",
+               "finding": "Findings on examination and palpation", "history": "History"}
 
 
 @dataclass(frozen=True)
@@ -94,7 +105,10 @@ class _Interview:
         self.kb = kb
         self.v = kb.vocabulary
         self.needs = needs
+        self.words = Words(kb.vocabulary)
         self.data: dict[str, Any] = {}
+        self.top_salience = 0
+        self.titles: dict[str, int] = {}
 
     # -- checking an answer against the case validator ---------------------------------------------
     def _check(self, prefix: str, change: Callable[[dict[str, Any]], None]) -> None:
@@ -161,29 +175,40 @@ class _Interview:
             why="No rule reads the case id: it names the case and its file.")
         d["diagnoses"] = []
         while True:
-            condition = yield self._condition_question(first=not d["diagnoses"])
-            if condition is None:
+            entry = yield self._condition_question(first=not d["diagnoses"])
+            if entry is None:
                 break
-            d["diagnoses"].append({"condition": condition})
-            yield from self._diagnosis_details(condition)
-        conditions = [x["condition"] for x in d["diagnoses"]]
+            d["diagnoses"].append(dict(entry))
+            yield from self._diagnosis_details(entry)
+        conditions = [x.condition for x in validate_case(d, SOURCE, self.v).diagnoses]
         relevant = self.needs.relevant_rules(conditions)
         by_id = {r.id: r for r in relevant}
         asked: set[Key] = set()
-        for item in self.needs.items(relevant):
+        pending = self.needs.items(relevant)
+        self.top_salience = max((item.salience for item in pending), default=0)
+        while pending:
             facts = self._facts()
-            open_rules = [by_id[r] for r in item.rules if self.needs.rule_state(by_id[r], facts, asked) is not False]
-            if not open_rules:
-                continue
-            yield from self._screen(item, open_rules, asked)
-            asked.add(item.key)
+            still_open = [(item, [by_id[r] for r in item.rules
+                                  if self.needs.rule_state(by_id[r], facts, asked) is not False])
+                          for item in pending]
+            still_open = [(item, rules) for item, rules in still_open if rules]
+            if not still_open:
+                break
+            batch = self._batch(still_open, facts, asked)
+            if len(batch) > 1:
+                yield from self._screen_batch(batch, asked)
+            else:
+                yield from self._screen(*batch[0], asked)
+            done = {item.key for item, _ in batch}
+            asked |= done
+            pending = [item for item, _ in still_open if item.key not in done]
             decisive = self._decisive(relevant, asked)
             if decisive is not None:
                 yield Notice(f"  -> {decisive.id}: {decisive.description}. No further answer can change "
                              f"the outcome, so the screening ends here.")
                 return d
         yield from self._clearances()
-        yield from self._minutes(relevant, asked)
+        yield from self._prescription(relevant, asked)
         return d
 
     def _case_id(self, text: str) -> str:
@@ -195,20 +220,52 @@ class _Interview:
         conditions = list(self.v.conditions)
         index = len(self.data["diagnoses"])
 
-        def build(ident: str) -> Callable[[dict[str, Any]], None]:
-            return lambda t: t["diagnoses"].append({"condition": ident})
+        def parse(text: str) -> dict[str, str] | None:
+            t = text.strip()
+            if not t:
+                if first:
+                    raise ValueError("choose a number from the menu, or type a condition id or an ICD-10-CM code")
+                return None
+            if t.isdigit():
+                if not 1 <= int(t) <= len(conditions):
+                    raise ValueError(f"{t} is not on the menu (1-{len(conditions)})")
+                entry = {"condition": conditions[int(t) - 1]}
+            elif ICD10.fullmatch(t.upper()) and _as_id(t) not in self.v.conditions:
+                entry = {"icd10": t.upper()}
+            else:
+                entry = {"condition": _as_id(t)}
+            self._check(f"diagnoses[{index}].{next(iter(entry))}", lambda d: d["diagnoses"].append(dict(entry)))
+            condition = self._condition_of(entry)
+            if condition is None:
+                raise ValueError(f"{t} names no condition of the knowledge base: the plan could not cover it")
+            given = [self._condition_of(x) for x in self.data["diagnoses"]]
+            if condition in given:
+                raise ValueError(f"{self.v.label(condition)} is a diagnosis of this case already")
+            return entry
 
         waiting = [r.id for r in self.kb.rules if any(k == "diagnosis" and "condition" in (f or {})
                                                        for k, f in r.positive)]
-        text = "Diagnosis (number or id)" if first else "Another diagnosis (number or id; Enter when done)"
-        return Question(text, self._choice(conditions, f"diagnoses[{index}].condition", build, optional=not first),
-                        menu=menu(self.v.label(c) for c in conditions), waiting=tuple(waiting))
+        text = ("Diagnosis (number, condition id or ICD-10-CM code)" if first else
+                "Another diagnosis (number, id or ICD-10-CM code; Enter when done)")
+        return Question(text, parse, menu=menu(self.v.label(c) for c in conditions), waiting=tuple(waiting))
 
-    def _diagnosis_details(self, condition: str) -> Generator[Question, Any, None]:
+    def _condition_of(self, entry: dict[str, Any]) -> str | None:
+        """The condition a diagnosis entry stands for (a code is mapped by the case validator)."""
+        if "condition" in entry:
+            return str(entry["condition"])
+        case = validate_case({"id": "x", "diagnoses": [entry]}, SOURCE, self.v)
+        return case.diagnoses[0].condition if case.diagnoses else None
+
+    def _diagnosis_details(self, entry: dict[str, Any]) -> Generator[Question, Any, None]:
         diagnosis = self.data["diagnoses"][-1]
         index = len(self.data["diagnoses"]) - 1
         prefix = f"diagnoses[{index}]"
+        condition = self._condition_of(entry) or ""
+        coded = validate_case({"id": "x", "diagnoses": [entry]}, SOURCE, self.v).diagnoses[0] \
+            if "icd10" in entry else None
         for name, rules in self.needs.diagnosis_fields(condition).items():
+            if coded is not None and name == "side" and coded.side is not None:
+                continue                     # the code's laterality gives the side
             options = {"side": list(self.v.sides), "acuity": list(self.v.acuities),
                        "severity": list(self.v.severities), "area": list(self.v.areas)}[name]
             required = name == "area" and condition in NEEDS_AREA
@@ -230,7 +287,7 @@ class _Interview:
         kind, name = item.key
         waiting = tuple(r.id for r in rules)
         if kind in LIST_OF:
-            yield from self._screen_listed(item.key, rules, asked)
+            yield from self._screen_listed(item, rules, asked)
         elif kind == "medication":
             yield from self._medications(rules)
         elif item.key == ("vitals", "blood_pressure"):
@@ -265,19 +322,88 @@ class _Interview:
         self._check("vitals", lambda d: d.setdefault("vitals", {}).update(systolic=systolic, diastolic=diastolic))
         return systolic, diastolic
 
-    def _screen_listed(self, key: Key, rules: list[RuleSpec], asked: set[Key]) -> Generator[Question, Any, None]:
+    def _heading(self, item: Item, rules: list[RuleSpec], facts: dict[str, list[Any]], asked: set[Key]) -> str:
+        """red_flag when a yes alone sends the case to the most severe status, screening when it
+        stops treatment otherwise, urgent when the most urgent rules need it with other answers,
+        else the kind (finding, history)."""
+        stops = [r.then.block_all.status for r in rules if r.then.block_all is not None
+                 and self.needs.rule_state(r, facts, asked, pending=item.key) is True]
+        if stops:
+            return "red_flag" if self.v.statuses[0] in stops else "screening"
+        return "urgent" if item.salience >= self.top_salience else item.key[0]
+
+    def _batch(self, still_open: list[tuple[Item, list[RuleSpec]]], facts: dict[str, list[Any]],
+               asked: set[Key]) -> list[tuple[Item, list[RuleSpec]]]:
+        """The next question: the first open item with every open finding or history item under the
+        same heading (red flags, screening, urgent, findings, history). An item that a rule needs
+        jointly with one already on the list waits for a later question (dyspnoea *with* edema)."""
+        first, rules = still_open[0]
+        batch = [(first, rules)]
+        if first.key[0] not in LIST_OF:
+            return batch
+        heading = self._heading(first, rules, facts, asked)
+        for item, item_rules in still_open[1:]:
+            if item.key[0] not in LIST_OF or self._heading(item, item_rules, facts, asked) != heading:
+                continue
+            if any(self.needs.joint(rule, other.key, item.key) for rule in item_rules for other, _ in batch):
+                continue
+            batch.append((item, item_rules))
+        return batch
+
+    def _where(self, key: Key, rules: list[RuleSpec]) -> str:
+        follow = self.needs.follow_up(key, rules)
+        return "".join(f" of the {self.v.label(site)}" for site in follow.fixed.values())
+
+    def _screen_batch(self, batch: list[tuple[Item, list[RuleSpec]]],
+                      asked: set[Key]) -> Generator[Question, Any, None]:
+        """'Any of these?' with a numbered list; the details of each one named follow."""
+        facts = self._facts()
+        first, rules = batch[0]
+        heading = self._heading(first, rules, facts, asked)
+        self.titles[heading] = times = self.titles.get(heading, 0) + 1
+        title = BATCH_WORDS[heading]
+        if times > 1:                  # a later list under the same heading: say so, never repeat a question
+            title = f"More {title[0].lower()}{title[1:]}" + (f" ({times})" if times > 2 else "")
+        keys = [item.key for item, _ in batch]
+        labels = [f"{self.words.plain(item.key[1])}{self._where(item.key, item_rules)}" for item, item_rules in batch]
+        waiting = tuple(dict.fromkeys(r.id for _, item_rules in batch for r in item_rules))
+
+        def parse(text: str) -> list[Key]:
+            tokens = [t.strip() for t in text.split(",") if t.strip()]
+            if not tokens or [t.lower() for t in tokens] in (["none"], ["no"], ["n"]):
+                return []
+            picked: list[Key] = []
+            for token in tokens:
+                for part in (token.split() if all(p.isdigit() for p in token.split()) else [token]):
+                    named = [k for k in keys if k[1] == _as_id(part)]
+                    if part.isdigit():
+                        if not 1 <= int(part) <= len(keys):
+                            raise ValueError(f"{part} is not on the list (1-{len(keys)})")
+                        picked.append(keys[int(part) - 1])
+                    elif named:
+                        picked += named
+                    else:
+                        raise ValueError(f"{part!r} is not on this list: answer its numbers or ids, or none")
+            return list(dict.fromkeys(picked))
+
+        present = yield Question(f"{title} - any of these? Numbers or ids, comma-separated; "
+                                 "Enter or 'none' for none", parse, menu=menu(labels), waiting=waiting)
+        for item, item_rules in batch:
+            if item.key in present:
+                yield from self._details(item.key, item_rules)
+
+    def _screen_listed(self, item: Item, rules: list[RuleSpec], asked: set[Key]) -> Generator[Question, Any, None]:
+        key = item.key
+        heading = self._heading(item, rules, self._facts(), asked)
+        present = yield Question(f"{SINGLE_WORDS[heading]}: {self.words.plain(key[1])}{self._where(key, rules)}? [y/N]",
+                                 _yes_no(False), waiting=tuple(r.id for r in rules))
+        if present:
+            yield from self._details(key, rules)
+
+    def _details(self, key: Key, rules: list[RuleSpec]) -> Generator[Question, Any, None]:
+        """What a yes must say further: the site, the side, the attributes the waiting rules read."""
         kind, value = key
         follow = self.needs.follow_up(key, rules)
-        facts = self._facts()
-        stops = [r.then.block_all.status for r in rules if r.then.block_all is not None
-                 and self.needs.rule_state(r, facts, asked, pending=key) is True]
-        heading = ("Red flag" if self.v.statuses[0] in stops else "Screening" if stops
-                   else kind.capitalize())
-        where = "".join(f" of the {self.v.label(site)}" for site in follow.fixed.values())
-        present = yield Question(f"{heading}: {self.v.label(value)}{where}? [y/N]", _yes_no(False),
-                                 waiting=tuple(r.id for r in rules))
-        if not present:
-            return
         entries: list[dict[str, Any]] = [{SUBJECT_FIELD[kind]: value, **follow.fixed}]
         for name, waiting in follow.ask.items():
             question = self._follow_up_question(kind, value, name, waiting, entries, follow)
@@ -335,15 +461,30 @@ class _Interview:
                                      key=self.v.medication_classes.index) if cond is not None else []
         options = list(dict.fromkeys(tested)) or list(self.v.medication_classes)
 
-        def build(ident: str) -> Callable[[dict[str, Any]], None]:
-            return lambda t: t.setdefault("medications", []).append(ident)
+        def parse(text: str) -> list[str]:
+            """Menu numbers, classes or drug names, comma-separated; a name the vocabulary does not
+            know is kept as given (the planner lists it as not checked)."""
+            names: list[str] = []
+            for token in (t.strip() for t in text.split(",")):
+                if not token:
+                    continue
+                if token.isdigit():
+                    if not 1 <= int(token) <= len(options):
+                        raise ValueError(f"{token} is not on the menu (1-{len(options)})")
+                    names.append(options[int(token) - 1])
+                elif _as_id(token) in self.v.medications or _as_id(token) in self.v.medication_classes:
+                    names.append(_as_id(token))
+                else:
+                    names.append(token)
+            names = list(dict.fromkeys(names))
+            self._check("medications", lambda t: t.__setitem__("medications", list(names)))
+            return names
 
-        names = yield Question("Medications: numbers, or medication names or classes "
-                               "(e.g. warfarin), comma-separated; Enter for none",
-                               self._choice(options, "medications", build, optional=True, many=True),
+        names = yield Question("Medications: numbers, classes or drug names (e.g. warfarin), comma-separated; "
+                               "Enter for none", parse,
                                menu=menu(self.v.label(o) for o in options), waiting=tuple(r.id for r in rules))
         if names:
-            self.data["medications"] = list(dict.fromkeys(names))
+            self.data["medications"] = names
 
     def _decisive(self, relevant: list[RuleSpec], asked: set[Key]) -> RuleSpec | None:
         """A rule that surely sends the case to the most severe status, clearances aside."""
@@ -370,16 +511,38 @@ class _Interview:
             if present:
                 self.data.setdefault("clearances", []).append(gate)
 
-    def _minutes(self, relevant: list[RuleSpec], asked: set[Key]) -> Generator[Question, Any, None]:
+    def _prescription(self, relevant: list[RuleSpec], asked: set[Key]) -> Generator[Question, Any, None]:
+        """The physician's order: requested and excluded modalities, focus areas, the longest session."""
+        rx_rules = self.needs.prescription_rules()
+        modalities, areas = list(self.v.modalities), list(self.v.areas)
+        parts = (("modalities", "request", modalities, "Prescription: modalities the physician requests"),
+                 ("exclude_modalities", "exclusion", modalities, "Prescription: modalities the physician rules out"),
+                 ("focus_areas", "focus", areas, "Prescription: areas to focus on"))
+        why = {"modalities": "A request is proposed like any modality; a block or the pressure cap still wins.",
+               "exclude_modalities": "An excluded modality is blocked for this case.",
+               "focus_areas": "The session planner gives the segments of these areas their minutes first."}
+        for name, kind, options, text in parts:
+            if kind not in rx_rules and name != "focus_areas":
+                continue
+
+            def build(ident: str, name: str = name) -> Callable[[dict[str, Any]], None]:
+                return lambda t: t.setdefault("prescription", {}).setdefault(name, []).append(ident)
+
+            value = yield Question(f"{text} (numbers or ids, comma-separated; Enter for none)",
+                                   self._choice(options, f"prescription.{name}", build, optional=True, many=True),
+                                   menu=menu(self.v.label(o) for o in options), waiting=rx_rules.get(kind, ()),
+                                   why=why[name])
+            if value:
+                self.data.setdefault("prescription", {})[name] = list(dict.fromkeys(value))
         facts = self._facts()
         limits = tuple(r.id for r in relevant if r.then.limit_minutes is not None
                        and self.needs.rule_state(r, facts, asked) is True)
 
-        def build(value: Any) -> Callable[[dict[str, Any]], None]:
+        def build_minutes(value: Any) -> Callable[[dict[str, Any]], None]:
             return lambda t: t.setdefault("prescription", {}).__setitem__("max_minutes", value)
 
         value = yield Question("Prescription: longest session in minutes, 15-120 (Enter for 30)",
-                               self._number("prescription.max_minutes", build), waiting=limits,
+                               self._number("prescription.max_minutes", build_minutes), waiting=limits,
                                why="No rule tests it: the session planner makes it the ceiling of the "
                                    "session (30 minutes when not given); the rules listed lower that ceiling.")
         if value is not None:

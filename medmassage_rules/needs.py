@@ -7,8 +7,10 @@ findings, history items, medications and measurements the relevant rules test, w
 whether a rule can still fire (three-valued: it holds, it cannot hold, or not known yet).
 
 Relevant rules for a set of diagnoses: the rules whose diagnosis patterns admit one of
-them, and the safety rules (no diagnosis pattern; they only veto, cap, require or refer)
-unless a safety rule can only block areas or modalities these diagnoses never reach.
+them, the examination rules (findings alone indicate a mechanism and add their site as a
+target: a trigger point in a muscle, paresthesia, spasm), and the safety rules (no diagnosis
+pattern; they only veto, cap, require or refer) unless a safety rule can only block areas or
+modalities these diagnoses never reach.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from .knowledge import KnowledgeBase, RuleSpec, SiteRef
 from .patterns import Universe, field_matches, pattern_matches
 
 SCREENED_KINDS = ("finding", "history", "patient", "vitals", "labs", "medication")
+PRESCRIPTION_KINDS = ("request", "exclusion", "focus")
 SITE_FIELDS = ("area", "target", "site")
 BLOOD_PRESSURE = ("systolic", "diastolic")       # asked together, as "150/95"
 # A diagnosis field a rule tests -> the question that answers it.
@@ -90,6 +93,22 @@ class Needs:
         return (not self.has_diagnosis(rule) and not (t.mechanisms or t.targets or t.propose)
                 and all(kind in SCREENED_KINDS for _, kind, _ in _patterns(rule)))
 
+    def is_examination(self, rule: RuleSpec) -> bool:
+        """A rule that reads only findings and concludes mechanisms or targets: what palpation and
+        examination add to any diagnosis (trigger points, paresthesia, spasm, hypertonicity ...)."""
+        t = rule.then
+        return (not self.has_diagnosis(rule) and bool(t.mechanisms or t.targets)
+                and all(kind == "finding" for _, kind, _ in _patterns(rule)))
+
+    def prescription_rules(self) -> dict[str, tuple[str, ...]]:
+        """The prescription's parts the rules read (request, exclusion, focus), with those rules."""
+        out: dict[str, list[str]] = {}
+        for rule in self.kb.rules:
+            for _, kind, _ in _patterns(rule):
+                if kind in PRESCRIPTION_KINDS:
+                    out.setdefault(kind, []).append(rule.id)
+        return {kind: tuple(dict.fromkeys(ids)) for kind, ids in out.items()}
+
     def admits(self, rule: RuleSpec, conditions: Iterable[str]) -> bool:
         """Every diagnosis pattern of the rule admits one of the conditions (by condition alone)."""
         chosen = list(conditions)
@@ -128,7 +147,7 @@ class Needs:
 
         own_ids = {r.id for r in own}
         return [r for r in self.kb.rules
-                if r.id in own_ids or (self.is_safety(r) and not moot(r))]
+                if r.id in own_ids or self.is_examination(r) or (self.is_safety(r) and not moot(r))]
 
     # -- what to ask ---------------------------------------------------------------------------
     def diagnosis_fields(self, condition: str) -> dict[str, tuple[str, ...]]:
@@ -165,6 +184,12 @@ class Needs:
         if kind in ("patient", "vitals", "labs"):
             return {field_key(kind, name) for name in fields}
         return set()
+
+    def joint(self, rule: RuleSpec, first: Key, then: Key) -> bool:
+        """Whether the rule needs both answers, in two of its patterns (dyspnoea *with* edema): the
+        second is then worth asking only once the first is known."""
+        keys = [self.keys(kind, fields) for _, kind, fields in _patterns(rule)]
+        return any(first in a and then in b for i, a in enumerate(keys) for j, b in enumerate(keys) if i != j)
 
     def items(self, rules: Iterable[RuleSpec]) -> list[Item]:
         """Everything the given rules test, most urgent first (salience), then by kind and vocabulary."""

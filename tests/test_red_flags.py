@@ -247,3 +247,35 @@ def test_children_get_moderate_pressure_at_most(data: dict[str, Any], pairs: Pai
             assert ranks[w["pressure"]] <= ranks["moderate"], w
             if age < 12:
                 assert w["modality"] not in ("deep_tissue", "trigger_point_therapy", "neuromuscular_therapy"), w
+
+
+LIFTED_ONLY_FOR_DYSPNEA = {
+    "compensated heart failure": dict(history=[{"item": "heart_failure", "decompensated": False}]),
+    "edema": dict(findings=[{"finding": "edema", "area": "ankle_foot"}]),
+    "lymphedema": dict(diagnoses=[{"condition": "lymphedema", "area": "forearm"}]),
+    "active malignancy": dict(history=[{"item": "malignancy", "active": True}]),
+    "pregnancy": dict(history=[{"item": "pregnancy", "weeks": 25}]),
+}
+
+
+@SETTINGS
+@given(data=case_dicts(), pairs=clearance_pairs, row=st.sampled_from(sorted(LIFTED_ONLY_FOR_DYSPNEA)))
+def test_dyspnea_rows_need_a_clearance_given_for_the_dyspnea(data: dict[str, Any], pairs: Pairs, row: str) -> None:
+    """Only a clearance given for the breathlessness lifts these rows; bare ids, or clearances for
+    anything else, never do."""
+    extra = LIFTED_ONLY_FOR_DYSPNEA[row]
+    case = add(data, findings=[{"finding": "dyspnea"}, *extra.get("findings", [])],
+               **{k: v for k, v in extra.items() if k != "findings"})
+    others = [(c, s) for c, s in pairs if s != "dyspnea"] + [(c, None) for c in V.clearances]
+    result = plan_with(case, others)
+    assert result.plan.status == "refer_urgent", (row, result.plan.status_because)
+    assert urgent_to(result, "emergency_care")
+
+
+@SETTINGS
+@given(data=case_dicts(), pairs=clearance_pairs)
+def test_dyspnea_alone_is_never_treated_without_a_clearance_for_it(data: dict[str, Any], pairs: Pairs) -> None:
+    others = [(c, s) for c, s in pairs if s != "dyspnea"]
+    result = plan_with(add(data, findings=[{"finding": "dyspnea"}]), others)
+    assert result.plan.status in ("refer_urgent", "refer"), result.plan.status
+    assert result.plan.total_minutes == 0

@@ -28,6 +28,7 @@ import gzip
 import re
 import sys
 from pathlib import Path
+from typing import Any
 
 DEFAULT_OUTPUT = Path(__file__).resolve().parents[1] / "rules" / "intake" / "icd10cm.tsv.gz"
 
@@ -73,6 +74,32 @@ def source() -> str:
     return f"simple-icd-10-cm {version('simple-icd-10-cm')}, {', '.join(tabular)}"
 
 
+def _enclosing_blocks(cm: Any, codes: list[str], single: set[str]) -> dict[str, str]:
+    """Each block's smallest enclosing block (C43-C44 -> C00-C75 -> C00-C96).
+
+    The tabular list puts every block of a chapter directly under the chapter; a block covers
+    the categories from its first to its last in the list's order (D3A lies between D36 and
+    D37 there, not where the alphabet puts it), so nesting is worked out from the ranges.
+    """
+    position: dict[str, int] = {}
+    for i, code in enumerate(codes):
+        if cm.is_category(code):
+            position.setdefault(code, i)
+    spans: dict[str, tuple[int, int]] = {}
+    for code in codes:
+        if "-" in code and cm.is_block(code):
+            first, last = code.split("-")
+            if first in position and last in position:
+                spans[code] = (position[first], position[last])
+    spans.update({f"{c}-{c}": (position[c], position[c]) for c in single if c in position})
+    out: dict[str, str] = {}
+    for block, (lo, hi) in spans.items():
+        around = [(end - start, b) for b, (start, end) in spans.items() if b != block and start <= lo and hi <= end]
+        if around:
+            out[block] = min(around)[1]
+    return out
+
+
 def build_lines() -> list[str]:
     import simple_icd_10_cm as cm  # the package is needed only here and in the tests
 
@@ -80,17 +107,18 @@ def build_lines() -> list[str]:
              f"# source: {source()}"]
     codes = cm.get_all_codes(with_dots=True)
     single = {code for code in codes if cm.is_block(code) and cm.get_parent(code) == code}
+    enclosing = _enclosing_blocks(cm, codes, single)
     for code in dict.fromkeys(codes):
         if cm.is_extended_subcategory(code):
             continue
         if code in single:  # a block holding one category has its name (C50): written as C50-C50
-            chapter = cm.get_ancestors(code)[-1]
-            lines.append("\t".join((f"{code}-{code}", chapter, "", "",
+            block = f"{code}-{code}"
+            lines.append("\t".join((block, enclosing.get(block) or cm.get_ancestors(code)[-1], "", "",
                                     _clean(cm.get_description(code, prioritize_blocks=True)))))
         defs = cm.get_seven_chr_def(code)
         if defs:
             lines.append("@" + code + "".join(f"\t{char}={_clean(text)}" for char, text in defs.items()))
-        parent = cm.get_parent(code)
+        parent = enclosing.get(code) or cm.get_parent(code)
         if parent == code:
             parent = f"{code}-{code}"
         if parent and parent == implied_parent(code):

@@ -245,6 +245,11 @@ class _Builder:
     def medication(self, resource: Any, kind: str) -> None:
         if str(resource.status) not in ACTIVE_MEDICATION:
             return
+        period = getattr(resource, "effectivePeriod", None)
+        started = (_day(getattr(resource, "authoredOn", None)) or _day(getattr(resource, "effectiveDateTime", None))
+                   or _day(getattr(period, "start", None) if period is not None else None))
+        if started is not None and started > self.as_of:
+            return  # prescribed after the day the case describes
         concept = getattr(resource, "medicationCodeableConcept", None)
         if concept is None:
             reference = getattr(resource, "medicationReference", None)

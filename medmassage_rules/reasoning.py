@@ -8,9 +8,9 @@ blocked area, a pressure cap, a required clearance, a referral or a no-treatment
 node of its own, linked from the fact that caused it by a ``blocks`` or ``caps`` edge.
 
 Built from :class:`~medmassage_rules.planner.PlanResult` (its trace and plan) as a networkx
-``DiGraph``; :func:`layout` places the nodes one column per layer (as networkx's
-``multipartite_layout`` would) after ordering each column by the barycentre of its
-neighbours, which keeps edge crossings low.
+``DiGraph``; :func:`layout` gives every edge that skips a column a bend point in each column
+it crosses (so it is drawn between the boxes, never over one), then orders each column by
+the barycentre of its neighbours, which keeps edge crossings low. Plain Python: no numpy.
 """
 
 from __future__ import annotations
@@ -31,6 +31,12 @@ LAYER_TITLES = ("Case facts", "Mechanisms", "Benefits", "Modalities", "Targets")
 EMPTY_WORDS = ("no case fact fired a rule", "no mechanism concluded", "no benefit sought",
                "no modality", "no target")
 SWEEPS = 4
+
+
+def node_state(reason: str) -> str:
+    """A blocked modality's state as one word: blocked, priced_out, or not_applicable (plan v2's
+    "no target it applies to")."""
+    return reason if reason in ("blocked", "priced_out") else "not_applicable"
 
 
 def _side(side: str | None) -> str:
@@ -62,7 +68,7 @@ class _Builder:
 
     def fact(self, fact: Any) -> str:
         kind = KIND_OF[type(fact)]
-        fields = [k for k, value in fact.items() if value is not None and not str(k).startswith("__")]
+        fields = [k for k, value in fact.items() if value is not None and k != "index" and not str(k).startswith("__")]
         return self.node(f"fact:{kind}:{fact.get('index', 0)}", "fact",
                          self.words.describe_fact(kind, fact, fields), "fact")
 
@@ -75,8 +81,8 @@ class _Builder:
                              f"{label}: {m.pressure} pressure, certainty {m.certainty:.2f}")
         if mod in self.blocked:
             b = self.blocked[mod]
-            verb = "blocked" if b.reason == "blocked" else "priced out by the pressure cap"
-            return self.node(f"modality:{mod}", "modality", f"{label} - {verb}", "modality", b.reason,
+            verb = {"blocked": "blocked", "priced_out": "priced out by the pressure cap"}.get(b.reason, b.reason)
+            return self.node(f"modality:{mod}", "modality", f"{label} - {verb}", "modality", node_state(b.reason),
                              f"{label} {verb} ({', '.join(b.because)})")
         return None
 
@@ -206,9 +212,29 @@ def reasoning_graph(result: PlanResult, kb: KnowledgeBase) -> nx.DiGraph:
 
 
 # -- layout ----------------------------------------------------------------------------------------
+BEND = "bend:"   # the prefix of a bend point: where an edge crosses a column it does not stop in
+
+
 def _mean(values: Iterable[float]) -> float | None:
     items = list(values)
     return sum(items) / len(items) if items else None
+
+
+def with_bends(g: nx.DiGraph) -> tuple[nx.DiGraph, dict[tuple[str, str], tuple[str, ...]]]:
+    """The graph with a bend point in every column an edge crosses (as a layered drawing does):
+    a bend holds its own place in the column, so the edge passes between the boxes, never over one."""
+    h = nx.DiGraph()
+    h.add_nodes_from(g.nodes(data=True))
+    routes: dict[tuple[str, str], tuple[str, ...]] = {}
+    for source, target in g.edges:
+        low, high = g.nodes[source]["layer"], g.nodes[target]["layer"]
+        bends = tuple(f"{BEND}{source}>{target}:{layer}" for layer in range(low + 1, high))
+        for layer, bend in zip(range(low + 1, high), bends, strict=True):
+            h.add_node(bend, layer=layer, kind="bend")
+        chain = (source, *bends, target)
+        h.add_edges_from(zip(chain, chain[1:], strict=False))
+        routes[(source, target)] = bends
+    return h, routes
 
 
 def ordered_layers(g: nx.DiGraph) -> dict[int, list[str]]:
@@ -232,23 +258,21 @@ def ordered_layers(g: nx.DiGraph) -> dict[int, list[str]]:
 
 @dataclass(frozen=True)
 class Layout:
-    """Node centres in abstract units: x is the layer's column, y the row within it."""
+    """Where everything goes, in abstract units: x is the layer's column, y the place within it.
+
+    ``positions`` holds the nodes and the bend points; ``routes`` gives, for every edge of the
+    graph, the bend points it passes through, one per column it crosses."""
 
     positions: dict[str, tuple[float, float]]
     columns: int
-    rows: float   # the tallest column, in rows
+    rows: float   # the tallest column, in places
+    routes: dict[tuple[str, str], tuple[str, ...]]
 
 
 def layout(g: nx.DiGraph) -> Layout:
-    """Place the nodes one column per layer, each column centred on the tallest one.
-
-    The positions networkx's ``multipartite_layout`` gives, in column units, without the numpy
-    it needs for them.
-    """
-    layers = ordered_layers(g)
-    columns = [layers[key] for key in sorted(layers)]
-    positions = {n: (float(x), y - (len(nodes) - 1) / 2) for x, nodes in enumerate(columns)
-                 for y, n in enumerate(nodes)}
-    low = min(y for _, y in positions.values())
-    positions = {n: (x, y - low) for n, (x, y) in positions.items()}
-    return Layout(positions, len(columns), max(len(nodes) for nodes in columns))
+    """One column per layer, each ordered by the barycentre of its neighbours, bends included."""
+    h, routes = with_bends(g)
+    layers = ordered_layers(h)
+    positions = {n: (float(layer), float(i)) for layer, nodes in layers.items() for i, n in enumerate(nodes)}
+    return Layout(positions, max(layers) + 1 if layers else 0, max((len(n) for n in layers.values()), default=0),
+                  routes)

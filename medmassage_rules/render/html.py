@@ -2,8 +2,8 @@
 
 Inline CSS and inline SVG only: no script, no font, no image and no link outside the page.
 Sections: the plan summary, the session timeline, the reasoning drawn as a layered graph
-(case facts → mechanisms → benefits → modalities → targets, laid out with networkx's
-multipartite layout; vetoes in red dashes), a "why" panel per recommended and per blocked
+(case facts → mechanisms → benefits → modalities → targets, each edge routed between the
+boxes; vetoes in red dashes), a "why" panel per recommended and per blocked
 modality (each reason rule with its description, evidence grade, citation, certainty and
 the case facts that fired it), and the evidence table of every rule that fired. Every text
 is escaped with :func:`html.escape`.
@@ -55,26 +55,26 @@ th { background: #f3f6f9; }
 .legend .l-target::before { background: #fff6d6; }
 .legend .l-blocked::before { background: #fdecea; border: 2px dashed var(--stop); }
 .legend .l-cap::before { background: #fdf2e0; border: 2px dotted var(--warn); }
-.figure svg { width: 100%; height: auto; }
-svg text { font: 11px system-ui, -apple-system, "Segoe UI", Roboto, Arial, sans-serif; fill: var(--ink); }
-svg .layer-title { font-size: 13px; font-weight: 700; text-anchor: middle; }
+.figure svg { display: block; max-width: none; }   /* natural size: the figure scrolls, the text never shrinks */
+svg text { font: 13px system-ui, -apple-system, "Segoe UI", Roboto, Arial, sans-serif; fill: var(--ink); }
+svg .layer-title { font-size: 14px; font-weight: 700; text-anchor: middle; }
 svg .node text { text-anchor: middle; }
 svg .node rect { stroke: #8795a1; stroke-width: 1.5; fill: #fff; }
 svg .fact rect { fill: #e3eefc; } svg .mechanism rect { fill: #efe6f7; } svg .benefit rect { fill: #e4f4ea; }
 svg .modality.recommended rect { fill: #c9ecd5; stroke: var(--ok); stroke-width: 2; }
 svg .target rect { fill: #fff6d6; }
-svg .node.blocked rect, svg .node.priced_out rect { fill: #fdecea; stroke: var(--stop); stroke-width: 2;
-                                                     stroke-dasharray: 6 4; }
-svg .node.blocked text, svg .node.priced_out text { fill: var(--stop); }
+svg .node.blocked rect, svg .node.priced_out rect, svg .node.not_applicable rect {
+  fill: #fdecea; stroke: var(--stop); stroke-width: 2; stroke-dasharray: 6 4; }
+svg .node.blocked text, svg .node.priced_out text, svg .node.not_applicable text { fill: var(--stop); }
 svg .node.capped rect { fill: #fdf2e0; stroke: var(--warn); stroke-width: 2; stroke-dasharray: 2 3; }
 svg .node.empty rect { fill: #fafafa; stroke-dasharray: 3 3; } svg .node.empty text { fill: var(--muted); }
 svg .edge { fill: none; stroke: #9aa7b4; stroke-width: 1.4; }
 svg .edge.blocks { stroke: var(--stop); stroke-width: 2; stroke-dasharray: 7 5; }
 svg .edge.caps { stroke: var(--warn); stroke-width: 2; stroke-dasharray: 2 4; }
 svg .edge.delivers { stroke: #6fae86; }
-svg .tick { stroke: #e3e8ee; } svg .tick-label { fill: var(--muted); font-size: 10px; text-anchor: middle; }
+svg .tick { stroke: #e3e8ee; } svg .tick-label { fill: var(--muted); text-anchor: middle; }
 svg .segment rect { stroke: #7d8b99; } svg .segment-label { font-weight: 700; }
-svg .segment-detail { font-size: 10px; fill: #34495e; }
+svg .segment-detail { fill: #34495e; }
 svg .ceiling { stroke: var(--stop); stroke-width: 2; stroke-dasharray: 4 3; }
 svg .no-session { font-size: 14px; fill: var(--stop); }
 footer { margin-top: 32px; font-size: 0.85em; color: var(--muted); }
@@ -82,12 +82,20 @@ footer { margin-top: 32px; font-size: 0.85em; color: var(--muted); }
   body { padding: 0; max-width: none; font-size: 10pt; }
   * { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
   .figure { overflow: visible; border: none; padding: 0; }
-  svg { max-width: 100%; height: auto; }
+  .figure svg { max-width: 100%; height: auto; }   /* on paper the drawing fits the page */
   h2 { break-after: avoid; } .panel, tr, figure { break-inside: avoid; }
   #reasoning { break-before: page; }
   @page { margin: 12mm; }
 }
 """
+
+
+PLANNER_CHECKS = {"site-applicability": "No target of the plan is a tissue this modality applies to"}
+
+
+def reason_words(reason: str) -> str:
+    """Why a modality is not given, in words (plan v2 adds "no target it applies to")."""
+    return {"blocked": "blocked", "priced_out": "priced out by the pressure cap"}.get(reason, reason)
 
 
 def _e(value: Any) -> str:
@@ -105,6 +113,11 @@ class _Page:
     def rule(self, rid: str) -> RuleSpec:
         return self.kb.by_id[rid]
 
+    def says(self, rid: str) -> str:
+        """What a rule says; an id that is not a rule of the knowledge base (a check the planner
+        makes itself) is given as it is."""
+        return self.kb.by_id[rid].description if rid in self.kb.by_id else PLANNER_CHECKS.get(rid, rid)
+
     def facts_of(self, rid: str, concluded: str, **match: Any) -> list[str]:
         """The case facts of each firing of ``rid`` that concluded a ``concluded`` fact like ``match``."""
         out: list[str] = []
@@ -115,11 +128,15 @@ class _Page:
                    for o in firing.outputs):
                 for fact in firing.inputs:
                     kind = KIND_OF[type(fact)]
-                    fields = [k for k, value in fact.items() if value is not None]
+                    fields = [k for k, value in fact.items() if value is not None and k != "index"
+                              and not str(k).startswith("__")]
                     out.append(self.words.describe_fact(kind, fact, fields))
         return list(dict.fromkeys(out))
 
     def rule_item(self, rid: str, facts: list[str], extra: str = "") -> str:
+        if rid not in self.kb.by_id:
+            return (f"<li><b>{_e(self.says(rid))}</b> <span class=\"muted\">[{_e(rid)}; the planner's own check]"
+                    "</span></li>")
         r = self.rule(rid)
         fired = f"<br><span class=\"muted\">fired on: {_e('; '.join(facts))}</span>" if facts else ""
         return (f"<li><b>{_e(r.description)}</b>{_e(extra)} <span class=\"muted\">[{_e(rid)}; grade {_e(r.grade)}; "
@@ -128,7 +145,7 @@ class _Page:
     # -- sections --------------------------------------------------------------------------------
     def header(self) -> str:
         p = self.plan
-        because = "".join(f"<li>{_e(self.rule(r).description)} <span class=\"muted\">[{_e(r)}]</span></li>"
+        because = "".join(f"<li>{_e(self.says(r))} <span class=\"muted\">[{_e(r)}]</span></li>"
                           for r in p.status_because)
         return (f"<header><h1>Massage plan - {_e(p.case_id)}</h1>"
                 f"<p><span class=\"status status-{_e(p.status)}\">{_e(STATUS_WORDS[p.status])}</span></p>"
@@ -162,7 +179,7 @@ class _Page:
                 out.append(f"<tr><td>{_e(v.label(t.id))}</td><td>{_e(v.label(t.area))}</td><td>{_e(t.side or '-')}"
                            f"</td><td>{_e(t.role)}</td><td>{_e(t.pressure_cap or '-')}</td></tr>")
             out.append("</table>")
-        stops = [f"{v.label(b.id)}: {'blocked' if b.reason == 'blocked' else 'priced out by the pressure cap'}"
+        stops = [f"{v.label(b.id)}: {reason_words(b.reason)}"
                  for b in p.blocked_modalities]
         stops += [f"no work on the {v.label(a.id)}" + (f" ({a.side})" if a.side else "") for a in p.blocked_areas]
         if stops:
@@ -176,7 +193,7 @@ class _Page:
     def cap_words(self) -> str:
         """The plan-wide cap and what set it; on a plan that does not treat, only for information."""
         p = self.plan
-        cap_by = "; ".join(self.rule(r).description for r in p.pressure_cap_because)
+        cap_by = "; ".join(self.says(r) for r in p.pressure_cap_because)
         if not p.treats:
             return ("no treatment today" + (f"; for information, the rules would cap pressure at {p.pressure_cap} "
                                             f"- {cap_by}" if cap_by else ""))
@@ -210,9 +227,12 @@ class _Page:
             items = "".join(self.rule_item(r, self.facts_of(r, "block", modality=b.id) or self.facts_of(r, "cap"))
                             for r in stops)
             overruled = [r for r in b.because if self.proposes(r)]
-            note = (f"<p class=\"muted\">Proposed by {_e(', '.join(overruled))}, then overruled: a proposal or "
-                    "a request never outweighs a block.</p>") if overruled else ""
-            verb = "blocked" if b.reason == "blocked" else "priced out by the pressure cap"
+            if b.reason in ("blocked", "priced_out"):
+                why_not = ", then overruled: a proposal or a request never outweighs a block."
+            else:
+                why_not = f", but {reason_words(b.reason)}."
+            note = f"<p class=\"muted\">Proposed by {_e(', '.join(overruled))}{_e(why_not)}</p>" if overruled else ""
+            verb = reason_words(b.reason)
             panels.append(f"<article class=\"panel blocked\" id=\"why-not-{_e(b.id)}\"><h3>Why not "
                           f"{_e(v.label(b.id))}</h3><p class=\"stop\">{_e(verb)}</p><ul>{items}</ul>{note}</article>")
         if not panels:
@@ -225,7 +245,7 @@ class _Page:
         return rule is not None and rule.then.propose is not None
 
     def _certainty(self, rid: str) -> str:
-        cf = self.rule(rid).certainty
+        cf = self.rule(rid).certainty if rid in self.kb.by_id else None
         return f" (rule certainty {cf:.2f})" if cf is not None else ""
 
     def evidence(self) -> str:
@@ -246,8 +266,8 @@ class _Page:
         return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
                 "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
                 f"<title>Massage plan - {_e(self.plan.case_id)}</title><style>{CSS}</style></head>\n<body>\n"
-                f"{body}\n<footer>medmassage-rules {_e(__version__)}; graph layout by networkx "
-                "(multipartite layout). Decision support for trained therapists; not a diagnosis.</footer>\n"
+                f"{body}\n<footer>medmassage-rules {_e(__version__)}; graph built with networkx, edges routed "
+                "between the boxes. Decision support for trained therapists; not a diagnosis.</footer>\n"
                 "</body></html>\n")
 
 

@@ -13,7 +13,8 @@ and measures, on this machine:
   timing of the batch and the wall time of the whole command);
 - peak RSS of a batch over 10k cases (and 100k with ``--big``), in a fresh process each:
   flat means the memory does not grow with the number of cases;
-- cold start of ``medmassage recommend`` (wall time of a fresh process, median of several runs).
+- cold start of ``medmassage recommend`` (wall time of a fresh process, median of several runs), for
+  p01 (which gives an ICD-10-CM code), p01 without it, and p23 (codes and an ordinary drug list).
 
 Prints a table and writes the numbers as JSON to ``bench/results/`` (not in git).
 """
@@ -302,11 +303,11 @@ def measure_rss(path: Path, jobs: int) -> dict[str, Any]:
             "cases_per_s": out["cases"] / out["seconds"]}
 
 
-def measure_cold_start(runs: int) -> dict[str, float]:
+def measure_cold_start(runs: int, case: Path = P01) -> dict[str, float]:
     samples = []
     for _ in range(runs):
         start = time.perf_counter()
-        subprocess.run(_cli("recommend", P01), capture_output=True, check=True)
+        subprocess.run(_cli("recommend", case), capture_output=True, check=True)
         samples.append(time.perf_counter() - start)
     return {"runs": runs, "median_s": statistics.median(samples), "min_s": min(samples), "max_s": max(samples)}
 
@@ -329,7 +330,7 @@ def _timing(t: dict[str, float]) -> str:
 
 
 def table(r: dict[str, Any]) -> str:
-    p, b, c, m = r["planning"], r["build"], r["cold_start"], r["machine"]
+    p, b, m = r["planning"], r["build"], r["machine"]
     rows = [
         ("machine", f"{m['cpus']} x {m['cpu'] or '?'}, Python {m['python']}, start method {m['start_method']}"),
         ("load average", f"{r['load_before'][0]:.2f} before, {r['load_after'][0]:.2f} after (0: nothing else ran)"),
@@ -353,8 +354,12 @@ def table(r: dict[str, Any]) -> str:
         workers = f", each worker {rss['worker_peak_mb']:.1f} MB" if rss["worker_peak_mb"] else ""
         rows.append((f"peak RSS {rss['cases']:,}", f"parent {rss['parent_peak_mb']:.1f} MB{workers} "
                                                    f"(--jobs {rss['jobs']}, {rss['cases_per_s']:,.0f} cases/s)"))
-    rows.append(("recommend cold start", f"median {c['median_s']:.3f} s (min {c['min_s']:.3f}, max {c['max_s']:.3f}, "
-                                         f"{c['runs']} runs)"))
+    for key, label in (("cold_start", "recommend cold start (p01)"),
+                       ("cold_start_no_codes", "  same, icd10 removed"),
+                       ("cold_start_intake", "  p23: codes and a drug list")):
+        c = r[key]
+        rows.append((label, f"median {c['median_s']:.3f} s (min {c['min_s']:.3f}, max {c['max_s']:.3f}, "
+                            f"{c['runs']} runs)"))
     width = max(len(k) for k, _ in rows)
     return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
 
@@ -389,6 +394,11 @@ def main() -> None:
             results["rss"].append(measure_rss(path, 2))
             path.unlink()
     results["cold_start"] = measure_cold_start(args.cold_runs)
+    with tempfile.TemporaryDirectory() as name:  # p01 gives its ICD-10-CM code: the same case without it
+        bare = Path(name) / "p01-no-codes.yaml"
+        bare.write_text(P01.read_text(encoding="utf-8").replace(", icd10: G56.01", ""), encoding="utf-8")
+        results["cold_start_no_codes"] = measure_cold_start(args.cold_runs, bare)
+    results["cold_start_intake"] = measure_cold_start(args.cold_runs, ROOT / "facts" / "p23-icd10-and-intake-meds.yaml")
     results["load_after"] = os.getloadavg()
     print(table(results))
     RESULTS.mkdir(parents=True, exist_ok=True)

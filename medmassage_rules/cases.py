@@ -2,7 +2,8 @@
 
 The pydantic models below are the single definition of a case file: they validate it
 (collecting every problem), normalise it (acuity from onset_days, medication names to
-classes, a finding's area from its target) and generate the JSON Schema printed by
+classes, a finding's area from its target, ICD-10-CM codes to conditions and history items
+with their side; see docs/codes-and-medications.md) and generate the JSON Schema printed by
 ``medmassage schema``. Ids are checked against the vocabulary passed in the validation
 context, so another knowledge base (``--rules``) brings its own terms.
 """
@@ -361,7 +362,8 @@ class Expectation(_Strict):
     pressure_cap: PressureId | None = None
     clearances_required: Annotated[list[ClearanceId], Field(max_length=MAX_IDS)] = []
     referral: bool | ReferralExpectation | None = None
-    not_covered: Annotated[list[Annotated[str, Field(max_length=16)]], Field(max_length=MAX_IDS)] = []  # ICD-10-CM codes
+    # ICD-10-CM codes the plan must list as not covered
+    not_covered: Annotated[list[Annotated[str, Field(max_length=16)]], Field(max_length=MAX_IDS)] = []
 
 
 class Case(_Strict):

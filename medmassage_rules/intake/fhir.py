@@ -68,8 +68,16 @@ class Imported:
         head = [f"# imported from {source} by medmassage import fhir (as of {as_of.isoformat()})"]
         head += [f"# {line}" for note in self.notes for line in note.splitlines()]
         head += [f"# not mapped: {line}" for line in self.unmapped]
-        body = yaml.safe_dump(self.case, sort_keys=False, allow_unicode=True, default_flow_style=None, width=100)
+        body = yaml.dump(self.case, Dumper=_NoAliases, sort_keys=False, allow_unicode=True, default_flow_style=None,
+                         width=100)
         return "\n".join(head) + "\n" + body
+
+
+class _NoAliases(yaml.SafeDumper):
+    """Case files refuse YAML anchors and aliases: write repeated values out in full."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
 
 
 @lru_cache(maxsize=2)

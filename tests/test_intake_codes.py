@@ -245,3 +245,20 @@ def test_the_index_loads_only_when_a_case_holds_a_code() -> None:
         "print(before, codes.load_index.cache_info().currsize, 'simple_icd_10_cm' in sys.modules)\n")
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert out.stdout.split() == ["0", "1", "False"], out.stderr
+
+
+SIDED_MAPPED = sorted(c for c in INDEX._rows if "-" not in c and not c.isdigit() and INDEX.get(c).side
+                      and codes.load_code_map().condition(INDEX.get(c)) is not None)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.sampled_from(SIDED_MAPPED), st.sampled_from(["left", "right", "bilateral"]))
+def test_a_given_side_is_accepted_exactly_when_the_code_names_it(vocab, code: str, side: str) -> None:
+    found = INDEX.get(code)
+    entry = {"icd10": code, "side": side, "area": "forearm"}  # an area, for the conditions that need one
+    if side == found.side:
+        assert validate_case(case(entry), "c.yaml", vocab).diagnoses[0].side == side
+    else:
+        lines = problems(case(entry), vocab)
+        assert lines == [f"c.yaml: diagnoses[0].side: contradicts icd10 {found.code} ({found.description}), "
+                         f"which is {found.side} (got '{side}')"]

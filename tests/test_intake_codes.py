@@ -167,6 +167,11 @@ def test_no_diagnosis_and_no_code_is_still_refused(vocab) -> None:
     ("Z85.3", {"item": "malignancy", "active": False}),
     ("D45", {"item": "malignancy"}),
     ("L03.116", {"item": "cellulitis", "area": "lower_leg", "side": "left"}),
+    ("S82.101A", {"item": "recent_fracture", "area": "knee", "side": "right"}),
+    ("S82.62XD", {"item": "recent_fracture", "area": "ankle_foot", "side": "left"}),
+    ("S72.001A", {"item": "recent_fracture", "area": "hip_gluteal", "side": "right"}),
+    ("S32.010A", {"item": "recent_fracture", "area": "lower_back", "side": None}),
+    ("S61.412A", {"item": "open_wound", "area": "wrist_hand", "side": "left"}),
 ])
 def test_history_codes(vocab, code: str, expected: dict) -> None:
     got = validate_case(case({"condition": "neck_pain"}, history=[{"icd10": code}]), "c.yaml", vocab)
@@ -178,6 +183,12 @@ def test_the_case_itself_names_the_site_over_the_map(vocab) -> None:
     got = validate_case(case({"condition": "neck_pain"}, history=[{"icd10": "C50.912", "area": "axilla"}]),
                         "c.yaml", vocab)
     assert (got.history[0].area, got.history[0].side) == ("axilla", "left")
+
+
+def test_a_sequela_is_no_recent_fracture(vocab) -> None:
+    got = validate_case(case({"condition": "neck_pain"}, history=[{"icd10": "S82.101S"}]), "c.yaml", vocab)
+    assert got.history == [] and got.not_covered == (("S82.101S", "Unspecified fracture of upper end of right "
+                                                                   "tibia, sequela"),)
 
 
 def test_a_benign_neoplasm_is_not_a_malignancy(vocab) -> None:

@@ -211,6 +211,7 @@ class Mapped:
     key: str                        # the map key that matched (the code itself, a prefix or a block)
     term: str                       # condition id or history item id
     attributes: dict[str, Any] = field(default_factory=dict)
+    acute_only: bool = False        # not for a sequela (a seventh character S): a healed fracture is no recent one
 
 
 @dataclass(frozen=True)
@@ -224,7 +225,16 @@ class CodeMap:
         return _match(self.conditions, code)
 
     def history_item(self, code: Code) -> Mapped | None:
-        return _match(self.history, code)
+        mapped = _match(self.history, code)
+        if mapped is not None and mapped.acute_only and is_sequela(code):
+            return None
+        return mapped
+
+
+def is_sequela(code: Code) -> bool:
+    """A code whose seventh character is S: the late effect of an injury or condition, not the thing itself."""
+    bare = code.code.replace(".", "")
+    return len(bare) == 7 and bare[-1] == "S"
 
 
 def _match(table: dict[str, Mapped], code: Code) -> Mapped | None:
@@ -236,7 +246,7 @@ def _match(table: dict[str, Mapped], code: Code) -> Mapped | None:
 
 
 _ATTRIBUTES = {"conditions": ("area",),
-               "history": ("area", "high_risk", "decompensated", "fragility_fracture", "active")}
+               "history": ("area", "high_risk", "decompensated", "fragility_fracture", "active", "acute_only")}
 
 
 def parse_code_map(data: Any, source: str) -> tuple[CodeMap, list[str]]:
@@ -259,8 +269,8 @@ def parse_code_map(data: Any, source: str) -> tuple[CodeMap, list[str]]:
                 problems.append(f"{where}: unknown attribute(s) {', '.join(sorted(extra))}")
             if str(key) != normalise(str(key)):
                 problems.append(f"{where}: write the code upper case with its dot ({normalise(str(key))})")
-            attrs = {k: v for k, v in value.items() if k != term_key}
-            table[str(key)] = Mapped(str(key), value[term_key], attrs)
+            attrs = {k: v for k, v in value.items() if k not in (term_key, "acute_only")}
+            table[str(key)] = Mapped(str(key), value[term_key], attrs, value.get("acute_only") is True)
     return CodeMap(tables["conditions"], tables["history"]), problems
 
 

@@ -664,7 +664,11 @@ class _Explainer:
         label = w.plain(ident)
         in_plan = [t for t in plan.targets if t.id == ident or (kind == "area" and t.area == ident)]
         if in_plan and asked == "why_not":
-            blocked_side = [a for a in plan.blocked_areas if a.id in {t.area for t in in_plan}]
+            def overlaps(a: Any, t: Any) -> bool:  # an axial block, or a block on the target's side
+                both = ("left", "right")
+                sides = set(both if a.side in (None, "bilateral") or a.id in self.v.axial_areas else (a.side,))
+                return a.id == t.area and bool(sides & set(both if t.side in (None, "bilateral") else (t.side,)))
+            blocked_side = [a for a in plan.blocked_areas if any(overlaps(a, t) for t in in_plan)]
             if not blocked_side:
                 return self.recommended(kind, ident, label)
         steps: list[Step] = []

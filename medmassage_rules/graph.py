@@ -325,11 +325,17 @@ class _DerivationBuilder:
             sources = (self.facts("block", b.because, kind="modality", modality=b.id) if b.reason == "blocked"
                        else self.facts("cap", b.because, area=None))
             sources += self.facts("proposal", modality=b.id, line="request")
-            verb = "blocked" if b.reason == "blocked" else "priced out"
+            verb = {"blocked": "blocked", "priced_out": "priced out"}.get(b.reason, b.reason)
             self.item(plan_node("blocked_modality", b.id), f"{verb}: {w.label(b.id)}", "blocked_modality", sources)
+        axial = self.v.axial_areas
         for a in plan.blocked_areas:
-            sources = [n for n in self.facts("block", a.because, kind="area", side=a.side)
+            sided = {} if a.id in axial else {"side": a.side}  # an axial block holds on both sides
+            sources = [n for n in self.facts("block", a.because, kind="area", **sided)
                        if self.g.nodes[n]["fact"]["area"] in (a.id, None)]
+            # the edematous limb while drainage is blocked: the zone and the drainage block
+            sources += self.facts("zone", a.because, area=a.id, **sided)
+            if sources and any(self.g.nodes[n]["fact_kind"] == "zone" for n in sources):
+                sources += self.facts("block", a.because, kind="modality", modality="manual_lymphatic_drainage")
             self.item(plan_node("blocked_area", a.id, a.side), f"no work on {w.site(a.id, a.side)}",
                       "blocked_area", sources)
         self.item(plan_node("pressure_cap"), f"pressure cap: {plan.pressure_cap}", "pressure_cap",
@@ -343,6 +349,8 @@ class _DerivationBuilder:
         status_sources = self.facts("block", plan.status_because, kind="all")
         status_sources += self.facts("requirement", plan.status_because)
         status_sources += self.facts("block", plan.status_because, kind="area")
+        status_sources += self.facts("zone", plan.status_because)  # an edematous limb while drainage is blocked
+        status_sources += self.facts("block", plan.status_because, kind="modality")
         if plan.treats:
             status_sources += [n for n in self.g if self.g.nodes[n].get("item_kind") in
                                ("modality", "blocked_modality", "blocked_area")]

@@ -250,7 +250,8 @@ class KnowledgeBase:
 
     @cached_property
     def by_id(self) -> dict[str, RuleSpec]:
-        return {rule.id: rule for rule in self.rules}
+        """Every rule by id: the knowledge base's own and the planner's (see PLANNER_RULES)."""
+        return {**{rule.id: rule for rule in PLANNER_RULES}, **{rule.id: rule for rule in self.rules}}
 
     @cached_property
     def engine_class(self) -> type:
@@ -265,6 +266,19 @@ class KnowledgeBase:
 
     def citation_text(self, key: str) -> str:
         return self.references.get(key, key)
+
+
+# Rules the planner applies itself, after the engine has run: they are named in a plan's
+# `because` like any rule, so explanations and renderers look them up here.
+PLANNER_RULES: tuple[RuleSpec, ...] = (
+    RuleSpec(id="site-applicability",
+             description="A modality is delivered only on tissue it applies to (muscle, fascia, tendon or ligament, "
+                         "lymph node, viscus), requests included; one that applies to none of its candidate targets "
+                         "is blocked",
+             benefits=(), grade="L", citation="P1", when=({"request": {}},),
+             then=Actions(advisory="a modality is delivered only on tissue it applies to"),
+             source="planner", order=1 << 20),
+)
 
 
 def default_rules_dir() -> Path:

@@ -311,17 +311,30 @@ class _Resolver:
         out = {}
         for mod in sorted(modalities):
             props = [p for p in self.c["proposal"] if p["modality"] == mod]
-            reached = [s.id for s in states.values() if any(self.reaches(p, s) for p in props)]
+            rank = {t: i for i, t in enumerate([*self.v.targets, *self.v.areas])}
+            reached = sorted((s.id for s in states.values() if any(self.reaches(p, s) for p in props)),
+                             key=rank.__getitem__)
             if not any(self.v.applies(mod, t) for t in reached):
                 out[mod] = reached
         return out
 
     def restrictions(self, state: TargetState) -> set[str] | None:
-        """The only modalities allowed on a target's area (None: no restriction)."""
+        """The only modalities allowed on a target's area (None: no restriction).
+
+        A restriction on one side of a two-sided target narrows the target to the free side
+        (as a one-sided block does); one covering every side it has limits its modalities.
+        """
         allowed: set[str] | None = None
+        restricted: set[str] = set()
         for f in self.c.by_kind.get("restrict", []):
             if f["area"] == state.area and state.sides & self.covered(f["area"], f["side"]):
+                restricted |= self.covered(f["area"], f["side"])
                 allowed = set(f["modalities"]) if allowed is None else allowed & set(f["modalities"])
+        free = state.sides - restricted
+        if allowed is not None and free:
+            state.sides, state.sided = free, True
+            state.because.update(f["rule"] for f in self.c.by_kind.get("restrict", []) if f["area"] == state.area)
+            return None
         return allowed
 
     def assign_modalities(self, states: dict[str, TargetState], available: set[str]) -> dict[str, str]:
@@ -422,7 +435,8 @@ class _Resolver:
             scheduled = {t for s in segments for t in s.targets}
             targets = self.planned_targets(states, segments)
             modalities = self.planned_modalities(states, scheduled)
-            precautions = (blocked_mods or blocked_areas or cap != "deep"
+            # a restriction of an area to some modalities blocks the others there: a precaution
+            precautions = (blocked_mods or blocked_areas or cap != "deep" or c.by_kind.get("restrict")
                            or any(t.pressure_cap not in (None, "deep") for t in targets))
             status = "treat_with_precautions" if precautions else "treat"
             self.advisories += treatment_notes

@@ -245,7 +245,8 @@ def assert_invariants(data: dict[str, Any]) -> dict:
 
     # treat_with_precautions iff something is blocked or a cap is below deep
     precautions = (bool(blocked_mods) or bool(p["blocked"]["areas"]) or p["pressure_cap"] != "deep"
-                   or any(target_cap(p, t) != "deep" for t in p["targets"]))
+                   or any(target_cap(p, t) != "deep" for t in p["targets"])
+                   or any(type(f).__name__ == "Restrict" for f in result.facts))
     assert status == ("treat_with_precautions" if precautions else "treat")
     return p
 
@@ -577,9 +578,12 @@ SAFETY = [
     Safety("suspected DVT without vascular clearance: refer urgently",
            st.one_of(_finding(st.just("unilateral_calf_swelling")), _history(item=st.just("suspected_dvt")))
            .map(lambda e: {**e, "without_clearances": ["vascular"]}), _refer_urgent),
-    Safety("recent MI, unstable angina, decompensated heart failure: refer urgently",
-           st.one_of(_history(item=_names("recent_myocardial_infarction", "unstable_angina")),
+    Safety("unstable angina, decompensated heart failure: refer urgently",
+           st.one_of(_history(item=st.just("unstable_angina")),
                      _history(item=st.just("heart_failure"), decompensated=st.just(True))), _refer_urgent),
+    Safety("recent MI: cardiology clearance (v2: not an emergency referral by itself)",
+           _history(item=st.just("recent_myocardial_infarction"), days_since=st.none() | st.integers(0, 400)),
+           _unless_clearance("cardiology", _at_least("needs_clearance"))),
     Safety("pregnancy: no abdominal work, cap moderate",
            _history(item=st.just("pregnancy"), high_risk=st.booleans(), weeks=st.integers(0, 45)), _pregnancy),
     Safety("fever: defer or more severe", _vitals("temperature_c", 38.0, 45.0), _at_least("defer")),

@@ -41,7 +41,10 @@ def test_trace_lists_every_firing_in_order_in_plain_words(kb) -> None:
     assert "=> caps pressure at light everywhere" in out
     assert "=> proposes Myofascial release (first line, certainty 0.80)" in out
     assert "=> proposes Deep tissue massage (requested by the prescription, certainty 0.50)" in out
-    assert "=> limits the session to 30 minutes" in out
+    limits = [o for f in plan_case(load_case(P05, kb.vocabulary), kb).trace for o in f.outputs
+              if type(o).__name__ == "Limit"]
+    for limit in limits:
+        assert f"=> limits the session to {limit['minutes']} minutes" in out
     assert "Outcome: treat with precautions" in out
 
 
@@ -431,3 +434,9 @@ def test_why_not_a_blocked_modality_does_not_give_the_request_as_a_reason(kb) ->
     section = section[:section.index("\n### ", 1)] if "\n### " in section[1:] else section
     reasons, _, overruled = section.partition("Proposed, then overruled")
     assert "`rx-requested-modality`" not in reasons and "`rx-requested-modality`" in overruled
+
+
+def test_menu_columns_never_run_labels_together() -> None:
+    from medmassage_rules.dialogue import menu
+    text = menu(["pregnancy-related pelvic girdle pain", "generalised anxiety or stress", "x"])
+    assert "pain  " in text and "pain2)" not in text

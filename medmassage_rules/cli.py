@@ -257,6 +257,9 @@ def _write(path: Path, text: str) -> None:
     """Write a whole file: under a temporary name, renamed into place (the earlier file survives a failure)."""
     from .output import write_output
 
+    if str(path) == "-":
+        click.echo(text, nl=not text.endswith("\n"))
+        return
     write_output(path, text if text.endswith("\n") else text + "\n")
 
 
@@ -484,7 +487,7 @@ def lint(rules_dir: Path | None) -> None:
 @kb_group.command()
 @click.option("--format", "fmt", type=click.Choice(["graphml", "gexf", "json", "dot"]), default="graphml",
               show_default=True, help="GraphML or GEXF (Gephi, yEd, Cytoscape), node-link JSON, or Graphviz DOT.")
-@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path, allow_dash=True), default=None,
               help="Write the graph to this file instead of stdout.")
 @rules_option
 @handles_errors

@@ -253,19 +253,33 @@ class _Interview:
         """The condition a diagnosis entry stands for (a code is mapped by the case validator)."""
         if "condition" in entry:
             return str(entry["condition"])
-        case = validate_case({"id": "x", "diagnoses": [entry]}, SOURCE, self.v)
-        return case.diagnoses[0].condition if case.diagnoses else None
+        coded, _ = self._coded(entry)
+        return coded.condition if coded is not None else None
+
+    def _coded(self, entry: dict[str, Any]) -> tuple[Any, set[str]]:
+        """The diagnosis a code stands for, validated alone, and the attributes the code itself
+        gives (side, area); a condition that needs an area gets a stand-in for the check (its area
+        is asked next). (None, set()) when the code maps to no condition."""
+        for stand_in in ({}, {"area": next(iter(self.v.areas))}):
+            try:
+                case = validate_case({"id": "x", "diagnoses": [{**entry, **stand_in}]}, SOURCE, self.v)
+            except CaseError:
+                continue
+            if not case.diagnoses:
+                break
+            d = case.diagnoses[0]
+            return d, {name for name in ("side", "area") if getattr(d, name, None) is not None} - set(stand_in)
+        return None, set()
 
     def _diagnosis_details(self, entry: dict[str, Any]) -> Generator[Question, Any, None]:
         diagnosis = self.data["diagnoses"][-1]
         index = len(self.data["diagnoses"]) - 1
         prefix = f"diagnoses[{index}]"
         condition = self._condition_of(entry) or ""
-        coded = validate_case({"id": "x", "diagnoses": [entry]}, SOURCE, self.v).diagnoses[0] \
-            if "icd10" in entry else None
+        _, given = self._coded(entry) if "icd10" in entry else (None, set())
         for name, rules in self.needs.diagnosis_fields(condition).items():
-            if coded is not None and name == "side" and coded.side is not None:
-                continue                     # the code's laterality gives the side
+            if name in given:
+                continue                     # the code gives it (G56.01: right; I97.2: the upper arm)
             options = {"side": list(self.v.sides), "acuity": list(self.v.acuities),
                        "severity": list(self.v.severities), "area": list(self.v.areas)}[name]
             required = name == "area" and condition in NEEDS_AREA

@@ -341,6 +341,12 @@ def test_consult_accepts_an_icd10_code_for_a_diagnosis(kb) -> None:
     assert done.case.diagnoses[0].condition == "carpal_tunnel_syndrome"
     assert done.case.diagnoses[0].side == "right"                       # from the code's laterality
     assert not any(q.startswith("carpal tunnel syndrome: side") for q in log)
+    said: list[str] = []
+    lymph = consult(kb, scripted({"Diagnosis": ["I89.0"], "lymphedema: area": ["lower_leg"]}, []), said.append)
+    assert (lymph.case.diagnoses[0].condition, lymph.case.diagnoses[0].area) == ("lymphedema", "lower_leg")
+    unmapped = consult(kb, scripted({"Diagnosis": ["L40.0", "neck_pain"]}, []), said.append)
+    assert "names no condition of the knowledge base" in "\n".join(said)
+    assert [d.condition for d in unmapped.case.diagnoses] == ["neck_pain"]
 
 
 def test_consult_follow_ups_clearances_and_measurements(kb) -> None:

@@ -443,7 +443,9 @@ class _Interview:
             return lambda t: t.setdefault(listed, []).extend(self._with(kind, entries, name, answer))
 
         if name == "site":
-            options = list(self.v.targets) if value == "trigger_point" else list(self.v.areas)
+            # a trigger point lies in a muscle: the menu lists the muscles (any target id is still taken)
+            options = ([t for t in self.v.targets if self.v.tissue_of(t) == "muscle"] if value == "trigger_point"
+                       else list(self.v.areas))
             required = kind == "finding" and value == "trigger_point"
             many = kind == "finding"
             what = "which muscle(s)" if required else ("where (area; several allowed)" if many else "where (area)")

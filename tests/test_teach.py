@@ -306,6 +306,8 @@ def test_consult_asks_the_palpation_findings_and_the_prescription(kb) -> None:
     assert sum(q.startswith("Findings on examination and palpation") for q in log) == 1
     for finding in ("trigger point", "paresthesia", "muscle spasm", "hypertonicity"):
         assert finding in "\n".join(said)
+    muscles = next(m for m in said if "forearm flexors" in m and "pronator teres" in m)   # the muscle menu
+    assert "axillary lymph nodes" not in muscles and "colon" not in muscles    # trigger points are in muscles
     case = done.case
     found = {(f.finding, f.target or f.area, f.side) for f in case.findings}
     assert found == {("trigger_point", "forearm_flexors", "right"), ("trigger_point", "pronator_teres", "right"),

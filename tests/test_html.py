@@ -335,3 +335,13 @@ def test_page_renders_in_a_real_browser(kb, tmp_path: Path, width: int) -> None:
 def test_fact_boxes_say_no_internal_field(kb) -> None:
     html, _ = page(FACTS / "p06-lymphedema-decompensated-chf.yaml", kb)
     assert "index 0" not in html and "__" not in html
+
+
+@pytest.mark.parametrize("path", CASES, ids=lambda p: p.stem)
+def test_referrals_caps_and_statuses_come_from_case_facts_only(path: Path, kb) -> None:
+    _, result = page(path, kb)
+    g = reasoning_graph(result, kb)
+    for node, data in g.nodes(data=True):
+        if data["kind"] in ("referral", "status", "cap", "clearance", "area"):
+            sources = list(g.predecessors(node))
+            assert all(s.startswith("fact:") for s in sources), (node, sources)   # never from a benefit

@@ -88,7 +88,8 @@ class OutputFile:
     """
 
     def __init__(self, path: str | Path, *, binary: bool = False):
-        self.path = Path(path)
+        # a symlink to a file: replace the file it points to, not the link
+        self.path = Path(os.path.realpath(path)) if os.path.islink(path) else Path(path)
         self.binary = binary
         self.handle: IO[Any] | None = None
         self.temporary: str | None = None
@@ -135,19 +136,25 @@ class OutputFile:
             raise self._fail(exc) from None
         self._close()
         if self.temporary is not None:
-            if self.path.exists() and _identity(self.path) is not None:
-                # keep the earlier file's permissions (mkstemp creates the file 0600)
-                os.chmod(self.temporary, stat.S_IMODE(os.stat(self.path).st_mode))
-            else:
-                umask = os.umask(0)
-                os.umask(umask)
-                os.chmod(self.temporary, 0o666 & ~umask)
+            self._permissions(self.temporary)
             try:
                 os.replace(self.temporary, self.path)
             except OSError as exc:
                 self.discard()
                 raise self._fail(exc) from None
             self.temporary = None
+
+    def _permissions(self, temporary: str) -> None:
+        """The earlier file's permissions, or a new file's (mkstemp creates it 0600)."""
+        try:
+            if _identity(self.path) is not None:
+                os.chmod(temporary, stat.S_IMODE(os.stat(self.path).st_mode))
+            else:
+                umask = os.umask(0)
+                os.umask(umask)
+                os.chmod(temporary, 0o666 & ~umask)
+        except OSError:
+            pass  # the content matters more than its mode
 
     def keep_as(self, suffix: str) -> Path | None:
         """Close and keep what was written as ``path + suffix`` (None when written in place)."""
@@ -158,6 +165,7 @@ class OutputFile:
         if self.temporary is None:
             return None
         kept = self.path.with_name(self.path.name + suffix)
+        self._permissions(self.temporary)
         try:
             os.replace(self.temporary, kept)
         except OSError:

@@ -259,6 +259,20 @@ def test_a_full_disk_is_a_clean_error_and_the_earlier_output_survives(tmp_path: 
     assert "cannot write" in _one_error_line(invoke("recommend", P01, "-o", "/dev/full"))
 
 
+def test_a_symlinked_output_replaces_its_target_not_the_link(tmp_path: Path) -> None:
+    target = tmp_path / "target.jsonl"
+    target.write_text("earlier\n")
+    link = tmp_path / "link.jsonl"
+    link.symlink_to(target.name)
+    assert invoke("batch", P01, "--report", link).exit_code == 0
+    assert link.is_symlink() and json.loads(target.read_text())["case_id"] == "p01-cts-mild-right"
+    case = tmp_path / "case.yaml"
+    case.write_bytes(P01.read_bytes())
+    (tmp_path / "to-case.txt").symlink_to(case.name)
+    assert "is also an input" in _one_error_line(invoke("recommend", case, "-o", tmp_path / "to-case.txt"))
+    assert case.read_bytes() == P01.read_bytes()
+
+
 # -- no hang ---------------------------------------------------------------------------------------
 
 def _workers(pid: int) -> list[int]:

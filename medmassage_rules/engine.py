@@ -55,11 +55,22 @@ class DeterministicStrategy(Strategy):
 
     Unlike experta's DepthStrategy the key never depends on hashing, and an activation
     the matcher withdraws is removed by identity, so nothing fires on a retracted fact.
+    Two activations of one rule on the same facts bound the other way round (f0=A, f1=B and
+    f0=B, f1=A) differ in their bindings: the bindings break their tie (else their order
+    would follow set iteration) and are part of the identity (else withdrawing one would
+    drop its still-valid twin).
     """
 
     @staticmethod
-    def _identity(activation: Any) -> tuple[Any, frozenset[int]]:
-        return activation.rule.rule_id, frozenset(f["__factid__"] for f in activation.facts)
+    def _bindings(activation: Any) -> tuple[tuple[str, int], ...]:
+        """The facts bound to the rule's names, as (name, fact id), in name order."""
+        return tuple(sorted((str(name), value["__factid__"]) for name, value in activation.context.items()
+                            if isinstance(value, Fact)))
+
+    @classmethod
+    def _identity(cls, activation: Any) -> tuple[Any, frozenset[int], tuple[tuple[str, int], ...]]:
+        return (activation.rule.rule_id, frozenset(f["__factid__"] for f in activation.facts),
+                cls._bindings(activation))
 
     def _update_agenda(self, agenda: Agenda, added: Iterable[Any], removed: Iterable[Any]) -> None:
         removed = list(removed)
@@ -68,7 +79,7 @@ class DeterministicStrategy(Strategy):
             agenda.activations = [a for a in agenda.activations if self._identity(a) not in gone]
         for activation in added:
             ids = tuple(sorted((f["__factid__"] for f in activation.facts), reverse=True))
-            activation.key = (activation.rule.salience, ids, -activation.rule.order)
+            activation.key = (activation.rule.salience, ids, -activation.rule.order, self._bindings(activation))
             bisect.insort(agenda.activations, activation)
 
 

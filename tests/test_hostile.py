@@ -373,6 +373,34 @@ def test_planning_time_grows_linearly_with_the_worst_shape(kb) -> None:  # type:
     assert large / small < 3.2, (small, large)
 
 
+def test_twin_activations_bound_the_other_way_round_are_ordered_and_withdrawn_apart() -> None:
+    from experta import Fact
+    from experta.activation import Activation
+    from experta.agenda import Agenda
+
+    from medmassage_rules.engine import DeterministicStrategy
+
+    class Rule:
+        rule_id, salience, order = "r", 0, 1
+
+    a, b = Fact(kind="a"), Fact(kind="b")
+    a["__factid__"], b["__factid__"] = 1, 2
+
+    def twins() -> list[Activation]:
+        return [Activation(Rule, (a, b), {"f0": a, "f1": b}), Activation(Rule, (a, b), {"f0": b, "f1": a})]
+
+    orders = []
+    for added in (twins(), twins()[::-1]):  # the matcher hands them over in set order
+        agenda = Agenda()
+        DeterministicStrategy()._update_agenda(agenda, added, [])
+        orders.append([act.context["f0"]["__factid__"] for act in agenda.activations])
+    assert orders[0] == orders[1]
+    agenda = Agenda()
+    DeterministicStrategy()._update_agenda(agenda, twins(), [])
+    DeterministicStrategy()._update_agenda(agenda, [], [twins()[0]])  # one withdrawn: its twin stays
+    assert [act.context["f0"]["__factid__"] for act in agenda.activations] == [2]
+
+
 # -- exit codes and the batch's edges ----------------------------------------------------------------
 
 def test_an_empty_folder_is_an_error_not_a_green_run(tmp_path: Path) -> None:

@@ -403,7 +403,7 @@ def explain(case: Path, why_id: str | None, why_not_id: str | None, fmt: str, ru
     result = plan_case(load_case(case, kb.vocabulary), kb)
     answer = why(result, kb, why_id) if why_id is not None else why_not(result, kb, str(why_not_id))
     render = render_explanation_markdown if fmt == "markdown" else render_explanation
-    click.echo(render(answer, result.plan.case_id, str(case)))
+    _emit(render(answer, result.plan.case_id, str(case)))
 
 
 @main.group(name="import")

@@ -595,7 +595,8 @@ class _Explainer:
         if blocked is not None:
             item = plan_node("blocked_modality", modality)
             if blocked.reason == "blocked":
-                steps = self.steps_for(self.derived_of_item(item, "block"), self.conclusion_words)
+                steps = self.steps_for(self.derived_of_item(item, "block") + self.derived_of_item(item, "restrict"),
+                                       self.conclusion_words)
                 summary = f"{label}: blocked " + _reasons(steps)
                 verdict = "blocked"
             else:
@@ -685,7 +686,10 @@ class _Explainer:
                 both = ("left", "right")
                 sides = set(both if a.side in (None, "bilateral") or a.id in self.v.axial_areas else (a.side,))
                 return a.id == t.area and bool(sides & set(both if t.side in (None, "bilateral") else (t.side,)))
-            blocked_side = [a for a in plan.blocked_areas if any(overlaps(a, t) for t in in_plan)]
+            # an area blocked on one side is answered as blocked (still treated on the other);
+            # a target on the free side of that area is simply recommended
+            blocked_side = [a for a in plan.blocked_areas
+                            if (kind == "area" and a.id == ident) or any(overlaps(a, t) for t in in_plan)]
             if not blocked_side:
                 return self.recommended(kind, ident, label)
         steps: list[Step] = []

@@ -322,8 +322,11 @@ class _DerivationBuilder:
                 sources += self.facts("cap", area=t.area)
             self.item(plan_node("target", t.id), f"target: {w.label(t.id)}{side_note(t.side)}", "target", sources)
         for b in plan.blocked_modalities:
-            sources = (self.facts("block", b.because, kind="modality", modality=b.id) if b.reason == "blocked"
-                       else self.facts("cap", b.because, area=None))
+            if b.reason == "blocked":  # a block of the modality, or a restriction of its area to others
+                sources = self.facts("block", b.because, kind="modality", modality=b.id)
+                sources += self.facts("restrict", b.because)
+            else:  # priced out by the plan's cap, or by the caps on the areas it was to be given
+                sources = self.facts("cap", b.because)
             sources += self.facts("proposal", modality=b.id, line="request")
             verb = {"blocked": "blocked", "priced_out": "priced out"}.get(b.reason, b.reason)
             self.item(plan_node("blocked_modality", b.id), f"{verb}: {w.label(b.id)}", "blocked_modality", sources)

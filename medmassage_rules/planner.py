@@ -9,6 +9,7 @@ nothing left to treat is deferred with a reassessment advisory.
 
 from __future__ import annotations
 
+import difflib
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -342,13 +343,22 @@ class _Resolver:
         undeliverable: dict[str, str] = {}
         for state in states.values():
             allowed = self.restrictions(state)
+            restricting = {f["rule"] for f in self.c.by_kind.get("restrict", []) if f["area"] == state.area
+                           and state.sides & self.covered(f["area"], f["side"])}
             for p in self.c["proposal"]:
                 mod = self.v.modalities[p["modality"]]
-                if mod.id not in available or (allowed is not None and mod.id not in allowed):
+                if mod.id not in available:
                     continue
                 if not self.reaches(p, state) or not self.v.applies(mod.id, state.id):
                     continue
+                if allowed is not None and mod.id not in allowed:  # e.g. a healing site takes only drainage
+                    self.stopped_at[mod.id]["blocked"] |= restricting
+                    continue
                 if self.v.rank(mod.lowest) > self.v.rank(state.cap):
+                    self.stopped_at[mod.id]["priced_out"] |= {
+                        f["rule"] for f in self.c["cap"] if f["area"] == state.area
+                        and state.sides & self.covered(f["area"], f["side"])
+                        and self.v.rank(f["pressure"]) < self.v.rank(mod.lowest)}
                     continue
                 limit = p["pressure"] or mod.highest
                 pressure = self.v.lower(self.v.lower(mod.highest, state.cap), limit)
@@ -359,10 +369,36 @@ class _Resolver:
                     state.modalities[mod.id] = pressure
         for tid, state in list(states.items()):
             if not state.modalities:
-                undeliverable[tid] = (f"no recommended modality can be delivered there under a {state.cap} cap"
-                                      if state.cap != "deep" else "no recommended modality applies there")
+                restricted = self.restrictions(state)
+                if restricted is not None:
+                    undeliverable[tid] = ("only " + (", ".join(self.v.label(m) for m in sorted(restricted)) or "nothing")
+                                          + " may be given there, and no such modality was proposed for it")
+                else:
+                    undeliverable[tid] = (f"no recommended modality can be delivered there under a {state.cap} cap"
+                                          if state.cap != "deep" else "no recommended modality applies there")
                 del states[tid]
         return undeliverable
+
+    def stopped_modalities(self, states: dict[str, TargetState], available: set[str]) -> list[BlockedModality]:
+        """Modalities that reach no remaining target only because area caps or restrictions stop them
+        there: listed as blocked or priced out, never dropped silently (clinical-v2 §1)."""
+        delivered = {m for s in states.values() for m in s.modalities}
+        request_rules = {p["modality"]: p["rule"] for p in self.c["proposal"] if p["line"] == "request"}
+        out = []
+        for mod in sorted(available - delivered):
+            stopped = self.stopped_at.get(mod, {})
+            reason = "blocked" if stopped.get("blocked") else "priced_out" if stopped.get("priced_out") else None
+            if reason is None:
+                continue
+            rules = stopped[reason]
+            because = set(rules) | ({request_rules[mod]} if mod in request_rules else set())
+            if mod in request_rules:
+                how = ("not allowed where it was to be given" if reason == "blocked"
+                       else "priced out by the pressure caps where it was to be given")
+                self.advisories.append(f"requested {self.v.label(mod)} is not given: {how} ({', '.join(self.ids(rules))}); "
+                                       "a request never overrides a contraindication or an exclusion")
+            out.append(BlockedModality(mod, self.ids(because), reason))
+        return out
 
     # -- the whole plan ---------------------------------------------------------------------------
     def resolve(self) -> tuple[Plan, Outcome]:
@@ -405,6 +441,7 @@ class _Resolver:
         ceiling = min([case.prescription.max_minutes or DEFAULT_CEILING] + [m for m, _ in ceiling_rules])
 
         not_covered = tuple(getattr(case, "not_covered", ()))
+        self.advisories += self.unchecked_medications()
         if not_covered and not case.diagnoses:
             severe.append(("defer", ""))
             self.advisories.append("the case lies outside the knowledge base: no rule covers "
@@ -415,7 +452,11 @@ class _Resolver:
         self.apply_caps(states, cap)
         available = proposed - set(blocks) - set(priced) - set(no_site)
         had_targets = bool(states)
+        self.stopped_at: dict[str, dict[str, set[str]]] = defaultdict(lambda: {"blocked": set(), "priced_out": set()})
         undeliverable = self.assign_modalities(states, available)
+        stopped = self.stopped_modalities(states, available)
+        blocked_mods = sorted([*blocked_mods, *stopped], key=lambda b: b.id)
+        available -= {b.id for b in stopped}
 
         if not states:  # nothing left to treat: defer, unless something more severe applies
             severe += [("defer", r) for r in sorted({r for rules in blocked_targets.values() for r in rules})]
@@ -468,6 +509,21 @@ class _Resolver:
                           not_delivered=tuple(sorted(available - delivered)))
         return plan, outcome
 
+    def unchecked_medications(self) -> list[str]:
+        """A medication the knowledge base could not classify is named, with a close known name."""
+        names = tuple(getattr(self.case, "unrecognised_medications", ()))
+        if not names:
+            return []
+        from .intake.medications import load_drugs  # only when a name was not recognised
+        known = sorted({*self.v.medications, *load_drugs().drugs})
+        out = []
+        for name in names:
+            close = difflib.get_close_matches(name.lower(), known, n=1, cutoff=0.8)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            out.append(f"medication not checked: {name}{hint} is not in the knowledge base's drug table; "
+                       "confirm its class (an anticoagulant, a corticosteroid, chemotherapy?) before treating")
+        return out
+
     def no_target_words(self, modality: str) -> str:
         """Why a modality reaches no target, in clinical words."""
         mod = self.v.modalities[modality]
@@ -483,8 +539,15 @@ class _Resolver:
             return ("nothing can be treated today: every candidate target lies in a blocked area "
                     f"({', '.join(rules)}); reassess when those areas can be treated or a clearance lifts the block")
         if undeliverable:
-            return ("nothing can be treated today: no recommended modality can be delivered on any remaining "
-                    "target under its pressure cap; reassess when the restriction is lifted")
+            rules = self.ids(r for stopped in self.stopped_at.values() for rs in stopped.values() for r in rs)
+            by_reason: dict[str, list[str]] = defaultdict(list)
+            for t, reason in undeliverable.items():
+                by_reason[reason].append(self.v.label(t))
+            why = "; ".join(f"{', '.join(targets)}: {reason}" for reason, targets in by_reason.items())
+            because = "; ".join(f"{self.kb.by_id[r].description} ({r})" for r in rules if r in self.kb.by_id)
+            return (f"nothing can be treated today: {why}"
+                    + (f". Set by: {because}" if because else "")
+                    + "; reassess when that restriction ends or a clearance lifts it")
         return ("nothing can be treated today: the case gives no target to treat (e.g. the muscles holding "
                 "trigger points); reassess with a fuller examination")
 

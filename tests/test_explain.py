@@ -58,11 +58,11 @@ def test_why_not_a_blocked_item_names_the_blocking_rule_and_case_fact(path: Path
         for rule_id in b.because:
             if rule_id == "rx-requested-modality":
                 continue
-            if b.reason == "blocked":
-                facts = _triggering_facts(result, kb, rule_id, lambda f, m=b.id: f.get("modality") == m
-                                          and f.get("kind") == "modality")
-            else:
-                facts = _triggering_facts(result, kb, rule_id, lambda f: "pressure" in f and f["area"] is None)
+            if b.reason == "blocked":  # a block of the modality, or a restriction of its area to others
+                facts = _triggering_facts(result, kb, rule_id, lambda f, m=b.id: (
+                    f.get("modality") == m and f.get("kind") == "modality") or KIND_OF[type(f)] == "restrict")
+            else:  # the plan's cap, or the caps on the areas it was to be given
+                facts = _triggering_facts(result, kb, rule_id, lambda f: KIND_OF[type(f)] == "cap")
             assert facts, (b.id, rule_id)
             assert rule_id in answer.summary
             for fact in facts:
@@ -170,7 +170,9 @@ def test_why_not_never_proposed_gives_the_counterfactual(kb) -> None:
     assert ("would propose Deep tissue massage (second line, certainty 0.60) "
             "if the case had a diagnosis of low back pain") in text
     target = why_not(result, kb, "piriformis")
-    assert target.counterfactuals[0].missing == ("a diagnosis of piriformis syndrome or pseudo sciatica",)
+    missing = {c.rule.rule_id: c.missing for c in target.counterfactuals}
+    assert missing["sciatic-primary-targets"] == ("a diagnosis of piriformis syndrome or pseudo sciatica",)
+    assert missing["sciatica-primary-targets"] == ("a diagnosis of sciatica",)
 
 
 def test_a_counterfactual_says_what_the_case_has_and_what_stands_in_the_way(kb) -> None:

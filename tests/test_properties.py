@@ -279,7 +279,8 @@ def assert_first_line_and_primary_targets(p: dict, result: Any, fired: set[str])
             if action.role != "primary":
                 continue
             for tid in action.ids:
-                blocked_area = V.area_of(tid) in {b["id"] for b in p["blocked"]["areas"]}
+                blocked_area = ({V.area_of(tid), V.approach_areas.get(tid)} & {b["id"] for b in p["blocked"]["areas"]}
+                                or tid in result.outcome.blocked_targets)
                 no_time = any(" left out: " in a and V.label(V.group_of(tid)) in a for a in p["advisories"])
                 assert (tid in {t["id"] for t in p["targets"]} or blocked_area or no_time
                         or tid in result.outcome.undeliverable), (rule_id, tid)
@@ -492,16 +493,22 @@ def _area_cap(pressure: str, index: int = -1, kind: str = "history") -> Callable
     return check
 
 
-def _area_blocked(kind: str = "history", whole_group: bool = False) -> Callable[[dict, dict], None]:
-    """No target lies in the area of the added item (or in its area group) on the item's side;
-    an item without an area blocks every area."""
+def _area_blocked(kind: str = "history", whole_group: bool = False,
+                  no_site: tuple[str, ...] | None = None) -> Callable[[dict, dict], None]:
+    """No target lies in the area of the added item (or in its area group) on the item's side (on
+    both sides of an axial area); an item without an area blocks ``no_site`` (default: every area)."""
     def check(p: dict, data: dict) -> None:
         item = data[kind][-1]
         area, side = item.get("area") or (item.get("target") and V.area_of(item["target"])), item.get("side")
-        places = set(V.areas) if area is None else \
-            set(V.areas_in_group(V.areas[area])) if whole_group else {area}
+        if area is None and no_site is not None:  # a default site: both sides
+            places, side = set(no_site), None
+        elif area is None:
+            places = set(V.areas)
+        else:
+            places = set(V.areas_in_group(V.areas[area])) if whole_group else {area}
         for t in p["targets"]:
-            assert not (t["area"] in places and covered(t["side"]) & covered(side)), (t, item)
+            sides = covered(None) if t["area"] in V.axial_areas else covered(side)
+            assert not (t["area"] in places and covered(t["side"]) & sides), (t, item)
     return check
 
 
@@ -605,7 +612,8 @@ SAFETY = [
            _history(item=st.just("osteoporosis"), fragility_fracture=st.just(True)), _fragility_fracture),
     Safety("known DVT: no lymphatic drainage, cap light, physician clearance, its limb blocked",
            _history(item=st.just("known_dvt"), area=st.none() | st.sampled_from(tuple(V.areas)), side=OPTIONAL_SIDE),
-           _checks(_known_dvt, _area_blocked(whole_group=True))),
+           # v2 "sites not given": a clot of unknown site blocks the lower limbs, both sides
+           _checks(_known_dvt, _area_blocked(whole_group=True, no_site=V.areas_in_group("lower_extremity")))),
     Safety("oncology clearance lifts only the requirement of an active malignancy",
            _history(item=st.just("malignancy"), active=st.just(True),
                     area=st.none() | _names("chest", "abdomen", "thigh"), side=OPTIONAL_SIDE)

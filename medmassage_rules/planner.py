@@ -490,6 +490,11 @@ class _Resolver:
                        f"the {ceiling - total} minutes left are under one {SEGMENT_MIN}-minute segment")
                 self.advisories.append(f"{v.label(group)} left out: {why} "
                                        f"({', '.join(v.label(t) for t in dropped)}){also}")
+            planned_areas = {t.area for t in targets}
+            for area in dict.fromkeys(case.prescription.focus_areas):
+                if area not in planned_areas:
+                    self.advisories.append(f"focus area {v.label(area)}: no target of this plan lies there "
+                                           "(no rule for these diagnoses works it, or it is blocked)")
             self.advisories += self.endangerment(targets)
             self.advisories += self.caveats(modalities)
         delivered = {m.id for m in modalities}

@@ -613,9 +613,9 @@ def read_knowledge_base(rules_dir: str | Path | None = None) -> KnowledgeFiles:
         propose = rule.then.propose
         for modality in propose.modalities if propose is not None else ():
             for benefit in sorted(contradicted_benefits(caveats, modality, rule.benefits)):
-                caveat = next(c.id for c in caveats if c.contradicts(modality, benefit))
+                caveat_id = next(c.id for c in caveats if c.contradicts(modality, benefit))
                 problems.append(f"{rule.source}: rule {rule.id}: gives {modality} the benefit {benefit}, which "
-                                f"caveat {caveat} grades X for it: an X claim is never a reason")
+                                f"caveat {caveat_id} grades X for it: an X claim is never a reason")
                 faulty.add(rule.id)
     if not rules and not problems:
         problems.append(f"{root}: no rules found")

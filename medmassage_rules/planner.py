@@ -61,17 +61,13 @@ def case_facts(case: Case, vocab: Vocabulary) -> list[Any]:
                              fragility_fracture=h.fragility_fracture, active=h.active,
                              days_since=h.days_since, weeks=h.weeks, high_risk=h.high_risk,
                              decompensated=h.decompensated))
-    pairs = (case.medication_pairs(vocab) if hasattr(case, "medication_pairs")
-             else list(case.medication_classes(vocab).items()))
-    for i, (name, cls) in enumerate(pairs):
+    for i, (name, cls) in enumerate(case.medication_pairs(vocab)):
         out.append(F.Medication(index=i, name=name, **{"class": cls}))
     out.append(F.Patient(index=0, age=case.patient.age, frail=bool(case.patient.frail)))
     out.append(F.Labs(index=0, platelets_k=case.labs.platelets_k))
     out.append(F.Vitals(index=0, temperature_c=case.vitals.temperature_c,
                         systolic=case.vitals.systolic, diastolic=case.vitals.diastolic))
-    clearances = (case.clearance_pairs() if hasattr(case, "clearance_pairs")
-                  else tuple((c, None) for c in case.clearances))
-    for i, (name, scope) in enumerate(dict.fromkeys(clearances)):
+    for i, (name, scope) in enumerate(case.clearance_pairs()):
         out.append(F.Clearance(index=i, name=name, scope=scope))
     rx = case.prescription
     for i, mod in enumerate(dict.fromkeys(rx.modalities)):
@@ -371,8 +367,8 @@ class _Resolver:
             if not state.modalities:
                 restricted = self.restrictions(state)
                 if restricted is not None:
-                    undeliverable[tid] = ("only " + (", ".join(self.v.label(m) for m in sorted(restricted)) or "nothing")
-                                          + " may be given there, and no such modality was proposed for it")
+                    only = ", ".join(self.v.label(m) for m in sorted(restricted)) or "nothing"
+                    undeliverable[tid] = f"only {only} may be given there, and no such modality was proposed for it"
                 else:
                     undeliverable[tid] = (f"no recommended modality can be delivered there under a {state.cap} cap"
                                           if state.cap != "deep" else "no recommended modality applies there")
@@ -395,7 +391,8 @@ class _Resolver:
             if mod in request_rules:
                 how = ("not allowed where it was to be given" if reason == "blocked"
                        else "priced out by the pressure caps where it was to be given")
-                self.advisories.append(f"requested {self.v.label(mod)} is not given: {how} ({', '.join(self.ids(rules))}); "
+                culprits = ", ".join(self.ids(rules))
+                self.advisories.append(f"requested {self.v.label(mod)} is not given: {how} ({culprits}); "
                                        "a request never overrides a contraindication or an exclusion")
             out.append(BlockedModality(mod, self.ids(because), reason))
         return out
@@ -483,13 +480,13 @@ class _Resolver:
             self.advisories += treatment_notes
             total = sum(s.minutes for s in segments)
             delivered_now = {m.id for m in modalities}
-            for group, dropped in outcome_time.items():
-                lost = sorted({m for t in dropped for m in states[t].modalities} - delivered_now)
+            for group, left_out in outcome_time.items():
+                lost = sorted({m for t in left_out for m in states[t].modalities} - delivered_now)
                 also = f"; {', '.join(v.label(m) for m in lost)} not given" if lost else ""
-                why = ("no time" if total >= ceiling else
-                       f"the {ceiling - total} minutes left are under one {SEGMENT_MIN}-minute segment")
-                self.advisories.append(f"{v.label(group)} left out: {why} "
-                                       f"({', '.join(v.label(t) for t in dropped)}){also}")
+                short = ("no time" if total >= ceiling else
+                         f"the {ceiling - total} minutes left are under one {SEGMENT_MIN}-minute segment")
+                self.advisories.append(f"{v.label(group)} left out: {short} "
+                                       f"({', '.join(v.label(t) for t in left_out)}){also}")
             planned_areas = {t.area for t in targets}
             for area in dict.fromkeys(case.prescription.focus_areas):
                 if area not in planned_areas:
@@ -610,7 +607,7 @@ class _Resolver:
             evidence = [f for f in props if f["line"] != "request"]
             requested = len(evidence) < len(props)
             certainty = combine(self.kb, props)[1]
-            grades = [self.kb.by_id[f["rule"]].grade for f in evidence if f["rule"] in self.kb.by_id]
+            grades: list[str] = [self.kb.by_id[f["rule"]].grade for f in evidence if f["rule"] in self.kb.by_id]
             grade = min(grades, key=grade_rank.__getitem__) if grades else None
             benefits = sorted({b for f in evidence for b in f["benefits"]}, key=benefit_rank.__getitem__)
             because = self.ids({f["rule"] for f in props})

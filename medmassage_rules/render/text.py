@@ -91,8 +91,9 @@ def render_text(result: PlanResult, kb: KnowledgeBase) -> str:
     if plan.caps:
         lines.append("")
         lines.append("Pressure caps by area:")
-        for c in plan.caps:
-            lines.append(f"  - {v.label(c.area)}{_side(c.side)}: {c.pressure} at most [{', '.join(c.because)}]")
+        for area_cap in plan.caps:
+            lines.append(f"  - {v.label(area_cap.area)}{_side(area_cap.side)}: {area_cap.pressure} at most "
+                         f"[{', '.join(area_cap.because)}]")
     if plan.not_covered or plan.unrecognised_medications:
         lines.append("")
         for code, text in plan.not_covered:

@@ -344,8 +344,9 @@ def test_jobs_is_capped(tmp_path: Path) -> None:
 
 
 def _worst_case(diagnoses: int, trigger_points: int, vocab) -> dict:  # type: ignore[no-untyped-def]
-    conditions = ["neck_pain", "low_back_pain", "tension_type_headache"]
-    targets = [t for t in vocab.targets][:60]
+    conditions = [c for c in ("neck_pain", "low_back_pain", "myofascial_pain_syndrome", "tension_type_headache",
+                              "fibromyalgia") if c in vocab.conditions]
+    targets = list(vocab.targets)
     return {"id": f"worst-{diagnoses}",
             "diagnoses": [{"condition": conditions[i % 3], "side": ("left", "right")[i % 2], "onset_days": 100 + i}
                           for i in range(diagnoses)],
@@ -354,23 +355,25 @@ def _worst_case(diagnoses: int, trigger_points: int, vocab) -> dict:  # type: ig
 
 
 def test_planning_time_grows_linearly_with_the_worst_shape(kb) -> None:  # type: ignore[no-untyped-def]
-    """Many diagnoses by many trigger points: doubling both must not quadruple the time.
+    """Many diagnoses by many trigger points: the time per unit of work must not grow with the case.
 
-    Before conclusions were indexed by content, each repeated conclusion scanned every fact:
-    50 x 200 took 2.2 s against 0.5 s for 25 x 100 (ratio 4.4); linear is about 2.
+    The work is the rule firings and the facts (the rules pair diagnoses with findings, so
+    doubling both roughly quadruples the firings). Before conclusions were indexed by content,
+    each repeated conclusion scanned every fact: per unit of work 50 x 200 cost 4.8 times what
+    25 x 100 did (2.0 s against 0.15 s); with the index about 0.7 (0.32 s against 0.18 s).
     """
-    def seconds(diagnoses: int, points: int) -> float:
+    def per_unit(diagnoses: int, points: int) -> float:
         case = validate_case(_worst_case(diagnoses, points, kb.vocabulary), "worst.json", kb.vocabulary)
-        plan_case(case, kb)
+        result = plan_case(case, kb)
         best = float("inf")
-        for _ in range(3):
+        for _ in range(5):  # the best of five: another process on the machine only ever slows a run
             start = time.perf_counter()
             plan_case(case, kb)
             best = min(best, time.perf_counter() - start)
-        return best
+        return best / (len(result.trace) + len(result.facts))
 
-    small, large = seconds(25, 100), seconds(50, 200)
-    assert large / small < 3.2, (small, large)
+    small, large = per_unit(25, 100), per_unit(50, 200)
+    assert large / small < 2.0, (small, large)
 
 
 def test_twin_activations_bound_the_other_way_round_are_ordered_and_withdrawn_apart() -> None:

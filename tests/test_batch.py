@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from medmassage_rules.batch import run_batch
 from medmassage_rules.case_ids import FirstSeen, Sources
-from medmassage_rules.cases import load_case
+from medmassage_rules.cases import iter_cases
 from medmassage_rules.knowledge import load_knowledge_base
 from medmassage_rules.metrics import Judgement
 from medmassage_rules.planner import plan_case
@@ -292,11 +292,12 @@ def test_baseline_lists_what_a_rule_edit_changed(tmp_path: Path) -> None:
 
     old_kb, new_kb = load_knowledge_base(), load_knowledge_base(rules)
     expected = set()
-    for path in sorted(FACTS.glob("*.yaml")):
-        targets = [{t.id for t in plan_case(load_case(path, kb.vocabulary), kb).plan.targets}
-                   for kb in (old_kb, new_kb)]
-        if targets[0] != targets[1]:
-            expected.add(load_case(path, old_kb.vocabulary).id)
+    for path in sorted([*FACTS.glob("*.yaml"), *FACTS.glob("*.jsonl")]):  # single cases and JSON Lines
+        for loaded in iter_cases(path, old_kb.vocabulary):
+            assert loaded.case is not None, loaded.error
+            targets = [{t.id for t in plan_case(loaded.case, kb).plan.targets} for kb in (old_kb, new_kb)]
+            if targets[0] != targets[1]:
+                expected.add(loaded.case.id)
     assert "p01-cts-mild-right" in expected
     assert {c["case_id"] for c in diff["changed"]} == expected
     p01 = next(c for c in diff["changed"] if c["case_id"] == "p01-cts-mild-right")

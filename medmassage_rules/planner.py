@@ -488,7 +488,7 @@ class _Resolver:
                 self.advisories.append(f"{v.label(group)} left out: {short} "
                                        f"({', '.join(v.label(t) for t in left_out)}){also}")
             planned_areas = {t.area for t in targets}
-            for area in dict.fromkeys(case.prescription.focus_areas):
+            for area in sorted(set(case.prescription.focus_areas), key=list(v.areas).index):
                 if area not in planned_areas:
                     self.advisories.append(f"focus area {v.label(area)}: no target of this plan lies there "
                                            "(no rule for these diagnoses works it, or it is blocked)")

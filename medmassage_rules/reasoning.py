@@ -105,7 +105,7 @@ class _Builder:
                         mechanisms_of.setdefault(f, set()).add(name)
                 elif kind == "proposal":
                     self.proposal(out, facts, mechanisms_of, rid)
-                elif kind in ("block", "cap", "requirement", "referral"):
+                elif kind in ("block", "cap", "requirement", "referral", "restrict"):
                     self.veto(kind, out, facts, rid)
 
     def proposal(self, out: Any, facts: list[str], mechanisms_of: dict[str, set[str]], rid: str) -> None:
@@ -153,6 +153,13 @@ class _Builder:
                 target = self.node(f"cap:{out['area']}:{out['side'] or 'any'}", "target",
                                    f"{out['pressure']} pressure only on {self.words.site(out['area'], out['side'])}",
                                    "cap", "capped")
+                self.stopped_by(rid, "priced_out", facts, "caps")  # priced out where it was to be given
+            style = "caps"
+        elif kind == "restrict":
+            only = ", ".join(v.label(m) for m in out["modalities"]) or "nothing"
+            target = self.node(f"restrict:{out['area']}:{out['side'] or 'any'}", "target",
+                               f"only {only} on {self.words.site(out['area'], out['side'])}", "area", "capped")
+            self.stopped_by(rid, "blocked", facts, "blocks")  # a modality it keeps from its area
             style = "caps"
         elif kind == "requirement":
             if out["clearance"] not in plan.clearances_required:
@@ -167,6 +174,14 @@ class _Builder:
             style = "blocks" if out["urgency"] == "urgent" else "caps"
         for f in facts:
             self.edge(f, target, style, rid)
+
+    def stopped_by(self, rid: str, reason: str, facts: list[str], style: str) -> None:
+        """Edges from the facts of an area rule to each modality it stopped everywhere it was to go."""
+        for b in self.blocked.values():
+            node = self.modality(b.id)
+            if b.reason == reason and rid in b.because and node is not None:
+                for f in facts:
+                    self.edge(f, node, style, rid)
 
     def status(self) -> None:
         """A plan that does not treat shows its status, linked from the facts behind it."""

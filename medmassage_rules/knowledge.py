@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .errors import RuleDefinitionError
 from .facts import BOOLEAN_FIELDS, DOMAINS, FIELDS, INPUT_KINDS, NUMERIC_FIELDS
-from .loaders import parse_yaml
+from .loaders import parse_yaml, read_text
 from .operators import LIST_OPERATORS, MODIFIERS, NUMERIC_OPERATORS, OPERATORS
 from .vocabulary import Vocabulary, load_vocabulary
 
@@ -482,9 +482,12 @@ class _Checker:
         return problems
 
 
+RULE_FILE_LIMIT = 16 * 1024 * 1024  # bytes: a rule file is read only if it is a regular file this small
+
+
 def _read(path: Path) -> Any:
     try:
-        return parse_yaml(path.read_text(encoding="utf-8"))
+        return parse_yaml(read_text(path, RULE_FILE_LIMIT))
     except Exception as exc:  # any read or parse failure of a knowledge-base file
         raise RuleDefinitionError([f"{path}: cannot load rule file: {exc}"]) from None
 
@@ -574,6 +577,10 @@ def read_knowledge_base(rules_dir: str | Path | None = None) -> KnowledgeFiles:
                 references[str(key)] = ref.text()
             else:
                 references[str(key)] = str(raw_ref)
+        for section, kind in (("rules", list), ("caveats", list)):
+            if not isinstance(data.get(section) or [], kind):
+                problems.append(f"{name}: {section}: a list of {section}, not {type(data[section]).__name__}")
+                data = {**data, section: []}
         for i, raw in enumerate(data.get("caveats") or []):
             try:
                 caveats.append(Caveat.model_validate(raw))

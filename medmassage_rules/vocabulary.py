@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import RuleDefinitionError
-from .loaders import parse_yaml
+from .loaders import parse_yaml, read_text
 
 Pressure = str
 
@@ -132,7 +132,7 @@ def load_vocabulary(path: Path) -> Vocabulary:
     """Load and check ``vocabulary.yaml``; problems raise RuleDefinitionError."""
     source = str(path)
     try:
-        data = parse_yaml(path.read_text(encoding="utf-8"))
+        data = parse_yaml(read_text(path, 4 * 1024 * 1024))
     except Exception as exc:  # any parse or read failure of a knowledge-base file
         raise RuleDefinitionError([f"{source}: cannot load vocabulary: {exc}"]) from None
     if not isinstance(data, dict):
@@ -140,6 +140,21 @@ def load_vocabulary(path: Path) -> Vocabulary:
     missing = [key for key in _REQUIRED if key not in data]
     if missing:
         raise RuleDefinitionError([f"{source}: vocabulary lacks {', '.join(missing)}"])
+    mappings = ("modalities", "mechanisms", "benefits", "areas", "targets", "endangerment_sites", "medications",
+                "referrals", "clearances")
+    shape = [f"{source}: {key}: a mapping, not {type(data[key]).__name__}" for key in mappings
+             if not isinstance(data[key], dict)]
+    shape += [f"{source}: {key}: a list, not {type(data[key]).__name__}" for key in _REQUIRED
+              if key not in mappings and not isinstance(data[key], list)]
+    for ident, spec in data["modalities"].items() if isinstance(data["modalities"], dict) else ():
+        if not isinstance(spec, dict) or not isinstance(spec.get("pressure"), list) or len(spec["pressure"]) != 2 \
+                or "label" not in spec:
+            shape.append(f"{source}: modalities.{ident}: a mapping with label and pressure: [lowest, highest]")
+    for ident, spec in data["areas"].items() if isinstance(data["areas"], dict) else ():
+        if not isinstance(spec, dict) or "group" not in spec:
+            shape.append(f"{source}: areas.{ident}: a mapping with group")
+    if shape:
+        raise RuleDefinitionError(shape)
     problems: list[str] = []
     pressures = tuple(data["pressures"])
     tissues = tuple(data.get("tissues", ("muscle",)))

@@ -195,3 +195,24 @@ def test_not_a_knowledge_base_folder(tmp_path: Path) -> None:
     code, lines = _lint(tmp_path)
     assert code == 1
     assert _found(lines, "no vocabulary.yaml (not a knowledge-base folder)")
+
+
+@pytest.mark.parametrize(("file", "old", "new", "message"), [
+    ("prescription.yaml", "\nrules:", "\nrules: 5\nunused:", "rules: a list of rules, not int"),
+    ("vocabulary.yaml", "\nmodalities:", "\nmodalities: [a, b]\nold_modalities:", "modalities: a mapping, not list"),
+    ("vocabulary.yaml", "\nareas:", "\nareas: {head: neck}\nold_areas:", "areas.head: a mapping with group"),
+])
+def test_a_malformed_knowledge_base_is_named_not_a_traceback(tmp_path: Path, file: str, old: str, new: str,
+                                                             message: str) -> None:
+    """A structural mistake in a rule file or the vocabulary is one line naming it, exit 2."""
+    rules = tmp_path / "rules"
+    shutil.copytree(RULES, rules)
+    text = (rules / file).read_text()
+    assert old in text
+    (rules / file).write_text(text.replace(old, new, 1))
+    for args in (["kb", "lint", "--rules", str(rules)],
+                 ["recommend", str(ROOT / "facts" / "p01-cts-mild-right.yaml"), "--rules", str(rules)]):
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code in (1, 2), (args, result.output)
+        assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+        assert message in result.output

@@ -406,6 +406,12 @@ class _Checker:
             if index is not None and not 0 <= index < n_pos:
                 add(f"{where}: {label}: pattern index {index} out of range (rule has {n_pos})")
 
+        def modality_source(index: int | None, label: str) -> None:
+            """``*_from`` for a modality must point at a pattern whose facts carry a modality."""
+            if index is not None and 0 <= index < n_pos and "modality" not in FIELDS.get(rule.positive[index][0], ()):
+                add(f"{where}: {label}: pattern {index} is a {rule.positive[index][0]}, which names no modality "
+                    "(use a request or exclusion pattern)")
+
         def site_ok(ref: SiteRef, label: str) -> None:
             for ident in ref.ids:
                 if ident not in self.sites:
@@ -438,6 +444,7 @@ class _Checker:
             if not p.modalities and p.modality_from is None:
                 add(f"{where}: propose: give modalities or modality_from")
             index_ok(p.modality_from, "propose.modality_from")
+            modality_source(p.modality_from, "propose.modality_from")
             if p.pressure is not None and p.pressure not in v.pressures:
                 add(f"{where}: propose: unknown pressure {p.pressure!r}")
         if t.block_all is not None:
@@ -452,6 +459,7 @@ class _Checker:
                 if m not in v.modalities:
                     add(f"{where}: block_modalities: unknown modality id {m!r}")
             index_ok(t.block_modalities.modality_from, "block_modalities.modality_from")
+            modality_source(t.block_modalities.modality_from, "block_modalities.modality_from")
         if t.block_areas is not None:
             site_ok(t.block_areas, "block_areas")
         if t.cap is not None:

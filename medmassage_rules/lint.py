@@ -129,9 +129,32 @@ class _Linter:
         self.conflicts(live)
         self.gaps(live)
         self.tissues(live)
+        self.joins(self.rules)
         self.evidence()
         self.intake()
         return self.findings
+
+    # -- joins that grow with the case: unconstrained or symmetric same-kind patterns ---------------
+    def joins(self, rules: list[RuleSpec]) -> None:
+        """Two positive patterns of one kind that can match one pair of facts both ways round fire
+        twice on swapped bindings; with no condition at all they match every pair (n^k growth)."""
+        for rule in rules:
+            by_kind: dict[str, list[dict[str, Any]]] = {}
+            for kind, fields in rule.positive:
+                by_kind.setdefault(kind, []).append(dict(fields or {}))
+            for kind, patterns in by_kind.items():
+                if len(patterns) < 2:
+                    continue
+                loose = sum(1 for fields in patterns if not fields)
+                twins = len(patterns) - len({repr(sorted(f.items(), key=str)) for f in patterns})
+                if loose:
+                    self.add(WARNING, "unconstrained-join", rule,
+                             f"{len(patterns)} {kind} patterns, {loose} with no condition: the rule matches every "
+                             f"combination of the case's {kind} facts (grows as n^{len(patterns)})")
+                elif twins:
+                    self.add(WARNING, "symmetric-join", rule,
+                             f"two {kind} patterns with the same conditions match one pair of facts both ways "
+                             "round: the rule fires twice on swapped bindings")
 
     # -- the intake tables (rules/intake): codes and drugs -------------------------------------------
     def intake(self) -> None:

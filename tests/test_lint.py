@@ -216,3 +216,22 @@ def test_a_malformed_knowledge_base_is_named_not_a_traceback(tmp_path: Path, fil
         assert result.exit_code in (1, 2), (args, result.output)
         assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
         assert message in result.output
+
+
+def test_lint_catches_what_recommend_would_trip_on_and_joins_that_grow(tmp_path: Path) -> None:
+    """modality_from pointing at a diagnosis is an error; same-kind patterns with no condition, or
+    with the same conditions (swapped bindings), are warnings."""
+    rules = tmp_path / "rules"
+    shutil.copytree(RULES, rules)
+    extra = rules / "zz-joins.yaml"
+    extra.write_text("rules:" + _rule("zz-modality-from-diagnosis", "[{diagnosis: {condition: neck_pain}}]",
+                                      "{propose: {modality_from: 0, line: request}}")
+                     + _rule("zz-loose", "[{finding: {}}, {finding: {}}, {finding: {finding: pain}}]",
+                             "{advisory: loose}")
+                     + _rule("zz-twins", "[{finding: {finding: pain}}, {finding: {finding: pain}}]",
+                             "{advisory: twins}"))
+    report = lint_knowledge_base(rules)
+    by_check = {(f.check, f.where.rsplit(" ", 1)[-1]) for f in report.findings}
+    assert any(f.severity == "error" and "names no modality" in f.message for f in report.findings)
+    assert ("unconstrained-join", "zz-loose") in by_check
+    assert ("symmetric-join", "zz-twins") in by_check

@@ -449,7 +449,12 @@ def compile_rule(rule: RuleSpec, vocab: Vocabulary) -> Rule:
     return Rule(*patterns, salience=rule.salience)(fire)
 
 
-def compile_engine(kb: KnowledgeBase) -> type[PlanningEngine]:
-    """The engine class of a knowledge base (build it once, instantiate once per process)."""
-    attrs = {f"rule_{rule.order:04d}": compile_rule(rule, kb.vocabulary) for rule in kb.rules}
+def compile_engine(kb: KnowledgeBase, rules: Iterable[RuleSpec] | None = None) -> type[PlanningEngine]:
+    """The engine class of a knowledge base (build it once, instantiate once per process).
+
+    ``rules`` narrows it to some of the rules (each keeps its place in the knowledge base, so
+    the agenda orders their firings as the whole engine would).
+    """
+    chosen = kb.rules if rules is None else tuple(rules)
+    attrs = {f"rule_{rule.order:04d}": compile_rule(rule, kb.vocabulary) for rule in chosen}
     return type("CompiledPlanningEngine", (PlanningEngine,), attrs)

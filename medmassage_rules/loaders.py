@@ -66,8 +66,12 @@ if _CSafeLoader is not None:
         tree holds any node twice used an alias, and is refused before it is constructed.
         """
 
+        may_share = True  # whether the text can hold an anchor or alias at all (it has & or *)
+
         def get_single_node(self):  # type: ignore[no-untyped-def]
             node = super().get_single_node()
+            if not self.may_share:
+                return node
             seen: set[int] = set()
             pending = [node] if node is not None else []
             while pending:
@@ -141,12 +145,17 @@ def parse_json(text: str) -> Any:
 def parse_yaml(text: str) -> Any:
     """Parse exactly one YAML document with the strict safe loader.
 
-    libyaml parses it when PyYAML has it. A document that may hold an anchor or alias (it
-    has a ``&`` or ``*``) goes through the pure-Python loader, which refuses them where they
-    are written, with their line; anything else goes through libyaml.
+    libyaml parses it when PyYAML has it; a document that may hold an anchor or alias (it
+    has a ``&`` or ``*``, as "PEACE & LOVE" in a rule description does) has its node tree
+    checked for shared nodes before it is constructed, and a shared node is refused with its
+    line. Without libyaml the pure-Python loader refuses them where they are written.
     """
-    fast = _CSafeLoader is not None and "&" not in text and "*" not in text
-    loader = _StrictCSafeLoader(text) if fast else _StrictSafeLoader(text)
+    loader: Any
+    if _CSafeLoader is not None:
+        loader = _StrictCSafeLoader(text)
+        loader.may_share = "&" in text or "*" in text
+    else:
+        loader = _StrictSafeLoader(text)
     try:
         return loader.get_single_data()
     finally:

@@ -17,8 +17,9 @@ from typing import Any
 
 from . import facts as F
 from .cases import Case
-from .engine import Firing, PlanningEngine
-from .knowledge import KnowledgeBase
+from .engine import Firing, PlanningEngine, compile_engine
+from .knowledge import KnowledgeBase, RuleSpec
+from .patterns import pattern_matches
 from .plan import (
     NO_TREATMENT,
     SITE_APPLICABILITY,
@@ -677,8 +678,35 @@ def engine_for(kb: KnowledgeBase) -> PlanningEngine:
     return entry[1]
 
 
+def rules_for(kb: KnowledgeBase, facts: Iterable[Any]) -> tuple[RuleSpec, ...]:
+    """The rules a case can fire: every positive pattern matches one of its facts.
+
+    Rules test case facts only (a conclusion is never a premise), so a rule none of whose
+    facts are in the case can never fire for it; leaving it out changes nothing but time.
+    """
+    by_kind: dict[str, list[Any]] = defaultdict(list)
+    for fact in facts:
+        by_kind[F.KIND_OF[type(fact)]].append(fact)
+    def can_match(kind: str, fields: dict[str, Any]) -> bool:
+        return any(pattern_matches(fields, f) for f in by_kind.get(kind, ()))
+
+    return tuple(rule for rule in kb.rules if all(can_match(kind, fields) for kind, fields in rule.positive))
+
+
+_PLANNED: dict[int, int] = {}
+
+
 def plan_case(case: Case, kb: KnowledgeBase) -> PlanResult:
-    """Plan one validated case with a knowledge base."""
-    facts, trace = engine_for(kb).infer(case_facts(case, kb.vocabulary))
+    """Plan one validated case with a knowledge base.
+
+    The first case a process plans with a knowledge base gets an engine of just the rules it
+    can fire (a single ``recommend`` need not build the Rete network of every rule); from the
+    second on, the whole engine is built once and reused. Both give the same firings.
+    """
+    facts_in = case_facts(case, kb.vocabulary)
+    first = _PLANNED.get(id(kb), 0) == 0 and id(kb) not in _ENGINES
+    _PLANNED[id(kb)] = _PLANNED.get(id(kb), 0) + 1
+    engine = compile_engine(kb, rules_for(kb, facts_in))() if first else engine_for(kb)
+    facts, trace = engine.infer(facts_in)
     plan, outcome = _Resolver(kb, case, Conclusions.collect(facts)).resolve()
     return PlanResult(case, plan, tuple(trace), tuple(facts), outcome)

@@ -67,3 +67,37 @@ def test_every_fact_plans_the_same_under_every_hash_seed() -> None:
         assert proc.returncode == 0, proc.stderr
         outputs.add(proc.stdout)
     assert len(outputs) == 1
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(case_dicts())
+def test_an_engine_of_the_rules_a_case_can_fire_fires_as_the_whole_one(data: dict[str, Any]) -> None:
+    """`recommend` plans its one case with only the rules the case can fire: the same firings, in
+    the same order, with the same conclusions, as the engine of every rule."""
+    from medmassage_rules.engine import compile_engine
+    from medmassage_rules.planner import case_facts, engine_for, rules_for
+
+    from .strategies import KB, build
+
+    facts = case_facts(build(data), KB.vocabulary)
+    subset = rules_for(KB, facts)
+    assert len(subset) < len(KB.rules)
+    whole_facts, whole_trace = engine_for(KB).infer(facts)
+    some_facts, some_trace = compile_engine(KB, subset)().infer(facts)
+    assert [f.rule_id for f in some_trace] == [f.rule_id for f in whole_trace]
+    assert [dict(f) for f in some_facts] == [dict(f) for f in whole_facts]
+
+
+def test_the_first_plan_of_a_process_is_the_plan_of_the_whole_engine() -> None:
+    """In a fresh process the first case is planned by the narrowed engine, the second by the
+    whole one: the two JSON plans of one case are identical."""
+    case = FACTS / "p13-runner-competing.yaml"
+    code = ("import sys; from medmassage_rules.cases import load_case; "
+            "from medmassage_rules.knowledge import load_knowledge_base; "
+            "from medmassage_rules.planner import plan_case; from medmassage_rules.render.json import render_json; "
+            "kb = load_knowledge_base(); c = load_case(sys.argv[1], kb.vocabulary); "
+            "a = render_json(plan_case(c, kb)); b = render_json(plan_case(c, kb)); "
+            "print(a == b)")
+    out = subprocess.run([sys.executable, "-c", code, str(case)], cwd=ROOT, capture_output=True, text=True,
+                         timeout=120)
+    assert out.stdout.strip() == "True", out.stderr

@@ -18,6 +18,7 @@ from experta import AS, MATCH, NOT, Fact, KnowledgeEngine, P, Rule
 from experta.abstract import Strategy
 from experta.agenda import Agenda
 from experta.matchers import ReteMatcher
+from experta.matchers.rete.nodes import ConflictSetNode
 from experta.matchers.rete.token import Token
 
 from . import facts as F
@@ -95,6 +96,18 @@ class LeanToken(Token):
         return tuple.__new__(type(self), (self.tag, self.data.copy(), self.context.copy()))
 
 
+class TrackedConflictSetNode(ConflictSetNode):
+    """A conflict-set node that tells its matcher when a token reached it, so that after a
+    firing only the nodes that changed are read (not one per rule of the knowledge base)."""
+
+    touched: list[Any]   # the matcher's list of nodes reached since it last read them
+    rank: int            # its place among the matcher's conflict-set nodes
+
+    def _activate(self, token: Any) -> None:
+        super()._activate(token)
+        self.touched.append(self)
+
+
 class LeanReteMatcher(ReteMatcher):
     """experta's Rete matcher, giving the same activations in the same order for less work per run.
 
@@ -108,6 +121,10 @@ class LeanReteMatcher(ReteMatcher):
     def build_network(self) -> None:
         super().build_network()
         self.conflict_set_nodes = self._get_conflict_set_nodes()
+        self.touched: list[Any] = []
+        for rank, node in enumerate(self.conflict_set_nodes):
+            node.__class__ = TrackedConflictSetNode  # same node, now reporting when it is reached
+            node.touched, node.rank = self.touched, rank
         nodes: dict[int, Any] = {}
         pending = [self.root_node]
         while pending:
@@ -130,7 +147,9 @@ class LeanReteMatcher(ReteMatcher):
                 callback(token)
         added: list[Any] = []
         removed: list[Any] = []
-        for node in self.conflict_set_nodes:
+        touched = sorted(set(self.touched), key=lambda n: n.rank)  # the order of the rules, as before
+        self.touched.clear()
+        for node in touched:
             if node.added:
                 added.extend(node.added)
                 node.added = set()
@@ -140,6 +159,9 @@ class LeanReteMatcher(ReteMatcher):
         return added, removed
 
     def reset(self) -> None:
+        for node in self.touched:  # nothing read before the reset carries over into the next run
+            node.added, node.removed = set(), set()
+        self.touched.clear()
         for node in self.nodes:
             node._reset()
 

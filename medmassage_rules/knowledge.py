@@ -249,6 +249,16 @@ class KnowledgeBase:
     reference_meta: dict[str, Reference] = field(default_factory=dict)  # key -> the structured source
 
     @cached_property
+    def rule_order(self) -> dict[str, int]:
+        """Each rule's place in the knowledge base: explanations and plans list rules in it."""
+        return {rule.id: rule.order for rule in self.rules}
+
+    @cached_property
+    def exclusion_rules(self) -> frozenset[str]:
+        """The rules that turn a prescription's exclusion into a block (not a contraindication)."""
+        return frozenset(rule.id for rule in self.rules if rule.positive and rule.positive[0][0] == "exclusion")
+
+    @cached_property
     def by_id(self) -> dict[str, RuleSpec]:
         """Every rule by id: the knowledge base's own and the planner's (see PLANNER_RULES)."""
         return {**{rule.id: rule for rule in PLANNER_RULES}, **{rule.id: rule for rule in self.rules}}

@@ -164,7 +164,7 @@ class _Resolver:
         self.v = kb.vocabulary
         self.case = case
         self.c = c
-        self.order = {rule.id: rule.order for rule in kb.rules}
+        self.order = kb.rule_order
         self.advisories: list[str] = []
 
     def ids(self, rules: Iterable[str]) -> tuple[str, ...]:
@@ -236,7 +236,7 @@ class _Resolver:
 
     def drainage_blocks(self, blocks: dict[str, set[str]]) -> set[str]:
         """The contraindications that block lymphatic drainage (a prescription's exclusion is not one)."""
-        exclusions = {rule.id for rule in self.kb.rules if rule.positive and rule.positive[0][0] == "exclusion"}
+        exclusions = self.kb.exclusion_rules
         return set(blocks.get(DRAINAGE, ())) - exclusions
 
     # -- targets --------------------------------------------------------------------------------

@@ -165,6 +165,8 @@ class _Resolver:
         self.case = case
         self.c = c
         self.order = kb.rule_order
+        self.mech_benefit = {m: spec["benefit"] for m, spec in self.v.mechanisms.items()}
+        self.site_rank = {t: i for i, t in enumerate([*self.v.targets, *self.v.areas])}
         self.advisories: list[str] = []
 
     def ids(self, rules: Iterable[str]) -> tuple[str, ...]:
@@ -300,8 +302,8 @@ class _Resolver:
         mechanism it serves, or a request (a request reaches every target)."""
         if p["line"] == "request" or (p["source_kind"], p["source_index"]) in state.sources:
             return True
-        mech_benefit = {m: spec["benefit"] for m, spec in self.v.mechanisms.items()}
-        return "finding" in state.roles and bool({mech_benefit[m] for m in state.mechanisms} & set(p["benefits"]))
+        return "finding" in state.roles and bool({self.mech_benefit[m] for m in state.mechanisms}
+                                                 & set(p["benefits"]))
 
     def inapplicable(self, states: dict[str, TargetState], modalities: set[str]) -> dict[str, list[str]]:
         """Modalities that apply to none of the candidate targets they were proposed or requested
@@ -309,9 +311,8 @@ class _Resolver:
         out = {}
         for mod in sorted(modalities):
             props = [p for p in self.c["proposal"] if p["modality"] == mod]
-            rank = {t: i for i, t in enumerate([*self.v.targets, *self.v.areas])}
             reached = sorted((s.id for s in states.values() if any(self.reaches(p, s) for p in props)),
-                             key=rank.__getitem__)
+                             key=self.site_rank.__getitem__)
             if not any(self.v.applies(mod, t) for t in reached):
                 out[mod] = reached
         return out
@@ -569,7 +570,7 @@ class _Resolver:
             need["finding"] |= "finding" in state.roles
             need["own_area"] |= state.area in own_areas
         alloc = allocate([GroupNeed(g, **n) for g, n in needs.items()], ceiling, v.area_groups)
-        target_rank = {t: i for i, t in enumerate([*v.targets, *v.areas])}
+        target_rank = self.site_rank
         mod_rank = {m: i for i, m in enumerate(v.modalities)}
         members_of = {g: sorted((s for s in states.values() if v.areas[s.area] == g), key=lambda s: target_rank[s.id])
                       for g in v.area_groups}

@@ -106,3 +106,16 @@ def assert_plan_shape(plan: dict, vocab) -> None:
         _has(r, REFERRAL_KEYS, "referral")
         assert r["to"] in vocab.referrals and r["urgency"] in ("routine", "urgent") and r["because"]
     assert all(isinstance(a, str) for a in plan["advisories"])
+
+
+# -- knowledge-base fixtures ---------------------------------------------------------------------------
+# One rule spec as a rule file writes it, for tests that add rules to a copy of the knowledge base.
+RULE = """
+  - id: {id}
+    description: {description}
+    benefits: [{benefits}]
+    grade: {grade}
+    citation: {citation}
+    when: {when}
+    then: {then}
+"""

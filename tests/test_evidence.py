@@ -19,16 +19,8 @@ from medmassage_rules.graph import build_knowledge_graph, edges_of
 from medmassage_rules.knowledge import contradicted_benefits, load_knowledge_base, read_knowledge_base
 
 from .conftest import FACTS, ROOT
+from .helpers import RULE
 
-RULE = """
-  - id: {id}
-    description: {description}
-    benefits: [{benefits}]
-    grade: {grade}
-    citation: {citation}
-    when: {when}
-    then: {then}
-"""
 NECK = "[{diagnosis: {condition: neck_pain}}]"
 PROPOSE_SWEDISH = "{propose: {modalities: [swedish], line: second}}"
 

@@ -13,17 +13,9 @@ from medmassage_rules.knowledge import load_knowledge_base
 from medmassage_rules.lint import lint_knowledge_base
 
 from .conftest import ROOT
+from .helpers import RULE
 
 RULES = ROOT / "rules"
-RULE = """
-  - id: {id}
-    description: {description}
-    benefits: [{benefits}]
-    grade: {grade}
-    citation: {citation}
-    when: {when}
-    then: {then}
-"""
 
 
 def _rule(rule_id: str, when: str, then: str, benefits: str = "", grade: str = "L", citation: str = "R11",

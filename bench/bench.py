@@ -39,11 +39,14 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from medmassage_rules.cases import NEEDS_AREA, Case, validate_case  # noqa: E402
-from medmassage_rules.engine import compile_engine, compile_rule  # noqa: E402
-from medmassage_rules.knowledge import KnowledgeBase, load_knowledge_base  # noqa: E402
-from medmassage_rules.planner import case_facts, engine_for, plan_case  # noqa: E402
-from medmassage_rules.vocabulary import Vocabulary  # noqa: E402
+from medmassage_rules.cases.models import NEEDS_AREA, Case, validate_case  # noqa: E402
+from medmassage_rules.engine.cache import engine_class, engine_for
+from medmassage_rules.engine.compiler import compile_engine, compile_rule  # noqa: E402
+from medmassage_rules.kb.knowledge_base import KnowledgeBase
+from medmassage_rules.kb.loading import load_knowledge_base
+from medmassage_rules.kb.vocabulary import Vocabulary  # noqa: E402
+from medmassage_rules.planning.case_facts import case_facts
+from medmassage_rules.planning.planner import plan_case
 
 RESULTS = ROOT / "bench" / "results"
 P01 = ROOT / "facts" / "p01-cts-mild-right.yaml"
@@ -199,7 +202,7 @@ def stock_matcher_engine(kb: KnowledgeBase) -> Any:
     from experta import KnowledgeEngine
     from experta.matchers import ReteMatcher
 
-    return type("StockMatcherEngine", (kb.engine_class,),
+    return type("StockMatcherEngine", (engine_class(kb),),
                 {"__matcher__": ReteMatcher, "get_deffacts": KnowledgeEngine.get_deffacts})()
 
 
@@ -216,7 +219,7 @@ def measure_build(rules_dir: Path | None) -> dict[str, float]:
 
 
 def measure_planning(kb: KnowledgeBase, path: Path, warmup: int) -> dict[str, Any]:
-    from medmassage_rules.loaders import parse_json
+    from medmassage_rules.files.reading import parse_json
 
     raw = path.read_text().splitlines()
     start = time.perf_counter()
@@ -269,7 +272,7 @@ def measure_batch(path: Path, jobs: int, tmp: Path) -> dict[str, Any]:
 
 def rss_child(path: Path, jobs: int) -> None:
     """Run in a fresh process: a batch over ``path``, then its own peak RSS and its workers'."""
-    from medmassage_rules.batch import run_batch
+    from medmassage_rules.batch.runner import run_batch
 
     kb = load_knowledge_base()
     with tempfile.TemporaryDirectory() as tmp:

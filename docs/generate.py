@@ -22,8 +22,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from medmassage_rules.cli import main  # noqa: E402
-from medmassage_rules.knowledge import load_knowledge_base  # noqa: E402
+from medmassage_rules.cli import main
+from medmassage_rules.kb.loading import load_knowledge_base  # noqa: E402
 
 
 def _commands(group: click.Group, prefix: list[str]) -> list[tuple[list[str], click.Command]]:

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from medmassage_rules.knowledge import KnowledgeBase, load_knowledge_base
+from medmassage_rules.kb.knowledge_base import KnowledgeBase
+from medmassage_rules.kb.loading import load_knowledge_base
 
 ROOT = Path(__file__).resolve().parent.parent
 FACTS = ROOT / "facts"

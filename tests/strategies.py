@@ -13,9 +13,10 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from medmassage_rules.cases import NEEDS_AREA, Case, validate_case
-from medmassage_rules.knowledge import load_knowledge_base
-from medmassage_rules.planner import PlanResult, plan_case
+from medmassage_rules.cases.models import NEEDS_AREA, Case, validate_case
+from medmassage_rules.kb.loading import load_knowledge_base
+from medmassage_rules.planning.planner import plan_case
+from medmassage_rules.planning.results import PlanResult
 
 KB = load_knowledge_base()
 V = KB.vocabulary

@@ -12,13 +12,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from medmassage_rules.batch import run_batch
-from medmassage_rules.case_ids import FirstSeen, Sources
-from medmassage_rules.cases import iter_cases
-from medmassage_rules.knowledge import load_knowledge_base
-from medmassage_rules.metrics import Judgement
-from medmassage_rules.planner import plan_case
-from medmassage_rules.summary import Tally
+from medmassage_rules.batch.case_ids import FirstSeen, Sources
+from medmassage_rules.batch.metrics import Judgement
+from medmassage_rules.batch.runner import run_batch
+from medmassage_rules.batch.summary import Tally
+from medmassage_rules.cases.models import iter_cases
+from medmassage_rules.kb.loading import load_knowledge_base
+from medmassage_rules.planning.planner import plan_case
 
 from .conftest import FACTS, ROOT
 from .helpers import EXIT_INVALID, assert_plan_shape, invoke

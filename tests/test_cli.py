@@ -10,7 +10,7 @@ import jsonschema
 import pytest
 
 from medmassage_rules.cli import main
-from medmassage_rules.loaders import parse_yaml
+from medmassage_rules.files.reading import parse_yaml
 
 from .conftest import FACTS
 from .helpers import EXIT_INVALID, JSON_LINES_FILES, SINGLE_CASE_FILES, assert_plan_shape, assert_refused, invoke

@@ -15,11 +15,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from medmassage_rules.cases import load_case, validate_case
+from medmassage_rules.cases.models import load_case, validate_case
 from medmassage_rules.errors import CaseError
-from medmassage_rules.knowledge import KnowledgeBase, Reference, RuleSpec
-from medmassage_rules.loaders import parse_yaml
-from medmassage_rules.planner import plan_case
+from medmassage_rules.files.reading import parse_yaml
+from medmassage_rules.kb.knowledge_base import KnowledgeBase
+from medmassage_rules.kb.rule_specs import Reference, RuleSpec
+from medmassage_rules.planning.planner import plan_case
 
 from .conftest import FACTS, ROOT
 

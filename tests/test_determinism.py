@@ -48,9 +48,9 @@ def test_recommend_is_the_same_under_every_hash_seed(name: str) -> None:
 
 PLAN_EVERY_FACT = """
 import sys
-from medmassage_rules.cases import load_case
-from medmassage_rules.knowledge import load_knowledge_base
-from medmassage_rules.planner import plan_case
+from medmassage_rules.cases.models import load_case
+from medmassage_rules.kb.loading import load_knowledge_base
+from medmassage_rules.planning.planner import plan_case
 from medmassage_rules.render.json import render_json
 kb = load_knowledge_base()
 for path in sys.argv[1:]:
@@ -74,8 +74,9 @@ def test_every_fact_plans_the_same_under_every_hash_seed() -> None:
 def test_an_engine_of_the_rules_a_case_can_fire_fires_as_the_whole_one(data: dict[str, Any]) -> None:
     """`recommend` plans its one case with only the rules the case can fire: the same firings, in
     the same order, with the same conclusions, as the engine of every rule."""
-    from medmassage_rules.engine import compile_engine
-    from medmassage_rules.planner import case_facts, engine_for, rules_for
+    from medmassage_rules.engine.cache import engine_for, rules_for
+    from medmassage_rules.engine.compiler import compile_engine
+    from medmassage_rules.planning.case_facts import case_facts
 
     from .strategies import KB, build
 
@@ -92,9 +93,9 @@ def test_the_first_plan_of_a_process_is_the_plan_of_the_whole_engine() -> None:
     """In a fresh process the first case is planned by the narrowed engine, the second by the
     whole one: the two JSON plans of one case are identical."""
     case = FACTS / "p13-runner-competing.yaml"
-    code = ("import sys; from medmassage_rules.cases import load_case; "
-            "from medmassage_rules.knowledge import load_knowledge_base; "
-            "from medmassage_rules.planner import plan_case; from medmassage_rules.render.json import render_json; "
+    code = ("import sys; from medmassage_rules.cases.models import load_case; "
+            "from medmassage_rules.kb.loading import load_knowledge_base; "
+            "from medmassage_rules.planning.planner import plan_case; from medmassage_rules.render.json import render_json; "
             "kb = load_knowledge_base(); c = load_case(sys.argv[1], kb.vocabulary); "
             "a = render_json(plan_case(c, kb)); b = render_json(plan_case(c, kb)); "
             "print(a == b)")

@@ -76,12 +76,12 @@ def test_the_docs_name_every_check_of_lint_and_every_grade() -> None:
     for check in ("unknown-id", "duplicate-id", "evidence", "never-fires", "redundant", "conflict", "gap",
                   "unused-term", "invalid-rule", "grade-source", "traceable", "claim-acuity"):
         assert f"`{check}`" in authoring, check
-    from medmassage_rules.operators import MODIFIERS, OPERATORS
+    from medmassage_rules.kb.operators import MODIFIERS, OPERATORS
 
     for op in [*OPERATORS, *MODIFIERS]:
         assert f"`{op}`" in authoring, op
     evidence = (ROOT / "docs" / "evidence.md").read_text(encoding="utf-8")
-    from medmassage_rules.knowledge import load_knowledge_base
+    from medmassage_rules.kb.loading import load_knowledge_base
 
     for caveat in load_knowledge_base().caveats:
         assert caveat.id in evidence, caveat.id

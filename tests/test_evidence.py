@@ -14,9 +14,10 @@ from click.testing import CliRunner
 
 from medmassage_rules.cli import main
 from medmassage_rules.errors import RuleDefinitionError
-from medmassage_rules.evidence import EVIDENCE_KINDS, evidence_problems
-from medmassage_rules.graph import build_knowledge_graph, edges_of
-from medmassage_rules.knowledge import contradicted_benefits, load_knowledge_base, read_knowledge_base
+from medmassage_rules.kb.graph import build_knowledge_graph, edges_of
+from medmassage_rules.kb.loading import load_knowledge_base, read_knowledge_base
+from medmassage_rules.kb.rule_specs import contradicted_benefits
+from medmassage_rules.lint.evidence import EVIDENCE_KINDS, evidence_problems
 
 from .conftest import FACTS, ROOT
 from .helpers import RULE
@@ -182,9 +183,9 @@ def test_the_graph_drops_an_x_reason_even_from_unvalidated_rules(rules_copy: Pat
 
 
 def test_no_explanation_or_handout_line_says_a_modality_serves_a_benefit_graded_x_for_it(kb) -> None:
-    from medmassage_rules.cases import load_case
-    from medmassage_rules.explain import why
-    from medmassage_rules.planner import plan_case
+    from medmassage_rules.cases.models import load_case
+    from medmassage_rules.explain.why import why
+    from medmassage_rules.planning.planner import plan_case
 
     checked = 0
     for path in sorted(FACTS.glob("*.yaml")):

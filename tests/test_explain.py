@@ -9,14 +9,15 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from medmassage_rules.cases import load_case, validate_case
+from medmassage_rules.cases.models import load_case, validate_case
 from medmassage_rules.cli import main
 from medmassage_rules.errors import UnknownIdError
-from medmassage_rules.explain import NotExplainableError, why, why_not
-from medmassage_rules.facts import KIND_OF
-from medmassage_rules.factwords import Words
-from medmassage_rules.knowledge import load_knowledge_base
-from medmassage_rules.planner import GRADE_WEIGHT, plan_case
+from medmassage_rules.explain.why import NotExplainableError, why, why_not
+from medmassage_rules.kb.fact_types import KIND_OF
+from medmassage_rules.kb.loading import load_knowledge_base
+from medmassage_rules.kb.wording import Words
+from medmassage_rules.planning.certainty import GRADE_WEIGHT
+from medmassage_rules.planning.planner import plan_case
 from medmassage_rules.render.explain_text import render_explanation, render_explanation_markdown
 
 from .conftest import FACTS

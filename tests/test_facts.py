@@ -6,10 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from medmassage_rules.cases import load_case
-from medmassage_rules.expectations import check_expectations
-from medmassage_rules.knowledge import PLANNER_RULES, load_knowledge_base
-from medmassage_rules.planner import plan_case
+from medmassage_rules.batch.expectations import check_expectations
+from medmassage_rules.cases.models import load_case
+from medmassage_rules.kb.knowledge_base import PLANNER_RULES
+from medmassage_rules.kb.loading import load_knowledge_base
+from medmassage_rules.planning.planner import plan_case
 
 from .conftest import FACTS
 

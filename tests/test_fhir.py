@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from medmassage_rules.cases import validate_case
-from medmassage_rules.loaders import parse_yaml
+from medmassage_rules.cases.models import validate_case
+from medmassage_rules.files.reading import parse_yaml
 
 from .conftest import ROOT
 from .helpers import assert_refused, invoke

@@ -12,12 +12,13 @@ import networkx as nx
 import pytest
 from click.testing import CliRunner
 
-from medmassage_rules.cases import load_case, validate_case
+from medmassage_rules.cases.models import load_case, validate_case
 from medmassage_rules.cli import main
-from medmassage_rules.graph import chain_modalities, derivation_graph, edges_of, plan_node, treatment_modalities
-from medmassage_rules.graph_export import to_dot
-from medmassage_rules.knowledge import PLANNER_RULES
-from medmassage_rules.planner import plan_case
+from medmassage_rules.explain.derivation import derivation_graph, plan_node
+from medmassage_rules.kb.graph import chain_modalities, edges_of, treatment_modalities
+from medmassage_rules.kb.knowledge_base import PLANNER_RULES
+from medmassage_rules.planning.planner import plan_case
+from medmassage_rules.render.graph_formats import to_dot
 
 from .conftest import FACTS, ROOT
 

@@ -20,10 +20,10 @@ from pathlib import Path
 import pytest
 
 from medmassage_rules import loaders
-from medmassage_rules.baseline import Comparison, Signature
-from medmassage_rules.cases import validate_case
+from medmassage_rules.batch.baseline import Comparison, Signature
+from medmassage_rules.cases.models import validate_case
 from medmassage_rules.errors import CaseError, printable, shown
-from medmassage_rules.planner import plan_case
+from medmassage_rules.planning.planner import plan_case
 from medmassage_rules.render.markdown import inline
 
 from .conftest import FACTS, ROOT
@@ -397,7 +397,7 @@ def test_twin_activations_bound_the_other_way_round_are_ordered_and_withdrawn_ap
     from experta.activation import Activation
     from experta.agenda import Agenda
 
-    from medmassage_rules.engine import DeterministicStrategy
+    from medmassage_rules.engine.agenda import DeterministicStrategy
 
     class Rule:
         rule_id, salience, order = "r", 0, 1
@@ -453,7 +453,7 @@ def test_duplicate_and_invalid_rows_are_not_added_to_the_baseline_diff(tmp_path:
 # -- the package -----------------------------------------------------------------------------------
 
 def test_importing_the_package_leaves_the_root_logger_to_the_host() -> None:
-    code = ("import logging, medmassage_rules.planner, medmassage_rules.engine\n"
+    code = ("import logging, medmassage_rules.planning.planner, medmassage_rules.engine.compiler\n"
             "assert logging.getLogger().handlers == [], logging.getLogger().handlers\n"
             "logging.basicConfig(level=logging.INFO, format='HOST %(message)s')\n"
             "logging.getLogger('host').info('configured')\n")

@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from medmassage_rules.cases import load_case, validate_case
+from medmassage_rules.cases.models import load_case, validate_case
 from medmassage_rules.cli import main
-from medmassage_rules.planner import plan_case
-from medmassage_rules.reasoning import LAYERS, layout, node_state, reasoning_graph
+from medmassage_rules.explain.layers import LAYERS, layout, node_state, reasoning_graph
+from medmassage_rules.planning.planner import plan_case
 from medmassage_rules.render.html import render_html
 from medmassage_rules.render.svg import CHAR_W, reasoning_geometry
 

@@ -7,9 +7,10 @@ from typing import Any
 from experta import KnowledgeEngine
 from experta.matchers import ReteMatcher
 
-from medmassage_rules.cases import Case, iter_cases
-from medmassage_rules.engine import LeanReteMatcher
-from medmassage_rules.planner import case_facts, engine_for
+from medmassage_rules.cases.models import Case, iter_cases
+from medmassage_rules.engine.cache import engine_class, engine_for
+from medmassage_rules.engine.rete import LeanReteMatcher
+from medmassage_rules.planning.case_facts import case_facts
 
 from .conftest import FACTS
 
@@ -18,7 +19,7 @@ CASE_FILES = sorted(p for p in FACTS.iterdir() if p.suffix in (".yaml", ".yml", 
 
 def _stock_engine(kb) -> Any:
     """The knowledge base's engine with experta's own matcher and deffacts lookup."""
-    stock = type("StockMatcherEngine", (kb.engine_class,),
+    stock = type("StockMatcherEngine", (engine_class(kb),),
                  {"__matcher__": ReteMatcher, "get_deffacts": KnowledgeEngine.get_deffacts})
     return stock()
 

@@ -9,8 +9,8 @@ import pytest
 from click.testing import CliRunner
 
 from medmassage_rules.cli import main
-from medmassage_rules.knowledge import load_knowledge_base
-from medmassage_rules.lint import lint_knowledge_base
+from medmassage_rules.kb.loading import load_knowledge_base
+from medmassage_rules.lint.linter import lint_knowledge_base
 
 from .conftest import ROOT
 from .helpers import RULE

@@ -17,9 +17,10 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from medmassage_rules.cases import case_schema
-from medmassage_rules.plan import NO_TREATMENT, SITE_APPLICABILITY
-from medmassage_rules.planner import GRADE_WEIGHT, SIDELESS_AREAS
+from medmassage_rules.cases.models import case_schema
+from medmassage_rules.planning.certainty import GRADE_WEIGHT
+from medmassage_rules.planning.plan import NO_TREATMENT, SITE_APPLICABILITY
+from medmassage_rules.planning.resolution import SIDELESS_AREAS
 
 from .helpers import assert_plan_shape
 from .strategies import KB, V, build, case_dicts, plan

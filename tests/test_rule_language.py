@@ -12,11 +12,13 @@ from typing import Any
 import pytest
 
 from medmassage_rules import facts as F
-from medmassage_rules.cases import validate_case
+from medmassage_rules.cases.models import validate_case
+from medmassage_rules.engine.cache import engine_class
 from medmassage_rules.errors import RuleDefinitionError
-from medmassage_rules.knowledge import KnowledgeBase, load_knowledge_base
-from medmassage_rules.lint import lint_knowledge_base
-from medmassage_rules.planner import case_facts
+from medmassage_rules.kb.knowledge_base import KnowledgeBase
+from medmassage_rules.kb.loading import load_knowledge_base
+from medmassage_rules.lint.linter import lint_knowledge_base
+from medmassage_rules.planning.case_facts import case_facts
 
 from .conftest import ROOT
 
@@ -64,7 +66,7 @@ def derived(kb: KnowledgeBase, case: dict[str, Any], clearances: list[tuple[str,
     facts = [f for f in case_facts(validate_case(data, "t", kb.vocabulary), kb.vocabulary)
              if not isinstance(f, F.Clearance)]
     facts += [F.Clearance(index=i, name=name, scope=scope) for i, (name, scope) in enumerate(clearances)]
-    out, _ = kb.engine_class().infer(facts)
+    out, _ = engine_class(kb)().infer(facts)
     return [f for f in out if type(f) in F.DERIVED_KINDS.values()]
 
 

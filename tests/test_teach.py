@@ -9,13 +9,13 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from medmassage_rules.cases import load_case, validate_case
+from medmassage_rules.cases.models import load_case, validate_case
 from medmassage_rules.cli import main
-from medmassage_rules.consult import consult
 from medmassage_rules.errors import CaseError
-from medmassage_rules.needs import Needs
-from medmassage_rules.planner import plan_case
-from medmassage_rules.trace import TraceSession, quiz_questions
+from medmassage_rules.planning.planner import plan_case
+from medmassage_rules.teach.case_needs import Needs
+from medmassage_rules.teach.consult import consult
+from medmassage_rules.teach.trace import TraceSession, quiz_questions
 
 from .conftest import FACTS
 
@@ -445,6 +445,6 @@ def test_why_not_a_blocked_modality_does_not_give_the_request_as_a_reason(kb) ->
 
 
 def test_menu_columns_never_run_labels_together() -> None:
-    from medmassage_rules.dialogue import menu
+    from medmassage_rules.teach.dialogue import menu
     text = menu(["pregnancy-related pelvic girdle pain", "generalised anxiety or stress", "x"])
     assert "pain  " in text and "pain2)" not in text

@@ -59,6 +59,6 @@ def test_installed_command_works_from_another_folder(wheel: Path, tmp_path: Path
     proc = _run([bin_dir / "medmassage", "recommend", case], cwd=elsewhere)
     assert "Status" in proc.stdout
     assert "Traceback" not in proc.stderr
-    where = _run([bin_dir / "python", "-c", "from medmassage_rules.knowledge import default_rules_dir; "
+    where = _run([bin_dir / "python", "-c", "from medmassage_rules.kb.loading import default_rules_dir; "
                   "print(default_rules_dir())"], cwd=elsewhere)
     assert Path(where.stdout.strip()).is_relative_to(venv), "the knowledge base must come from the installed package"

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from ..errors import RuleDefinitionError
-from ..loaders import parse_yaml
+from ..files.reading import parse_yaml
 
 T = TypeVar("T")
 

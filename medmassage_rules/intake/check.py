@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..loaders import parse_yaml
-from ..vocabulary import Vocabulary
+from ..files.reading import parse_yaml
+from ..kb.vocabulary import Vocabulary
 from . import codes, medications
 
 

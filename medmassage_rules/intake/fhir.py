@@ -31,8 +31,8 @@ from typing import Any
 import yaml
 
 from ..errors import CaseError, MedMassageError, Problem
-from ..loaders import parse_json, parse_yaml
-from ..vocabulary import Vocabulary
+from ..files.reading import parse_json, parse_yaml
+from ..kb.vocabulary import Vocabulary
 from . import codes, intake_dir
 from .medications import load_drugs
 

@@ -14,7 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from ..vocabulary import Vocabulary
+from ..kb.vocabulary import Vocabulary
 from . import intake_dir, load_table
 
 TABLE_FILE = "medications.yaml"

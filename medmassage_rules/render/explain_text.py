@@ -1,6 +1,6 @@
 """An explanation in words: plain text for the terminal, or Markdown for a handout.
 
-One walk over the :class:`~medmassage_rules.explain.Explanation`; the two styles differ only
+One walk over the :class:`~medmassage_rules.explain.why.Explanation`; the two styles differ only
 in how a heading, a rule id and an indented line look.
 """
 
@@ -9,8 +9,8 @@ from __future__ import annotations
 import shlex
 from collections.abc import Iterable
 
-from ..explain import Certainty, Chain, Combination, Counterfactual, Evidence, Explanation, Step
-from ..factwords import or_list
+from ..explain.why import Certainty, Chain, Combination, Counterfactual, Evidence, Explanation, Step
+from ..kb.wording import or_list
 
 QUESTION = {"why": "Why", "why_not": "Why not"}
 STOPPED = ("blocked", "priced_out")   # verdicts where a proposing rule is no reason

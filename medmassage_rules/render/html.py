@@ -15,13 +15,13 @@ from html import escape
 from typing import Any
 
 from .. import __version__
-from ..facts import KIND_OF
-from ..factwords import Words
-from ..knowledge import KnowledgeBase, RuleSpec
-from ..planner import PlanResult
-from ..reasoning import reasoning_graph
+from ..explain.layers import reasoning_graph
+from ..kb.fact_types import KIND_OF
+from ..kb.knowledge_base import KnowledgeBase
+from ..kb.rule_specs import RuleSpec
+from ..kb.wording import STATUS_HEADLINES, Words
+from ..planning.results import PlanResult
 from .svg import reasoning_svg, timeline_svg
-from .text import STATUS_WORDS
 
 CSS = """
 :root { --ink: #1d2733; --muted: #5d6b7a; --line: #d5dce4; --ok: #2e7d4f; --stop: #c0392b; --warn: #b9770e; }
@@ -148,7 +148,7 @@ class _Page:
         because = "".join(f"<li>{_e(self.says(r))} <span class=\"muted\">[{_e(r)}]</span></li>"
                           for r in p.status_because)
         return (f"<header><h1>Massage plan - {_e(p.case_id)}</h1>"
-                f"<p><span class=\"status status-{_e(p.status)}\">{_e(STATUS_WORDS[p.status])}</span></p>"
+                f"<p><span class=\"status status-{_e(p.status)}\">{_e(STATUS_HEADLINES[p.status])}</span></p>"
                 + (f"<ul>{because}</ul>" if because else "")
                 + "<p class=\"disclaimer\">Decision support for trained therapists and for teaching; "
                   "not a diagnosis.</p></header>")

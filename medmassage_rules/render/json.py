@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from ..planner import PlanResult
+from ..planning.results import PlanResult
 
 
 def render_json(result: PlanResult) -> str:

@@ -10,14 +10,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from .. import facts as F
 from ..errors import printable
-from ..explain import Explanation, explain_blocked, explain_recommended, why
-from ..factwords import Words, side_note
-from ..knowledge import KnowledgeBase
-from ..planner import PlanResult
+from ..explain.why import Explanation, explain_blocked, explain_recommended, why
+from ..kb import fact_types as F
+from ..kb.knowledge_base import KnowledgeBase
+from ..kb.wording import STATUS_HEADLINES, Words, side_note
+from ..planning.results import PlanResult
 from .explain_text import render_explanation_markdown
-from .text import STATUS_WORDS
 
 DISCLAIMER = "Decision support for trained therapists and for teaching; not a diagnosis."
 
@@ -87,7 +86,7 @@ def render_markdown(result: PlanResult, kb: KnowledgeBase) -> str:
     rule = kb.by_id
     out = [f"# Massage plan: {inline(plan.case_id)}", "", f"> {DISCLAIMER}", "", "## The case", ""]
     out += _case_lines(result, w)
-    out += ["", "## The plan", "", f"**Status:** {STATUS_WORDS[plan.status]}"]
+    out += ["", "## The plan", "", f"**Status:** {STATUS_HEADLINES[plan.status]}"]
     out += [f"- because {rule[r].description} (`{r}`)" for r in plan.status_because]
     cap = "nothing caps pressure" if plan.pressure_cap == "deep" else "set by " + "; ".join(
         f"{rule[r].description} (`{r}`)" for r in plan.pressure_cap_because)

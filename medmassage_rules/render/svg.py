@@ -4,7 +4,7 @@ Plain SVG elements with every text escaped, no namespace URL and no external ref
 the page works offline and its SVG parses as XML. The drawing is at its natural size (text
 never shrinks below ``FONT`` pixels; the page scrolls sideways instead).
 
-:func:`reasoning_geometry` turns :func:`~medmassage_rules.reasoning.layout` into pixels: the
+:func:`reasoning_geometry` turns :func:`~medmassage_rules.explain.layers.layout` into pixels: the
 boxes of a column are stacked, each as near as it fits to the height of the boxes that lead
 to it; a bend point keeps a thin slot of its own between two boxes. An edge leaves the right
 side of its source, crosses each gap between columns as a curve that stays inside the gap,
@@ -20,9 +20,9 @@ from html import escape
 
 import networkx as nx
 
-from ..plan import Plan
-from ..reasoning import LAYER_TITLES, layout
-from ..vocabulary import Vocabulary
+from ..explain.layers import LAYER_TITLES, layout
+from ..kb.vocabulary import Vocabulary
+from ..planning.plan import Plan
 
 FONT = 13                       # px: the smallest text of the drawings
 BOX_W, GAP_X, TOP, MARGIN = 196, 60, 48, 14

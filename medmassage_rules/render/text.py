@@ -4,21 +4,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from ..knowledge import KnowledgeBase, RuleSpec
-from ..planner import PlanResult
-
-STATUS_WORDS = {
-    "refer_urgent": "REFER URGENTLY - no massage; same-day medical assessment",
-    "refer": "REFER - no massage until a routine medical evaluation",
-    "defer": "DEFER - nothing can be treated today",
-    "needs_clearance": "NEEDS CLEARANCE - no treatment until the clearance is documented",
-    "treat_with_precautions": "TREAT WITH PRECAUTIONS",
-    "treat": "TREAT",
-}
-
-
-def _side(side: str | None) -> str:
-    return f" ({side})" if side else ""
+from ..kb.knowledge_base import KnowledgeBase
+from ..kb.rule_specs import RuleSpec
+from ..kb.wording import STATUS_HEADLINES, side_note
+from ..planning.results import PlanResult
 
 
 def _is_request(rule: RuleSpec) -> bool:
@@ -28,7 +17,7 @@ def _is_request(rule: RuleSpec) -> bool:
 def render_text(result: PlanResult, kb: KnowledgeBase) -> str:
     plan, v = result.plan, kb.vocabulary
     rule = kb.by_id
-    lines = [f"Case {plan.case_id}", f"Status: {STATUS_WORDS[plan.status]}"]
+    lines = [f"Case {plan.case_id}", f"Status: {STATUS_HEADLINES[plan.status]}"]
     for rid in plan.status_because:
         lines.append(f"  because {rule[rid].description} [{rid}]")
     if plan.treats:
@@ -54,7 +43,7 @@ def render_text(result: PlanResult, kb: KnowledgeBase) -> str:
         by_area: dict[str, list[str]] = defaultdict(list)
         for t in plan.targets:
             note = f", {t.pressure_cap} pressure only" if t.pressure_cap else ""
-            by_area[t.area].append(f"{v.label(t.id)}{_side(t.side)}{note}")
+            by_area[t.area].append(f"{v.label(t.id)}{side_note(t.side)}{note}")
         for area, items in by_area.items():
             lines.append(f"  {v.label(area)}: {', '.join(items)}")
     if plan.segments:
@@ -69,7 +58,7 @@ def render_text(result: PlanResult, kb: KnowledgeBase) -> str:
             for w in s.work:
                 per_target[(w.target, w.side)].append(f"{v.label(w.modality)} {w.pressure}")
             for (target, side), work in per_target.items():
-                lines.append(f"{'':15}{v.label(target)}{_side(side)}: {', '.join(work)}")
+                lines.append(f"{'':15}{v.label(target)}{side_note(side)}: {', '.join(work)}")
             start = end
     if plan.blocked_modalities or plan.blocked_areas:
         lines.append("")
@@ -87,12 +76,12 @@ def render_text(result: PlanResult, kb: KnowledgeBase) -> str:
             lines.append(f"  - {v.label(b.id)}{note}: {verb} - {why}")
         for a in plan.blocked_areas:
             why = "; ".join(f"{rule[r].description} [{r}]" for r in a.because)
-            lines.append(f"  - no work on the {v.label(a.id)}{_side(a.side)} - {why}")
+            lines.append(f"  - no work on the {v.label(a.id)}{side_note(a.side)} - {why}")
     if plan.caps:
         lines.append("")
         lines.append("Pressure caps by area:")
         for area_cap in plan.caps:
-            lines.append(f"  - {v.label(area_cap.area)}{_side(area_cap.side)}: {area_cap.pressure} at most "
+            lines.append(f"  - {v.label(area_cap.area)}{side_note(area_cap.side)}: {area_cap.pressure} at most "
                          f"[{', '.join(area_cap.because)}]")
     if plan.not_covered or plan.unrecognised_medications:
         lines.append("")

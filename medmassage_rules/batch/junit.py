@@ -1,0 +1,87 @@
+"""A batch as JUnit XML, so that any CI system can show its results.
+
+One ``<testsuite>`` holds one ``<testcase>`` per case (classname: the case's source file, see
+:func:`classname`):
+a ``<failure>`` lists the expectations that failed, an ``<error>`` says why the case is
+invalid, and ``<skipped>`` marks a case without an ``expect`` block. The counts go in the
+suite's attributes, which are only known at the end: test cases are streamed to a
+temporary file as they finish (memory stays flat however many cases there are) and the
+document is assembled when the batch ends.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import tempfile
+import xml.etree.ElementTree as ET
+from typing import IO
+
+SUITE_NAME = "medmassage batch"
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _xml(text: str) -> str:
+    """Text that XML 1.0 can hold (a case id may contain control characters): others become U+FFFD."""
+    return _NOT_XML.sub("\ufffd", text)
+
+
+class JUnitWriter:
+    """Collects test cases and writes the whole JUnit XML document to ``out`` on :meth:`finish`.
+
+    ``out`` is a binary file (the batch gives the temporary file of an
+    :class:`~medmassage_rules.files.writing.OutputFile`). Use it as a context manager: leaving it
+    drops the temporary file of streamed test cases.
+    """
+
+    def __init__(self, out: IO[bytes]):
+        self.out = out
+        self.body: IO[bytes] = tempfile.TemporaryFile()
+        self.tests = self.failures = self.errors = self.skipped = 0
+
+    def add(self, name: str, classname: str, *, passed: bool | None, error: str | None,
+            failures: tuple[str, ...] | list[str]) -> None:
+        case = ET.Element("testcase", name=_xml(name), classname=_xml(classname))
+        self.tests += 1
+        if error is not None:
+            self.errors += 1
+            ET.SubElement(case, "error", message=_xml(error), type="invalid_case").text = _xml(error)
+        elif passed is None:
+            self.skipped += 1
+            ET.SubElement(case, "skipped", message="no expect block")
+        elif not passed:
+            self.failures += 1
+            node = ET.SubElement(case, "failure", message=_xml("; ".join(failures)), type="expectation")
+            node.text = _xml("\n".join(failures))
+        self.body.write(ET.tostring(case, encoding="utf-8") + b"\n")
+
+    def finish(self, seconds: float) -> None:
+        """Write the whole document: the suite with its counts around the streamed test cases."""
+        suite = ET.Element("testsuite", name=SUITE_NAME, tests=str(self.tests), failures=str(self.failures),
+                           errors=str(self.errors), skipped=str(self.skipped), time=f"{seconds:.3f}")
+        suite.text = "\n"
+        head, tail = ET.tostring(suite, encoding="unicode").rsplit("</testsuite>", 1)
+        self.out.write(b'<?xml version="1.0" encoding="utf-8"?>\n<testsuites>\n')
+        self.out.write(head.encode("utf-8"))
+        self.body.seek(0)
+        shutil.copyfileobj(self.body, self.out)
+        self.out.write(b"</testsuite>" + tail.encode("utf-8") + b"\n</testsuites>\n")
+
+    def __enter__(self) -> JUnitWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.body.close()
+
+
+def classname(source: str) -> str:
+    """The JUnit classname of a case's source file, safe for CI tools that split it on dots.
+
+    They read ``a.b.c`` as package ``a.b``, class ``c``: the folders become the package
+    (joined by dots) and the file name, its own dots made underscores, the class - so
+    ``facts/p01-cts.yaml`` is ``facts.p01-cts_yaml``. The ``:line`` of a JSON Lines row is dropped.
+    """
+    head, sep, tail = source.rpartition(":")
+    path = head if sep and tail.isdigit() else source
+    parts = [part.replace(".", "_") for part in path.replace("\\", "/").split("/") if part not in ("", ".")]
+    return ".".join(parts) or "case"

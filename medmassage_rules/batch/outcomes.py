@@ -1,0 +1,93 @@
+"""One case of a batch evaluated: read, validated, planned, its expectations checked, its report row."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..cases.models import validate_case
+from ..errors import CaseError, Problem
+from ..files.reading import (
+    CASE_SUFFIXES,
+    parse_document,
+    parse_json_line,
+    read_text,
+)
+from ..kb.knowledge_base import KnowledgeBase
+from ..planning.planner import plan_case
+from .baseline import Signature
+from .expectations import check_expectations
+from .inputs import Task
+from .metrics import Judgement, judge
+
+
+@dataclass(frozen=True)
+class CaseOutcome:
+    """One evaluated case: its report row (JSON text) and what the summary needs of it."""
+
+    source: str
+    case_id: str | None
+    passed: bool | None
+    problems: tuple[str, ...]           # why the case is invalid (empty for a valid case)
+    failures: tuple[str, ...]
+    judgement: Judgement | None         # None: invalid, or no expect block
+    signature: Signature
+    row: str
+
+    @property
+    def error(self) -> str | None:
+        return "; ".join(self.problems) if self.problems else None
+
+
+def _row_json(case_id: str | None, source: str, passed: bool | None, error: str | None,
+              failures: tuple[str, ...], plan: dict | None) -> str:  # type: ignore[type-arg]
+    return json.dumps({"case_id": case_id, "source": source, "passed": passed, "error": error,
+                       "failures": list(failures), "plan": plan}, ensure_ascii=False)
+
+
+def invalid_outcome(source: str, case_id: str | None, problems: tuple[str, ...]) -> CaseOutcome:
+    """The error row of a case that could not be planned (contract §4: plan null)."""
+    row = _row_json(case_id, source, False, "; ".join(problems), (), None)
+    return CaseOutcome(source, case_id, False, problems, (), None, Signature(None), row)
+
+
+def _parse(task: Task) -> object:
+    if task.line is not None:
+        return parse_json_line(task.line, task.number, task.source)
+    path = Path(task.path or task.source)
+    suffix = path.suffix.lower()
+    if suffix not in CASE_SUFFIXES:
+        raise CaseError([Problem(task.source, "", "not a case file: expected .yaml, .yml, .json or .jsonl",
+                                 suffix, has_value=True)])
+    return parse_document(read_text(path), task.source, suffix)
+
+
+def evaluate(task: Task, kb: KnowledgeBase) -> CaseOutcome:
+    """Read, validate and plan one case, and check its expectations; never raises for a bad case."""
+    if task.problem is not None:
+        return invalid_outcome(task.source, None, (task.problem,))
+    case_id = None
+    try:
+        data = _parse(task)
+        if isinstance(data, dict) and isinstance(data.get("id"), str):
+            case_id = data["id"]
+        case = validate_case(data, task.source, kb.vocabulary)
+    except CaseError as exc:
+        return invalid_outcome(task.source, case_id, tuple(str(p) for p in exc.problems))
+    try:
+        plan = plan_case(case, kb).plan
+    except Exception as exc:  # a planner bug on one case must not lose the rest of a long batch
+        return invalid_outcome(task.source, case_id,
+                               (f"{task.source}: internal error while planning: {type(exc).__name__}: {exc}",))
+    failures: tuple[str, ...] = ()
+    judgement = None
+    passed = None
+    if case.expect is not None:
+        failures = tuple(check_expectations(case.expect, plan, kb.vocabulary))
+        judgement = judge(case.expect, plan)
+        passed = not failures
+    signature = Signature.of(plan.status, (m.id for m in plan.modalities), (t.id for t in plan.targets),
+                             plan.total_minutes)
+    row = _row_json(case.id, task.source, passed, None, failures, plan.to_dict())
+    return CaseOutcome(task.source, case.id, passed, (), failures, judgement, signature, row)

@@ -1,0 +1,55 @@
+"""Certainty: a proposing rule's factor weighed by its evidence, and how factors combine.
+
+Factors combine as x + y - x*y (MYCIN's rule for two pieces of evidence for one conclusion),
+but only across sources: two rules citing one source count once, at the higher factor.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from ..kb.knowledge_base import KnowledgeBase
+
+GRADE_WEIGHT = {"H": 1.0, "M": 0.85, "L": 0.6}  # certainty follows the evidence (clinical-v2 §5)
+
+
+def evidence_factor(kb: KnowledgeBase, proposal: Any) -> float:
+    """A proposing rule's certainty (its line's factor times the weakest premise) weighed by the
+    grade of its evidence (clinical-v2 §5)."""
+    if proposal["line"] == "request":
+        return float(proposal["certainty"])
+    rule = kb.by_id.get(proposal["rule"])
+    return float(proposal["certainty"]) * GRADE_WEIGHT.get(rule.grade if rule else "L", GRADE_WEIGHT["L"])
+
+
+def combine(kb: KnowledgeBase, proposals: Iterable[Any]) -> tuple[tuple[tuple[str, float], ...], float]:
+    """The certainty of one modality from its proposals: (the counted (rule, factor) pairs in
+    knowledge-base order, the combined value).
+
+    Rules combine as x + y - x*y, but only across sources: two rules citing one source count
+    once, at the higher factor. A request is not evidence: it never raises the certainty; a
+    modality only requested keeps the request's factor.
+    """
+    props = list(proposals)
+    best: dict[str, tuple[float, str]] = {}
+    for p in props:
+        if p["line"] == "request":
+            continue
+        rule = kb.by_id.get(p["rule"])
+        source = rule.citation if rule is not None else p["rule"]
+        factor = round(evidence_factor(kb, p), 6)
+        if source not in best or (factor, -_order(kb, p["rule"])) > (best[source][0], -_order(kb, best[source][1])):
+            best[source] = (factor, p["rule"])
+    counted = tuple(sorted(((r, f) for f, r in best.values()), key=lambda rf: _order(kb, rf[0])))
+    if not counted:
+        return (), max((float(p["certainty"]) for p in props), default=0.0)
+    total = 0.0
+    for _, factor in counted:
+        total = total + factor - total * factor
+    return counted, round(total, 4)
+
+
+def _order(kb: KnowledgeBase, rule_id: str) -> int:
+    rule = kb.by_id.get(rule_id)
+    return rule.order if rule is not None else 1 << 30

@@ -10,21 +10,42 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 
 class MedMassageError(Exception):
     """Base class of every error this package raises on purpose."""
 
 
+class _NoValue:
+    """The value of a problem about something absent (a missing field, an empty file)."""
+
+    def __repr__(self) -> str:
+        return "NO_VALUE"
+
+
+NO_VALUE: Any = _NoValue()
+
+
 @dataclass(frozen=True)
 class Problem:
-    """One problem found in an input: where it is, what is wrong, and the value."""
+    """One problem found in an input - a case, a knowledge base, a report - and where it is.
+
+    ``code`` is machine-readable and stable (``unknown_id``, ``too_large``, ``invalid_yaml`` ...):
+    a program, a test or ``kb lint`` tells problems apart by it, never by the wording of
+    ``message``. ``rule`` names the rule a knowledge-base problem is about.
+    """
 
     source: str
     path: str
+    code: str
     message: str
-    value: object = None
-    has_value: bool = False
+    value: object = NO_VALUE
+    rule: str | None = None
+
+    @property
+    def has_value(self) -> bool:
+        return self.value is not NO_VALUE
 
     def __str__(self) -> str:
         where = f"{self.source}: {self.path}" if self.path else self.source

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from medmassage_rules import loaders
+from medmassage_rules.files import reading as loaders
 from medmassage_rules.batch.baseline import Comparison, Signature
 from medmassage_rules.cases.models import validate_case
 from medmassage_rules.errors import CaseError, printable, shown

@@ -167,13 +167,14 @@ def assert_invariants(data: dict[str, Any]) -> dict:
         assert m["requested"] == (m["id"] in case.prescription.modalities), m
         assert (m["grade"] is None) == (not per_source), m
 
-    # a target has a side when its diagnosis or finding has one (a one-sided block may narrow a
-    # bilateral one), and only then
+    # a target has a side when its diagnosis or finding has one (a one-sided block, or a one-sided
+    # restriction such as a recent surgery's on the other side, may narrow a bilateral one), and only then
     sides = {d.side for d in case.diagnoses} | {f.side for f in case.findings}
     if sides == {None}:
         narrowed = {b["id"] for b in p["blocked"]["areas"] if b["side"] in ("left", "right")}
         for t in p["targets"]:
-            assert t["side"] is None or t["area"] in narrowed, t
+            one_sided = any(KB.by_id[r].then.restrict_modalities is not None for r in t["because"])
+            assert t["side"] is None or t["area"] in narrowed or one_sided, t
     elif None not in sides:
         for t in p["targets"]:
             assert t["side"] is not None or t["area"] in SIDELESS_AREAS, t  # the abdomen is worked as one

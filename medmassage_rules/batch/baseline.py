@@ -102,7 +102,8 @@ def _rows(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
     source = str(path)
 
     def refused(where: str, why: str) -> CaseError:
-        return CaseError([Problem(where, "", f"--baseline is not a batch report (a --report file): {why}")])
+        return CaseError([Problem(where, "", "bad_baseline",
+                              f"--baseline is not a batch report (a --report file): {why}")])
 
     if not path.is_file():
         raise refused(source, "no such file")
@@ -136,7 +137,8 @@ def load_baseline(path: str | Path) -> dict[str, Signature]:
         try:
             signatures[sys.intern(case_id)] = Signature.of_row(row)
         except ValueError as exc:
-            raise CaseError([Problem(where, "plan", f"--baseline row is not a plan of contract §2: {exc}")]) from None
+            raise CaseError([Problem(where, "plan", "bad_baseline",
+                                     f"--baseline row is not a plan of contract §2: {exc}")]) from None
     return signatures
 
 

@@ -46,7 +46,7 @@ def expand_inputs(paths: Iterable[str | Path], skip: Iterable[str | Path] = ()) 
         elif path.exists():
             files.append(path)
         else:
-            missing.append(Problem(str(path), "", "no such file or folder"))
+            missing.append(Problem(str(path), "", "not_found", "no such file or folder"))
     if missing:
         raise CaseError(missing)
     if not files:
@@ -56,7 +56,7 @@ def expand_inputs(paths: Iterable[str | Path], skip: Iterable[str | Path] = ()) 
 
 def no_cases_error(paths: Iterable[str | Path]) -> CaseError:
     named = ", ".join(str(p) for p in paths)
-    return CaseError([Problem(named, "", "no cases found in " + named +
+    return CaseError([Problem(named, "", "no_cases", "no cases found in " + named +
                               " (a folder is searched for .yaml, .yml, .json and .jsonl files)")])
 
 

@@ -58,8 +58,9 @@ def _parse(task: Task) -> object:
     path = Path(task.path or task.source)
     suffix = path.suffix.lower()
     if suffix not in CASE_SUFFIXES:
-        raise CaseError([Problem(task.source, "", "not a case file: expected .yaml, .yml, .json or .jsonl",
-                                 suffix, has_value=True)])
+        raise CaseError([Problem(task.source, "", "wrong_suffix",
+                                 "not a case file: expected .yaml, .yml, .json or .jsonl",
+                                 suffix)])
     return parse_document(read_text(path), task.source, suffix)
 
 

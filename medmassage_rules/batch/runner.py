@@ -53,8 +53,8 @@ class BatchInterrupted(MedMassageError):
 
 
 def _duplicate(outcome: CaseOutcome, first: str) -> CaseOutcome:
-    problem = Problem(outcome.source, "id", f"duplicate case id within the batch (first at {first})",
-                      outcome.case_id, has_value=True)
+    problem = Problem(outcome.source, "id", "duplicate_id", f"duplicate case id within the batch (first at {first})",
+                      outcome.case_id)
     return invalid_outcome(outcome.source, outcome.case_id, (str(problem),))
 
 

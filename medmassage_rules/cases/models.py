@@ -34,7 +34,7 @@ from pydantic import (
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema, PydanticCustomError, core_schema
 
-from ..errors import CaseError, Problem
+from ..errors import NO_VALUE, CaseError, Problem
 from ..files.reading import CASE_SUFFIXES, JSONL_SUFFIXES, iter_json_lines, parse_document, read_text
 from ..intake import codes as icd
 from ..intake.medications import classify, is_atc
@@ -505,26 +505,26 @@ def _problems(exc: ValidationError, source: str, kept: dict[str, list[int]] | No
         if field is not None:  # a check across fields names the field it is about
             loc = (*loc, field)
             value = value.get(field) if isinstance(value, dict) else None
-        problems.append(Problem(source, _path_text(loc), message, value,
-                                has_value=kind != "missing" and value is not None))
+        shown = value if kind != "missing" and value is not None else NO_VALUE
+        problems.append(Problem(source, _path_text(loc), kind, message, shown))
     return problems
 
 
 def validate_case(data: Any, source: str, vocab: Vocabulary) -> Case:
     """Validate one parsed case object; every problem is reported in one CaseError."""
     if data is None:
-        raise CaseError([Problem(source, "", "the file holds no case (it is empty); "
+        raise CaseError([Problem(source, "", "empty", "the file holds no case (it is empty); "
                                              "a case must be a mapping of fields")])
     if not isinstance(data, dict):
-        raise CaseError([Problem(source, "", "a case must be a mapping of fields",
-                                 type(data).__name__, has_value=True)])
+        raise CaseError([Problem(source, "", "not_a_mapping", "a case must be a mapping of fields",
+                                 type(data).__name__)])
     context: dict[str, Any] = {"vocabulary": vocab}
     try:
         return Case.model_validate(data, context=context)
     except ValidationError as exc:
         raise CaseError(_problems(exc, source, context.get("kept"))) from None
     except RecursionError:
-        raise CaseError([Problem(source, "", "case is nested too deeply")]) from None
+        raise CaseError([Problem(source, "", "too_deep", "case is nested too deeply")]) from None
 
 
 def load_case(path: str | Path, vocab: Vocabulary) -> Case:
@@ -533,8 +533,8 @@ def load_case(path: str | Path, vocab: Vocabulary) -> Case:
     source = str(path)
     suffix = path.suffix.lower()
     if suffix not in CASE_SUFFIXES or suffix in JSONL_SUFFIXES:
-        raise CaseError([Problem(source, "", "not a single-case file: expected .yaml, .yml or .json "
-                                             "(use batch for .jsonl)", suffix, has_value=True)])
+        raise CaseError([Problem(source, "", "wrong_suffix", "not a single-case file: expected .yaml, .yml or .json "
+                                             "(use batch for .jsonl)", suffix)])
     return validate_case(parse_document(read_text(path), source, suffix), source, vocab)
 
 

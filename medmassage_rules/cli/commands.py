@@ -160,11 +160,12 @@ def _load_case(case: Path, vocab: Any) -> Any:
 
     data = sys.stdin.buffer.read(MAX_CASE_BYTES + 1)
     if len(data) > MAX_CASE_BYTES:
-        raise CaseError([Problem("<stdin>", "", f"input is larger than {MAX_CASE_BYTES // 1024} KiB; refused")])
+        raise CaseError([Problem("<stdin>", "", "too_large",
+                                 f"input is larger than {MAX_CASE_BYTES // 1024} KiB; refused")])
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise CaseError([Problem("<stdin>", "", f"input is not UTF-8 text (byte {exc.start})")]) from None
+        raise CaseError([Problem("<stdin>", "", "not_utf8", f"input is not UTF-8 text (byte {exc.start})")]) from None
     suffix = ".json" if text.lstrip().startswith("{") else ".yaml"
     return validate_case(parse_document(text, "<stdin>", suffix), "<stdin>", vocab)
 

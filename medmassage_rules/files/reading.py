@@ -180,11 +180,11 @@ def open_regular(path: Path, source: str | None = None) -> tuple[BinaryIO, int]:
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
     except OSError as exc:
-        raise CaseError([Problem(source, "", f"cannot read file: {exc.strerror or exc}")]) from None
+        raise CaseError([Problem(source, "", "unreadable", f"cannot read file: {exc.strerror or exc}")]) from None
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
-            raise CaseError([Problem(source, "", f"{_kind(info.st_mode)}, not a file; refused")])
+            raise CaseError([Problem(source, "", "not_a_file", f"{_kind(info.st_mode)}, not a file; refused")])
         if hasattr(os, "set_blocking"):
             os.set_blocking(fd, True)
         return os.fdopen(fd, "rb"), info.st_size
@@ -199,14 +199,14 @@ def read_bytes(path: Path, limit: int = MAX_CASE_BYTES, source: str | None = Non
     handle, size = open_regular(path, source)
     with handle:
         if size > limit:
-            raise CaseError([Problem(source, "", f"file is larger than {limit // 1024} KiB "
+            raise CaseError([Problem(source, "", "too_large", f"file is larger than {limit // 1024} KiB "
                                                  f"({size} bytes); refused")])
         try:
             data = handle.read(limit + 1)
         except OSError as exc:
-            raise CaseError([Problem(source, "", f"cannot read file: {exc.strerror or exc}")]) from None
+            raise CaseError([Problem(source, "", "unreadable", f"cannot read file: {exc.strerror or exc}")]) from None
     if len(data) > limit:  # the file grew after fstat()
-        raise CaseError([Problem(source, "", f"file is larger than {limit // 1024} KiB; refused")])
+        raise CaseError([Problem(source, "", "too_large", f"file is larger than {limit // 1024} KiB; refused")])
     return data
 
 
@@ -215,11 +215,11 @@ def read_text(path: Path, limit: int = MAX_CASE_BYTES) -> str:
     source = str(path)
     data = read_bytes(path, limit, source)
     if b"\x00" in data:
-        raise CaseError([Problem(source, "", "file is binary (contains NUL bytes), not a case")])
+        raise CaseError([Problem(source, "", "binary", "file is binary (contains NUL bytes), not a case")])
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise CaseError([Problem(source, "", f"file is not UTF-8 text (byte {exc.start})")]) from None
+        raise CaseError([Problem(source, "", "not_utf8", f"file is not UTF-8 text (byte {exc.start})")]) from None
 
 
 def parse_document(text: str, source: str, suffix: str) -> Any:
@@ -235,21 +235,22 @@ def parse_document(text: str, source: str, suffix: str) -> Any:
         # stream"), the problem what it found instead; either alone can be meaningless
         message = ", ".join(part for part in (exc.context, exc.problem) if part) or "invalid YAML"
         if "maximum nesting depth" in message:  # libyaml's own limit
-            raise CaseError([Problem(source, where, "document is nested too deeply")]) from None
-        raise CaseError([Problem(source, where, f"invalid YAML: {message}")]) from None
+            raise CaseError([Problem(source, where, "too_deep", "document is nested too deeply")]) from None
+        raise CaseError([Problem(source, where, "invalid_yaml", f"invalid YAML: {message}")]) from None
     except yaml.YAMLError as exc:
-        raise CaseError([Problem(source, "", f"invalid YAML: {exc}")]) from None
+        raise CaseError([Problem(source, "", "invalid_yaml", f"invalid YAML: {exc}")]) from None
     except json.JSONDecodeError as exc:
-        raise CaseError([Problem(source, f"line {exc.lineno}, column {exc.colno}",
+        raise CaseError([Problem(source, f"line {exc.lineno}, column {exc.colno}", "invalid_json",
                                  f"invalid JSON: {exc.msg}")]) from None
     except NonFiniteNumberError as exc:
-        raise CaseError([Problem(source, path, "invalid JSON: NaN and Infinity are not numbers a case may use",
-                                 value, has_value=True) for path, value in exc.places]) from None
+        raise CaseError([Problem(source, path, "not_a_number",
+                                 "invalid JSON: NaN and Infinity are not numbers a case may use",
+                                 value) for path, value in exc.places]) from None
     except ValueError as exc:  # a duplicate JSON key, or an integer too long to convert
         kind = "JSON" if suffix in JSON_SUFFIXES else "YAML"
-        raise CaseError([Problem(source, "", f"invalid {kind}: {exc}")]) from None
+        raise CaseError([Problem(source, "", "invalid_document", f"invalid {kind}: {exc}")]) from None
     except RecursionError:
-        raise CaseError([Problem(source, "", "document is nested too deeply")]) from None
+        raise CaseError([Problem(source, "", "too_deep", "document is nested too deeply")]) from None
 
 
 def iter_raw_lines(path: Path) -> Iterator[tuple[int, bytes]]:
@@ -274,11 +275,11 @@ def iter_raw_lines(path: Path) -> Iterator[tuple[int, bytes]]:
 def parse_json_line(raw: bytes, number: int, where: str) -> Any:
     """Parse line ``number`` of a JSON Lines file (``where`` is "file:line"); raises CaseError."""
     if len(raw) > MAX_CASE_BYTES:
-        raise CaseError([Problem(where, "", "line is larger than 1024 KiB; refused")])
+        raise CaseError([Problem(where, "", "too_large", "line is larger than 1024 KiB; refused")])
     try:
         text = raw.decode("utf-8-sig" if number == 1 else "utf-8")
     except UnicodeDecodeError as exc:
-        raise CaseError([Problem(where, "", f"line is not UTF-8 text (byte {exc.start})")]) from None
+        raise CaseError([Problem(where, "", "not_utf8", f"line is not UTF-8 text (byte {exc.start})")]) from None
     return parse_document(text.rstrip("\r\n"), where, ".json")  # an error then points into the line itself
 
 

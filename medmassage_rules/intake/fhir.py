@@ -132,21 +132,22 @@ def read_bundle(path: Path) -> Any:
     Bundle = _models()
     try:
         if path.stat().st_size > MAX_BUNDLE_BYTES:
-            raise CaseError([Problem(source, "", f"bundle is larger than {MAX_BUNDLE_BYTES // (1024 * 1024)} MiB")])
+            raise CaseError([Problem(source, "", "too_large",
+                                     f"bundle is larger than {MAX_BUNDLE_BYTES // (1024 * 1024)} MiB")])
         data = parse_json(path.read_text(encoding="utf-8-sig"))
     except OSError as exc:
-        raise CaseError([Problem(source, "", f"cannot read file: {exc.strerror or exc}")]) from None
+        raise CaseError([Problem(source, "", "unreadable", f"cannot read file: {exc.strerror or exc}")]) from None
     except (ValueError, RecursionError) as exc:
-        raise CaseError([Problem(source, "", f"not a FHIR bundle: invalid JSON ({exc})")]) from None
+        raise CaseError([Problem(source, "", "invalid_json", f"not a FHIR bundle: invalid JSON ({exc})")]) from None
     if not isinstance(data, dict) or data.get("resourceType") != "Bundle":
         found = data.get("resourceType") if isinstance(data, dict) else type(data).__name__
-        raise CaseError([Problem(source, "resourceType", "not a FHIR Bundle", found, has_value=True)])
+        raise CaseError([Problem(source, "resourceType", "not_a_bundle", "not a FHIR Bundle", found)])
     try:
         return Bundle.model_validate(data)
     except Exception as exc:  # the models' validation error: report its first problem on one line
         first = str(exc).splitlines()
         detail = "; ".join(line.strip() for line in first[1:3]) if len(first) > 1 else str(exc)
-        raise CaseError([Problem(source, "", f"not a valid FHIR R4 Bundle: {detail}")]) from None
+        raise CaseError([Problem(source, "", "not_a_bundle", f"not a valid FHIR R4 Bundle: {detail}")]) from None
 
 
 def import_bundle(path: str | Path, vocab: Vocabulary, as_of: date | None = None) -> tuple[Imported, date]:
@@ -159,7 +160,7 @@ def import_bundle(path: str | Path, vocab: Vocabulary, as_of: date | None = None
         by_type.setdefault(resource.get_resource_type(), []).append(resource)
     patients = by_type.get("Patient", [])
     if len(patients) != 1:
-        raise CaseError([Problem(str(path), "", f"a bundle for one case holds exactly one Patient "
+        raise CaseError([Problem(str(path), "", "patients", f"a bundle for one case holds exactly one Patient "
                                                 f"(found {len(patients)})")])
     if as_of is None:
         starts = [_day(e.period.start) for e in by_type.get("Encounter", []) if e.period and e.period.start]

@@ -39,7 +39,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from medmassage_rules.cases.models import NEEDS_AREA, Case, validate_case  # noqa: E402
+from medmassage_rules.cases.loading import validate_case
+from medmassage_rules.cases.models import NEEDS_AREA, Case
 from medmassage_rules.engine.cache import engine_class, engine_for
 from medmassage_rules.engine.compiler import compile_engine, compile_rule  # noqa: E402
 from medmassage_rules.kb.knowledge_base import KnowledgeBase

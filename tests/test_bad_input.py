@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from medmassage_rules.cases.models import load_case
+from medmassage_rules.cases.loading import load_case
 from medmassage_rules.errors import CaseError
 
 from .helpers import assert_refused, invoke, run_checkout_cli

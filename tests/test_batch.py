@@ -16,7 +16,7 @@ from medmassage_rules.batch.case_ids import FirstSeen, Sources
 from medmassage_rules.batch.metrics import Judgement
 from medmassage_rules.batch.runner import run_batch
 from medmassage_rules.batch.summary import Tally
-from medmassage_rules.cases.models import iter_cases
+from medmassage_rules.cases.loading import iter_cases
 from medmassage_rules.kb.loading import load_knowledge_base
 from medmassage_rules.planning.planner import plan_case
 

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from medmassage_rules.cases.models import load_case, validate_case
+from medmassage_rules.cases.loading import load_case, validate_case
 from medmassage_rules.errors import CaseError
 from medmassage_rules.files.reading import parse_yaml
 from medmassage_rules.kb.knowledge_base import KnowledgeBase

@@ -48,7 +48,7 @@ def test_recommend_is_the_same_under_every_hash_seed(name: str) -> None:
 
 PLAN_EVERY_FACT = """
 import sys
-from medmassage_rules.cases.models import load_case
+from medmassage_rules.cases.loading import load_case
 from medmassage_rules.kb.loading import load_knowledge_base
 from medmassage_rules.planning.planner import plan_case
 from medmassage_rules.render.json import render_json
@@ -93,7 +93,7 @@ def test_the_first_plan_of_a_process_is_the_plan_of_the_whole_engine() -> None:
     """In a fresh process the first case is planned by the narrowed engine, the second by the
     whole one: the two JSON plans of one case are identical."""
     case = FACTS / "p13-runner-competing.yaml"
-    code = ("import sys; from medmassage_rules.cases.models import load_case; "
+    code = ("import sys; from medmassage_rules.cases.loading import load_case; "
             "from medmassage_rules.kb.loading import load_knowledge_base; "
             "from medmassage_rules.planning.planner import plan_case; from medmassage_rules.render.json import render_json; "
             "kb = load_knowledge_base(); c = load_case(sys.argv[1], kb.vocabulary); "

@@ -9,7 +9,7 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from medmassage_rules.cases.models import load_case, validate_case
+from medmassage_rules.cases.loading import load_case, validate_case
 from medmassage_rules.cli import main
 from medmassage_rules.errors import UnknownIdError
 from medmassage_rules.explain.why import NotExplainableError, why, why_not

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from medmassage_rules.cases.models import validate_case
+from medmassage_rules.cases.loading import validate_case
 from medmassage_rules.files.reading import parse_yaml
 
 from .conftest import ROOT

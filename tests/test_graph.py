@@ -12,7 +12,7 @@ import networkx as nx
 import pytest
 from click.testing import CliRunner
 
-from medmassage_rules.cases.models import load_case, validate_case
+from medmassage_rules.cases.loading import load_case, validate_case
 from medmassage_rules.cli import main
 from medmassage_rules.explain.derivation import derivation_graph, plan_node
 from medmassage_rules.kb.graph import chain_modalities, edges_of, treatment_modalities

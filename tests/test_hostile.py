@@ -21,7 +21,7 @@ import pytest
 
 from medmassage_rules.files import reading as loaders
 from medmassage_rules.batch.baseline import Comparison, Signature
-from medmassage_rules.cases.models import validate_case
+from medmassage_rules.cases.loading import validate_case
 from medmassage_rules.errors import CaseError, printable, shown
 from medmassage_rules.planning.planner import plan_case
 from medmassage_rules.render.markdown import inline

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from medmassage_rules.cases.models import load_case, validate_case
+from medmassage_rules.cases.loading import load_case, validate_case
 from medmassage_rules.cli import main
 from medmassage_rules.explain.layers import LAYERS, layout, node_state, reasoning_graph
 from medmassage_rules.planning.planner import plan_case

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from medmassage_rules.cases.models import validate_case
+from medmassage_rules.cases.loading import validate_case
 from medmassage_rules.errors import CaseError
 from medmassage_rules.intake import codes
 from medmassage_rules.intake.check import intake_problems
@@ -138,7 +138,7 @@ def test_a_valid_code_outside_the_knowledge_base_is_not_covered(vocab) -> None:
 
 
 def test_the_public_uncovered_case(vocab) -> None:
-    from medmassage_rules.cases.models import load_case
+    from medmassage_rules.cases.loading import load_case
 
     got = load_case(FACTS / "p25-uncovered-code.yaml", vocab)
     assert got.diagnoses == [] and got.not_covered == (("L40.0", "Psoriasis vulgaris"),)
@@ -247,7 +247,7 @@ def test_the_index_loads_only_when_a_case_holds_a_code() -> None:
     script = (
         "import sys\n"
         "from medmassage_rules.kb.loading import load_knowledge_base\n"
-        "from medmassage_rules.cases.models import load_case\n"
+        "from medmassage_rules.cases.loading import load_case\n"
         "from medmassage_rules.intake import codes\n"
         "v = load_knowledge_base().vocabulary\n"
         f"load_case({str(FACTS / 'p05-fibromyalgia-warfarin.yaml')!r}, v)\n"

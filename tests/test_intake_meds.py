@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from medmassage_rules.cases.models import validate_case
+from medmassage_rules.cases.loading import validate_case
 from medmassage_rules.errors import CaseError
 from medmassage_rules.intake.medications import is_atc, load_drugs, parse_table
 from medmassage_rules.planning.planner import plan_case
@@ -150,7 +150,7 @@ def test_bad_clearances_are_refused(vocab, entry, path: str) -> None:
 
 
 def test_the_public_intake_case(vocab) -> None:
-    from medmassage_rules.cases.models import load_case
+    from medmassage_rules.cases.loading import load_case
 
     from .conftest import FACTS
 

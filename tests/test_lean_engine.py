@@ -7,7 +7,8 @@ from typing import Any
 from experta import KnowledgeEngine
 from experta.matchers import ReteMatcher
 
-from medmassage_rules.cases.models import Case, iter_cases
+from medmassage_rules.cases.loading import iter_cases
+from medmassage_rules.cases.models import Case
 from medmassage_rules.engine.cache import engine_class, engine_for
 from medmassage_rules.engine.rete import LeanReteMatcher
 from medmassage_rules.planning.case_facts import case_facts

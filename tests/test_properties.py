@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from medmassage_rules.cases.models import case_schema
+from medmassage_rules.cases.schema import case_schema
 from medmassage_rules.planning.certainty import GRADE_WEIGHT
 from medmassage_rules.planning.plan import NO_TREATMENT, SITE_APPLICABILITY
 from medmassage_rules.planning.resolution import SIDELESS_AREAS

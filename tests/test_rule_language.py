@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from medmassage_rules.kb import fact_types as F
-from medmassage_rules.cases.models import validate_case
+from medmassage_rules.cases.loading import validate_case
 from medmassage_rules.engine.cache import engine_class
 from medmassage_rules.errors import RuleDefinitionError
 from medmassage_rules.kb.knowledge_base import KnowledgeBase

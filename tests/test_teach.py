@@ -9,7 +9,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from medmassage_rules.cases.models import load_case, validate_case
+from medmassage_rules.cases.loading import load_case, validate_case
 from medmassage_rules.cli import main
 from medmassage_rules.errors import CaseError
 from medmassage_rules.planning.planner import plan_case

@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..cases.models import validate_case
+from ..cases.loading import validate_case
 from ..errors import CaseError, Problem
 from ..files.reading import (
     CASE_SUFFIXES,

@@ -151,7 +151,7 @@ def recommend(case: Path, fmt: str | None, output: Path | None, explain: bool, r
 
 def _load_case(case: Path, vocab: Any) -> Any:
     """The case from a file, or from stdin for ``-`` (YAML, or JSON when it starts with ``{``)."""
-    from ..cases.models import load_case, validate_case
+    from ..cases.loading import load_case, validate_case
 
     if str(case) != "-":
         return load_case(case, vocab)
@@ -204,7 +204,7 @@ def trace(case: Path, step: bool, quiz: bool, rules_dir: Path | None) -> None:
       medmassage trace facts/p05-fibromyalgia-warfarin.yaml
       medmassage trace facts/p01-cts-mild-right.yaml --step --quiz
     """
-    from ..cases.models import load_case
+    from ..cases.loading import load_case
     from ..planning.planner import plan_case
     from ..teach.trace import TraceSession
 
@@ -269,7 +269,7 @@ def _write(path: Path, text: str) -> None:
 @handles_errors
 def schema(rules_dir: Path | None) -> None:
     """Print the JSON Schema of case files (generated from the validating models)."""
-    from ..cases.models import case_schema
+    from ..cases.schema import case_schema
 
     click.echo(json.dumps(case_schema(_kb(rules_dir).vocabulary), indent=2))
 
@@ -395,7 +395,7 @@ def explain(case: Path, why_id: str | None, why_not_id: str | None, fmt: str, ru
     """
     if (why_id is None) == (why_not_id is None):
         raise click.UsageError("give exactly one of --why ID or --why-not ID")
-    from ..cases.models import load_case
+    from ..cases.loading import load_case
     from ..explain.why import why, why_not
     from ..planning.planner import plan_case
     from ..render.explain_text import render_explanation, render_explanation_markdown
@@ -435,7 +435,7 @@ def import_fhir(bundle: Path, output: Path | None, as_of: Any, rules_dir: Path |
     Example:
       medmassage import fhir patient-bundle.json --output case.yaml
     """
-    from ..cases.models import validate_case
+    from ..cases.loading import validate_case
     from ..intake.fhir import import_bundle
 
     kb = _kb(rules_dir)

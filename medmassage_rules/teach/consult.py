@@ -26,7 +26,8 @@ from typing import Any
 
 import yaml
 
-from ..cases.models import NEEDS_AREA, Case, HistoryItem, validate_case
+from ..cases.loading import validate_case
+from ..cases.models import NEEDS_AREA, Case, HistoryItem
 from ..errors import CaseError
 from ..kb.fact_types import KIND_OF, SUBJECT_FIELD
 from ..kb.knowledge_base import KnowledgeBase

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from medmassage_rules.cases.loading import load_case, validate_case
 from medmassage_rules.cli import main
 from medmassage_rules.errors import UnknownIdError
-from medmassage_rules.explain.why import NotExplainableError, why, why_not
+from medmassage_rules.explain import NotExplainableError, why, why_not
 from medmassage_rules.kb.fact_types import KIND_OF
 from medmassage_rules.kb.loading import load_knowledge_base
 from medmassage_rules.kb.wording import Words

@@ -44,10 +44,19 @@ def combine(kb: KnowledgeBase, proposals: Iterable[Any]) -> tuple[tuple[tuple[st
     counted = tuple(sorted(((r, f) for f, r in best.values()), key=lambda rf: _order(kb, rf[0])))
     if not counted:
         return (), max((float(p["certainty"]) for p in props), default=0.0)
-    total = 0.0
-    for _, factor in counted:
-        total = total + factor - total * factor
-    return counted, round(total, 4)
+    return counted, combined(f for _, f in counted)[0]
+
+
+def combined(factors: Iterable[float]) -> tuple[float, tuple[tuple[float, float, float], ...]]:
+    """Factors for one conclusion combined in the given order as x + y - x*y: (the total, rounded
+    to 4 places; each step (x, y, x + y - x*y)). No factor combines to 0.0."""
+    steps: list[tuple[float, float, float]] = []
+    total: float | None = None
+    for y in factors:
+        if total is not None:
+            steps.append((total, y, total + y - total * y))
+        total = y if total is None else steps[-1][2]
+    return round(total or 0.0, 4), tuple(steps)
 
 
 def _order(kb: KnowledgeBase, rule_id: str) -> int:

@@ -1,6 +1,6 @@
 """An explanation in words: plain text for the terminal, or Markdown for a handout.
 
-One walk over the :class:`~medmassage_rules.explain.why.Explanation`; the two styles differ only
+One walk over the :class:`~medmassage_rules.explain.explanation.Explanation`; the two styles differ only
 in how a heading, a rule id and an indented line look.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 import shlex
 from collections.abc import Iterable
 
-from ..explain.why import Certainty, Chain, Combination, Counterfactual, Evidence, Explanation, Step
+from ..explain.explanation import Certainty, Chain, Combination, Counterfactual, Evidence, Explanation, Step
 from ..kb.wording import or_list
 
 QUESTION = {"why": "Why", "why_not": "Why not"}

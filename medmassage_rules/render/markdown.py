@@ -11,7 +11,8 @@ import re
 from collections.abc import Iterable
 
 from ..errors import printable
-from ..explain.why import Explanation, explain_blocked, explain_recommended, why
+from ..explain import explain_blocked, explain_recommended, why
+from ..explain.explanation import Explanation
 from ..kb import fact_types as F
 from ..kb.knowledge_base import KnowledgeBase
 from ..kb.wording import STATUS_HEADLINES, Words, side_note

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from medmassage_rules.cases.schema import case_schema
 from medmassage_rules.planning.certainty import GRADE_WEIGHT
 from medmassage_rules.planning.plan import NO_TREATMENT, SITE_APPLICABILITY
-from medmassage_rules.planning.resolution import SIDELESS_AREAS
+from medmassage_rules.planning.targets import SIDELESS_AREAS
 
 from .helpers import assert_plan_shape
 from .strategies import KB, V, build, case_dicts, plan

@@ -3,75 +3,35 @@
 The precedence rules of clinical-knowledge §4: the most severe status wins, a block beats any
 request, the most restrictive cap wins, area caps narrow where a modality is used, a modality
 is delivered only on tissue it applies to, and a case with nothing left to treat is deferred
-with a reassessment advisory.
+with a reassessment advisory. The caps, blocks and referrals are read in ``limits``, the
+targets and their modalities placed in ``targets``; here the plan is assembled: its status,
+schedule, planned modalities and advisories.
 """
 
 from __future__ import annotations
 
 import difflib
 from collections import defaultdict
-from collections.abc import Iterable
-from dataclasses import dataclass, field
-from typing import Any
 
 from ..cases.models import Case
 from ..kb.knowledge_base import KnowledgeBase
 from .certainty import GRADE_WEIGHT, combine
+from .limits import Limits
 from .plan import (
     NO_TREATMENT,
     SITE_APPLICABILITY,
-    AreaCap,
-    BlockedArea,
     BlockedModality,
     Plan,
     PlannedModality,
-    PlannedReferral,
     PlannedTarget,
     Segment,
     Work,
 )
 from .results import Conclusions, Outcome
 from .session import DEFAULT_CEILING, SEGMENT_MIN, GroupNeed, allocate
+from .targets import Targets, TargetState
 
-BOTH = frozenset({"left", "right"})
-SIDELESS_AREAS = frozenset({"abdomen"})  # worked as one: its targets carry no side (clinical-v2 §1)
 NO_TARGET_IT_APPLIES_TO = "no target it applies to"
-DRAINAGE = "manual_lymphatic_drainage"
-
-
-@dataclass
-class TargetState:
-    """A candidate target while the plan is resolved."""
-
-    id: str
-    area: str
-    sides: frozenset[str]        # the sides it covers
-    sided: bool                  # whether any source gave a side
-    roles: set[str] = field(default_factory=set)
-    sources: set[tuple[str, int]] = field(default_factory=set)
-    primary_of: set[int] = field(default_factory=set)  # diagnoses it is a primary target of
-    mechanisms: set[str] = field(default_factory=set)
-    because: set[str] = field(default_factory=set)
-    cap: str = "deep"
-    area_capped: bool = False
-    modalities: dict[str, str] = field(default_factory=dict)  # modality -> delivered pressure
-
-    @property
-    def side(self) -> str | None:
-        if not self.sided:
-            return None
-        return "bilateral" if self.sides == BOTH else next(iter(self.sides))
-
-    @property
-    def role(self) -> str:
-        for role in ("primary", "secondary", "finding"):
-            if role in self.roles:
-                return role
-        return "finding"
-
-
-def _covered(side: str | None) -> frozenset[str]:
-    return BOTH if side in (None, "bilateral") else frozenset({side})
 
 
 class Resolver:
@@ -83,295 +43,48 @@ class Resolver:
         self.case = case
         self.c = c
         self.order = kb.rule_order
-        self.mech_benefit = {m: spec["benefit"] for m, spec in self.v.mechanisms.items()}
-        self.site_rank = {t: i for i, t in enumerate([*self.v.targets, *self.v.areas])}
+        self.limits = Limits(kb, c)
+        self.targets = Targets(self.limits)
+        self.ids = self.limits.ids
         self.advisories: list[str] = []
+        self.no_site_targets: dict[str, list[str]] = {}
 
-    def ids(self, rules: Iterable[str]) -> tuple[str, ...]:
-        """Rule ids in knowledge-base order, once each."""
-        return tuple(sorted(set(rules), key=lambda r: self.order.get(r, 1 << 30)))
-
-    def covered(self, area: str | None, side: str | None) -> frozenset[str]:
-        """The sides a block or cap covers: an axial area is covered on both sides (clinical-v2 §1)."""
-        return BOTH if area in self.v.axial_areas else _covered(side)
-
-    def plain_side(self, area: str | None, side: str | None) -> str | None:
-        return None if area in self.v.axial_areas else side
-
-    # -- status parts ---------------------------------------------------------------------------
-    def cap(self) -> tuple[str, tuple[str, ...]]:
-        caps = [f for f in self.c["cap"] if f["area"] is None]
-        if not caps:
-            return "deep", ()
-        lowest = min((f["pressure"] for f in caps), key=self.v.rank)
-        return lowest, self.ids(f["rule"] for f in caps if f["pressure"] == lowest)
-
-    def area_caps(self) -> tuple[AreaCap, ...]:
-        merged: dict[tuple[str, str | None, str], set[str]] = defaultdict(set)
-        for f in self.c["cap"]:
-            if f["area"] is not None:
-                merged[(f["area"], self.plain_side(f["area"], f["side"]), f["pressure"])].add(f["rule"])
-        area_rank = {a: i for i, a in enumerate(self.v.areas)}
-        return tuple(AreaCap(area, side, pressure, self.ids(rules)) for (area, side, pressure), rules in
-                     sorted(merged.items(), key=lambda kv: (area_rank[kv[0][0]], kv[0][1] or "",
-                                                            self.v.rank(kv[0][2]))))
-
-    def blocked_modalities(self, cap: str) -> tuple[dict[str, set[str]], dict[str, tuple[str, ...]]]:
-        blocks: dict[str, set[str]] = defaultdict(set)
-        for f in self.c["block"]:
-            if f["kind"] == "modality":
-                blocks[f["modality"]].add(f["rule"])
-        priced: dict[str, tuple[str, ...]] = {}
-        global_caps = [f for f in self.c["cap"] if f["area"] is None]
-        for p in self.c["proposal"]:
-            mod = self.v.modalities[p["modality"]]
-            if mod.id not in blocks and self.v.rank(mod.lowest) > self.v.rank(cap):
-                priced[mod.id] = self.ids(f["rule"] for f in global_caps
-                                          if self.v.rank(f["pressure"]) < self.v.rank(mod.lowest))
-        return blocks, priced
-
-    def referrals(self) -> tuple[PlannedReferral, ...]:
-        merged: dict[tuple[str, str], set[str]] = defaultdict(set)
-        for f in self.c["referral"]:
-            merged[(f["to"], f["urgency"])].add(f["rule"])
-        out = [PlannedReferral(to, urgency, self.ids(rules)) for (to, urgency), rules in merged.items()]
-        return tuple(sorted(out, key=lambda r: (r.urgency != "urgent", r.to)))
-
-    def blocked_areas(self, blocks: dict[str, set[str]]) -> tuple[BlockedArea, ...]:
-        """Area blocks; an axial area is blocked on both sides. While drainage is blocked, the
-        edematous limb (a drainage zone) takes no other modality either: it is blocked too."""
-        merged: dict[tuple[str, str | None], set[str]] = defaultdict(set)
-        for f in self.c["block"]:
-            if f["kind"] != "area":
-                continue
-            for area in ([f["area"]] if f["area"] is not None else list(self.v.areas)):
-                merged[(area, self.plain_side(area, f["side"]))].add(f["rule"])
-        drainage_blocks = self.drainage_blocks(blocks)
-        if drainage_blocks:
-            for f in self.c.by_kind.get("zone", []):
-                merged[(f["area"], self.plain_side(f["area"], f["side"]))].update({f["rule"], *drainage_blocks})
-        area_rank = {a: i for i, a in enumerate(self.v.areas)}
-        return tuple(BlockedArea(area, side, self.ids(rules)) for (area, side), rules in
-                     sorted(merged.items(), key=lambda kv: (area_rank[kv[0][0]], kv[0][1] or "")))
-
-    def drainage_blocks(self, blocks: dict[str, set[str]]) -> set[str]:
-        """The contraindications that block lymphatic drainage (a prescription's exclusion is not one)."""
-        exclusions = self.kb.exclusion_rules
-        return set(blocks.get(DRAINAGE, ())) - exclusions
-
-    # -- targets --------------------------------------------------------------------------------
-    def candidates(self) -> dict[str, TargetState]:
-        states: dict[str, TargetState] = {}
-        for f in self.c["candidate"]:
-            state = states.get(f["target"])
-            if state is None:
-                state = states[f["target"]] = TargetState(f["target"], f["area"], frozenset(), False)
-            sideless = f["area"] in SIDELESS_AREAS
-            state.sides = state.sides | (BOTH if sideless else _covered(f["side"]))
-            state.sided = state.sided or (f["side"] is not None and not sideless)
-            state.roles.add(f["role"])
-            state.sources.add((f["source_kind"], f["source_index"]))
-            if f["role"] == "primary" and f["source_kind"] == "diagnosis":
-                state.primary_of.add(f["source_index"])
-            state.mechanisms.update(f["mechanisms"])
-            state.because.add(f["rule"])
-        return states
-
-    def apply_area_blocks(self, states: dict[str, TargetState],
-                          blocked: tuple[BlockedArea, ...]) -> dict[str, tuple[str, ...]]:
-        """Narrow or remove targets in blocked areas (or worked through one); returns removed target -> rules."""
-        removed: dict[str, tuple[str, ...]] = {}
-        for tid, state in list(states.items()):
-            rules: set[str] = set()
-            free = set(state.sides)
-            through = self.v.approach_areas.get(tid)
-            for b in blocked:
-                if b.id == through:  # e.g. iliopsoas, worked through the abdomen
-                    free = set()
-                    rules.update(b.because)
-                elif b.id == state.area and free & self.covered(b.id, b.side):
-                    free -= self.covered(b.id, b.side)
-                    rules.update(b.because)
-            if not free:
-                removed[tid] = self.ids(rules)
-                del states[tid]
-            elif free != state.sides:
-                state.sides = frozenset(free)
-                state.sided = True
-                state.because.update(rules)
-        return removed
-
-    def drop_subsumed_areas(self, states: dict[str, TargetState]) -> None:
-        """A finding's whole-area target gives way to specific targets in that area."""
-        for tid in [t for t, s in states.items() if t in self.v.areas and s.roles == {"finding"}]:
-            if any(o.area == tid and o.id != tid and o.sides >= states[tid].sides for o in states.values()):
-                del states[tid]
-
-    def apply_caps(self, states: dict[str, TargetState], cap: str) -> None:
-        for state in states.values():
-            state.cap = cap
-            for f in self.c["cap"]:
-                if f["area"] == state.area and state.sides & self.covered(f["area"], f["side"]):
-                    state.cap = self.v.lower(state.cap, f["pressure"])
-                    state.area_capped = True
-
-    def reaches(self, p: Any, state: TargetState) -> bool:
-        """Whether a proposal is for this target: its own diagnosis or finding, a finding's
-        mechanism it serves, or a request (a request reaches every target)."""
-        if p["line"] == "request" or (p["source_kind"], p["source_index"]) in state.sources:
-            return True
-        return "finding" in state.roles and bool({self.mech_benefit[m] for m in state.mechanisms}
-                                                 & set(p["benefits"]))
-
-    def inapplicable(self, states: dict[str, TargetState], modalities: set[str]) -> dict[str, list[str]]:
-        """Modalities that apply to none of the candidate targets they were proposed or requested
-        for, each with those targets."""
-        out = {}
-        for mod in sorted(modalities):
-            props = [p for p in self.c["proposal"] if p["modality"] == mod]
-            reached = sorted((s.id for s in states.values() if any(self.reaches(p, s) for p in props)),
-                             key=self.site_rank.__getitem__)
-            if not any(self.v.applies(mod, t) for t in reached):
-                out[mod] = reached
-        return out
-
-    def restrictions(self, state: TargetState) -> set[str] | None:
-        """The only modalities allowed on a target's area (None: no restriction).
-
-        A restriction on one side of a two-sided target narrows the target to the free side
-        (as a one-sided block does); one covering every side it has limits its modalities.
-        """
-        allowed: set[str] | None = None
-        restricted: set[str] = set()
-        for f in self.c.by_kind.get("restrict", []):
-            if f["area"] == state.area and state.sides & self.covered(f["area"], f["side"]):
-                restricted |= self.covered(f["area"], f["side"])
-                allowed = set(f["modalities"]) if allowed is None else allowed & set(f["modalities"])
-        free = state.sides - restricted
-        if allowed is not None and free:
-            state.sides, state.sided = free, True
-            state.because.update(f["rule"] for f in self.c.by_kind.get("restrict", []) if f["area"] == state.area)
-            return None
-        return allowed
-
-    def assign_modalities(self, states: dict[str, TargetState], available: set[str]) -> dict[str, str]:
-        """Which available modality reaches which target, at what pressure."""
-        undeliverable: dict[str, str] = {}
-        for state in states.values():
-            allowed = self.restrictions(state)
-            restricting = {f["rule"] for f in self.c.by_kind.get("restrict", []) if f["area"] == state.area
-                           and state.sides & self.covered(f["area"], f["side"])}
-            for p in self.c["proposal"]:
-                mod = self.v.modalities[p["modality"]]
-                if mod.id not in available:
-                    continue
-                if not self.reaches(p, state) or not self.v.applies(mod.id, state.id):
-                    continue
-                if allowed is not None and mod.id not in allowed:  # e.g. a healing site takes only drainage
-                    self.stopped_at[mod.id]["blocked"] |= restricting
-                    continue
-                if self.v.rank(mod.lowest) > self.v.rank(state.cap):
-                    self.stopped_at[mod.id]["priced_out"] |= {
-                        f["rule"] for f in self.c["cap"] if f["area"] == state.area
-                        and state.sides & self.covered(f["area"], f["side"])
-                        and self.v.rank(f["pressure"]) < self.v.rank(mod.lowest)}
-                    continue
-                limit = p["pressure"] or mod.highest
-                pressure = self.v.lower(self.v.lower(mod.highest, state.cap), limit)
-                if self.v.rank(pressure) < self.v.rank(mod.lowest):
-                    continue
-                best = state.modalities.get(mod.id)
-                if best is None or self.v.rank(pressure) > self.v.rank(best):
-                    state.modalities[mod.id] = pressure
-        for tid, state in list(states.items()):
-            if not state.modalities:
-                restricted = self.restrictions(state)
-                if restricted is not None:
-                    only = ", ".join(self.v.label(m) for m in sorted(restricted)) or "nothing"
-                    undeliverable[tid] = f"only {only} may be given there, and no such modality was proposed for it"
-                else:
-                    undeliverable[tid] = (f"no recommended modality can be delivered there under a {state.cap} cap"
-                                          if state.cap != "deep" else "no recommended modality applies there")
-                del states[tid]
-        return undeliverable
-
-    def stopped_modalities(self, states: dict[str, TargetState], available: set[str]) -> list[BlockedModality]:
-        """Modalities that reach no remaining target only because area caps or restrictions stop them
-        there: listed as blocked or priced out, never dropped silently (clinical-v2 §1)."""
-        delivered = {m for s in states.values() for m in s.modalities}
-        request_rules = {p["modality"]: p["rule"] for p in self.c["proposal"] if p["line"] == "request"}
-        out = []
-        for mod in sorted(available - delivered):
-            stopped = self.stopped_at.get(mod, {})
-            reason = "blocked" if stopped.get("blocked") else "priced_out" if stopped.get("priced_out") else None
-            if reason is None:
-                continue
-            rules = stopped[reason]
-            because = set(rules) | ({request_rules[mod]} if mod in request_rules else set())
-            if mod in request_rules:
-                how = ("not allowed where it was to be given" if reason == "blocked"
-                       else "priced out by the pressure caps where it was to be given")
-                culprits = ", ".join(self.ids(rules))
-                self.advisories.append(f"requested {self.v.label(mod)} is not given: {how} ({culprits}); "
-                                       "a request never overrides a contraindication or an exclusion")
-            out.append(BlockedModality(mod, self.ids(because), reason))
-        return out
-
-    # -- the whole plan ---------------------------------------------------------------------------
     def resolve(self) -> tuple[Plan, Outcome]:
-        v, c, case = self.v, self.c, self.case
-        cap, cap_because = self.cap()
-        blocks, priced = self.blocked_modalities(cap)
-        states = self.candidates()
+        c, case = self.c, self.case
+        cap, cap_because = self.limits.cap()
+        blocks, priced = self.limits.blocked_modalities(cap)
+        states = self.targets.candidates()
         proposed = {p["modality"] for p in c["proposal"]}
-        self.no_site_targets = self.inapplicable(states, proposed - set(blocks) - set(priced))
-        no_site = {m: (SITE_APPLICABILITY,) for m in self.no_site_targets}
-        request_rules = {p["modality"]: p["rule"] for p in c["proposal"] if p["line"] == "request"}
-        blocked_mods = []
-        for mod in sorted(set(blocks) | set(priced) | set(no_site)):
-            why = blocks.get(mod) or priced.get(mod) or no_site[mod]
-            because = set(why)
-            reason = "blocked" if mod in blocks else "priced_out" if mod in priced else NO_TARGET_IT_APPLIES_TO
-            if mod in request_rules:
-                because.add(request_rules[mod])
-                how = {"blocked": "blocked", "priced_out": f"priced out by the {cap} pressure cap",
-                       NO_TARGET_IT_APPLIES_TO: self.no_target_words(mod)}[reason]
-                self.advisories.append(f"requested {v.label(mod)} is not given: {how} ({', '.join(self.ids(why))}); "
-                                       "a request never overrides a contraindication or an exclusion")
-            blocked_mods.append(BlockedModality(mod, self.ids(because), reason))
-        blocked_areas = self.blocked_areas(blocks)
-        referrals = self.referrals()
+        self.no_site_targets = self.targets.inapplicable(states, proposed - set(blocks) - set(priced))
+        no_site: dict[str, tuple[str, ...]] = {m: (SITE_APPLICABILITY,) for m in self.no_site_targets}
+        blocked_mods = self.unavailable_modalities(cap, blocks, priced, no_site)
+        blocked_areas = self.limits.blocked_areas(blocks)
+        referrals = self.limits.referrals()
         required = tuple(sorted({f["clearance"] for f in c["requirement"]}))
         severe = [(f["status"], f["rule"]) for f in c["block"] if f["kind"] == "all"]
         if required:
             severe += [("needs_clearance", f["rule"]) for f in c["requirement"]]
-        # In knowledge-base order, not firing order (that follows the order of the case's lists).
-        # A rule that serves a benefit gives a treatment note, shown only on a plan that treats;
-        # a safety rule's advisory is always shown.
-        treatment_notes: list[str] = []
-        for f in sorted(c["advisory"], key=lambda f: (self.order.get(f["rule"], 1 << 30), f["text"])):
-            rule = self.kb.by_id.get(f["rule"])
-            (treatment_notes if rule is not None and rule.benefits else self.advisories).append(f["text"])
+        treatment_notes = self.sort_advisories()
         for clearance in required:
-            self.advisories.append(f"needs {clearance} clearance: {v.clearances[clearance]}")
-        ceiling_rules = [(f["minutes"], f["rule"]) for f in c["limit"]]
-        ceiling = min([case.prescription.max_minutes or DEFAULT_CEILING] + [m for m, _ in ceiling_rules])
+            self.advisories.append(f"needs {clearance} clearance: {self.v.clearances[clearance]}")
+        ceiling = min([case.prescription.max_minutes or DEFAULT_CEILING] + [f["minutes"] for f in c["limit"]])
 
         not_covered = tuple(getattr(case, "not_covered", ()))
         self.advisories += self.unchecked_medications()
-        if not_covered and not case.diagnoses:
+        outside = bool(not_covered) and not case.diagnoses
+        if outside:
             severe.append(("defer", ""))
             self.advisories.append("the case lies outside the knowledge base: no rule covers "
                                    + ", ".join(f"{code} ({text})" for code, text in not_covered)
                                    + "; plan the session by clinical judgement or refer back to the physician")
-        blocked_targets = self.apply_area_blocks(states, blocked_areas)
-        self.drop_subsumed_areas(states)
-        self.apply_caps(states, cap)
+        blocked_targets = self.targets.apply_area_blocks(states, blocked_areas)
+        self.targets.drop_subsumed_areas(states)
+        self.targets.apply_caps(states, cap)
         available = proposed - set(blocks) - set(priced) - set(no_site)
         had_targets = bool(states)
-        self.stopped_at: dict[str, dict[str, set[str]]] = defaultdict(lambda: {"blocked": set(), "priced_out": set()})
-        undeliverable = self.assign_modalities(states, available)
-        stopped = self.stopped_modalities(states, available)
+        undeliverable = self.targets.assign_modalities(states, available)
+        stopped, stopped_notes = self.targets.stopped_modalities(states, available)
+        self.advisories += stopped_notes
         blocked_mods = sorted([*blocked_mods, *stopped], key=lambda b: b.id)
         available -= {b.id for b in stopped}
 
@@ -379,9 +92,9 @@ class Resolver:
             severe += [("defer", r) for r in sorted({r for rules in blocked_targets.values() for r in rules})]
             if not any(kind == "defer" for kind, _ in severe):
                 severe.append(("defer", ""))
-            if not any(f["kind"] == "all" for f in c["block"]) and not (not_covered and not case.diagnoses):
-                self.advisories.append(self._nothing_to_treat(blocked_targets, undeliverable, had_targets))
-        status = v.most_severe([s for s, _ in severe]) if severe else "treat"
+            if not any(f["kind"] == "all" for f in c["block"]) and not outside:
+                self.advisories.append(self.nothing_to_treat(blocked_targets, undeliverable, had_targets))
+        status = self.v.most_severe([s for s, _ in severe]) if severe else "treat"
         status_because = self.ids(r for s, r in severe if s == status and r)
 
         outcome_time: dict[str, tuple[str, ...]] = {}
@@ -398,20 +111,8 @@ class Resolver:
                            or any(t.pressure_cap not in (None, "deep") for t in targets))
             status = "treat_with_precautions" if precautions else "treat"
             self.advisories += treatment_notes
-            total = sum(s.minutes for s in segments)
-            delivered_now = {m.id for m in modalities}
-            for group, left_out in outcome_time.items():
-                lost = sorted({m for t in left_out for m in states[t].modalities} - delivered_now)
-                also = f"; {', '.join(v.label(m) for m in lost)} not given" if lost else ""
-                short = ("no time" if total >= ceiling else
-                         f"the {ceiling - total} minutes left are under one {SEGMENT_MIN}-minute segment")
-                self.advisories.append(f"{v.label(group)} left out: {short} "
-                                       f"({', '.join(v.label(t) for t in left_out)}){also}")
-            planned_areas = {t.area for t in targets}
-            for area in sorted(set(case.prescription.focus_areas), key=list(v.areas).index):
-                if area not in planned_areas:
-                    self.advisories.append(f"focus area {v.label(area)}: no target of this plan lies there "
-                                           "(no rule for these diagnoses works it, or it is blocked)")
+            self.advisories += self.left_out(states, segments, outcome_time, modalities, ceiling)
+            self.advisories += self.unplanned_focus_areas(targets)
             self.advisories += self.endangerment(targets)
             self.advisories += self.caveats(modalities)
         delivered = {m.id for m in modalities}
@@ -422,7 +123,7 @@ class Resolver:
             pressure_cap=cap, pressure_cap_because=cap_because,
             total_minutes=sum(s.minutes for s in segments), minutes_ceiling=ceiling,
             segments=tuple(segments), clearances_required=required, referrals=referrals,
-            advisories=tuple(dict.fromkeys(self.advisories)), caps=self.area_caps(),
+            advisories=tuple(dict.fromkeys(self.advisories)), caps=self.limits.area_caps(),
             not_covered=not_covered,
             unrecognised_medications=tuple(getattr(case, "unrecognised_medications", ())),
         )
@@ -430,6 +131,62 @@ class Resolver:
                           blocked_targets=blocked_targets,
                           not_delivered=tuple(sorted(available - delivered)))
         return plan, outcome
+
+    # -- status and advisories ------------------------------------------------------------------
+    def unavailable_modalities(self, cap: str, blocks: dict[str, set[str]], priced: dict[str, tuple[str, ...]],
+                               no_site: dict[str, tuple[str, ...]]) -> list[BlockedModality]:
+        """The modalities blocked, priced out by the cap, or applying to no target; a requested one
+        is named in an advisory."""
+        request_rules = {p["modality"]: p["rule"] for p in self.c["proposal"] if p["line"] == "request"}
+        blocked_mods = []
+        for mod in sorted(set(blocks) | set(priced) | set(no_site)):
+            why = blocks.get(mod) or priced.get(mod) or no_site[mod]
+            because = set(why)
+            reason = "blocked" if mod in blocks else "priced_out" if mod in priced else NO_TARGET_IT_APPLIES_TO
+            if mod in request_rules:
+                because.add(request_rules[mod])
+                how = {"blocked": "blocked", "priced_out": f"priced out by the {cap} pressure cap",
+                       NO_TARGET_IT_APPLIES_TO: self.no_target_words(mod)}[reason]
+                self.advisories.append(f"requested {self.v.label(mod)} is not given: {how} "
+                                       f"({', '.join(self.ids(why))}); "
+                                       "a request never overrides a contraindication or an exclusion")
+            blocked_mods.append(BlockedModality(mod, self.ids(because), reason))
+        return blocked_mods
+
+    def sort_advisories(self) -> list[str]:
+        """The rules' advisories in knowledge-base order, not firing order (that follows the order of
+        the case's lists). A safety rule's advisory is always shown (it is added now); a rule that
+        serves a benefit gives a treatment note, returned to be shown only on a plan that treats."""
+        treatment_notes: list[str] = []
+        for f in sorted(self.c["advisory"], key=lambda f: (self.order.get(f["rule"], 1 << 30), f["text"])):
+            rule = self.kb.by_id.get(f["rule"])
+            (treatment_notes if rule is not None and rule.benefits else self.advisories).append(f["text"])
+        return treatment_notes
+
+    def left_out(self, states: dict[str, TargetState], segments: list[Segment],
+                 outcome_time: dict[str, tuple[str, ...]], modalities: list[PlannedModality],
+                 ceiling: int) -> list[str]:
+        """An area group the session had no time for, with the modalities lost with it."""
+        v = self.v
+        out = []
+        total = sum(s.minutes for s in segments)
+        delivered_now = {m.id for m in modalities}
+        for group, left_out in outcome_time.items():
+            lost = sorted({m for t in left_out for m in states[t].modalities} - delivered_now)
+            also = f"; {', '.join(v.label(m) for m in lost)} not given" if lost else ""
+            short = ("no time" if total >= ceiling else
+                     f"the {ceiling - total} minutes left are under one {SEGMENT_MIN}-minute segment")
+            out.append(f"{v.label(group)} left out: {short} ({', '.join(v.label(t) for t in left_out)}){also}")
+        return out
+
+    def unplanned_focus_areas(self, targets: list[PlannedTarget]) -> list[str]:
+        """A focus area of the prescription that holds no target of the plan, in area order."""
+        v = self.v
+        planned_areas = {t.area for t in targets}
+        return [f"focus area {v.label(area)}: no target of this plan lies there "
+                "(no rule for these diagnoses works it, or it is blocked)"
+                for area in sorted(set(self.case.prescription.focus_areas), key=list(v.areas).index)
+                if area not in planned_areas]
 
     def unchecked_medications(self) -> list[str]:
         """A medication the knowledge base could not classify is named, with a close known name."""
@@ -454,14 +211,14 @@ class Resolver:
                           for t in self.no_site_targets.get(modality, ()))
         return f"no target it applies to: {mod.label} works on {tissues}" + (f", and {sites}" if sites else "")
 
-    def _nothing_to_treat(self, blocked: dict[str, tuple[str, ...]], undeliverable: dict[str, str],
+    def nothing_to_treat(self, blocked: dict[str, tuple[str, ...]], undeliverable: dict[str, str],
                           had_targets: bool) -> str:
         if blocked and not had_targets:
             rules = self.ids(r for rs in blocked.values() for r in rs)
             return ("nothing can be treated today: every candidate target lies in a blocked area "
                     f"({', '.join(rules)}); reassess when those areas can be treated or a clearance lifts the block")
         if undeliverable:
-            rules = self.ids(r for stopped in self.stopped_at.values() for rs in stopped.values() for r in rs)
+            rules = self.ids(r for stopped in self.targets.stopped_at.values() for rs in stopped.values() for r in rs)
             by_reason: dict[str, list[str]] = defaultdict(list)
             for t, reason in undeliverable.items():
                 by_reason[reason].append(self.v.label(t))
@@ -473,6 +230,7 @@ class Resolver:
         return ("nothing can be treated today: the case gives no target to treat (e.g. the muscles holding "
                 "trigger points); reassess with a fuller examination")
 
+    # -- the session ----------------------------------------------------------------------------
     def schedule(self, states: dict[str, TargetState],
                  ceiling: int) -> tuple[list[Segment], dict[str, tuple[str, ...]]]:
         v, case = self.v, self.case
@@ -488,7 +246,7 @@ class Resolver:
             need["finding"] |= "finding" in state.roles
             need["own_area"] |= state.area in own_areas
         alloc = allocate([GroupNeed(g, **n) for g, n in needs.items()], ceiling, v.area_groups)
-        target_rank = self.site_rank
+        target_rank = self.targets.site_rank
         mod_rank = {m: i for i, m in enumerate(v.modalities)}
         members_of = {g: sorted((s for s in states.values() if v.areas[s.area] == g), key=lambda s: target_rank[s.id])
                       for g in v.area_groups}

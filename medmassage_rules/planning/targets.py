@@ -1,0 +1,223 @@
+"""Targets: where the plan's work can go, and which modality reaches which target at what pressure.
+
+Candidate targets are merged from the run's conclusions, narrowed or removed by area blocks,
+capped by area caps, limited by area restrictions, and given the modalities that reach them
+and apply to their tissue (clinical-knowledge §4, clinical-v2 §1). A modality stopped on every
+target it reaches is listed as blocked or priced out, never dropped silently.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from .limits import BOTH, Limits, sides_of
+from .plan import BlockedArea, BlockedModality
+
+SIDELESS_AREAS = frozenset({"abdomen"})  # worked as one: its targets carry no side (clinical-v2 §1)
+
+
+@dataclass
+class TargetState:
+    """A candidate target while the plan is resolved."""
+
+    id: str
+    area: str
+    sides: frozenset[str]        # the sides it covers
+    sided: bool                  # whether any source gave a side
+    roles: set[str] = field(default_factory=set)
+    sources: set[tuple[str, int]] = field(default_factory=set)
+    primary_of: set[int] = field(default_factory=set)  # diagnoses it is a primary target of
+    mechanisms: set[str] = field(default_factory=set)
+    because: set[str] = field(default_factory=set)
+    cap: str = "deep"
+    area_capped: bool = False
+    modalities: dict[str, str] = field(default_factory=dict)  # modality -> delivered pressure
+
+    @property
+    def side(self) -> str | None:
+        if not self.sided:
+            return None
+        return "bilateral" if self.sides == BOTH else next(iter(self.sides))
+
+    @property
+    def role(self) -> str:
+        for role in ("primary", "secondary", "finding"):
+            if role in self.roles:
+                return role
+        return "finding"
+
+
+class Targets:
+    """The target side of one plan's resolution: candidates, area blocks, caps, restrictions, delivery."""
+
+    def __init__(self, limits: Limits):
+        self.v = limits.v
+        self.c = limits.c
+        self.ids = limits.ids
+        self.covered = limits.covered
+        self.mech_benefit = {m: spec["benefit"] for m, spec in self.v.mechanisms.items()}
+        self.site_rank = {t: i for i, t in enumerate([*self.v.targets, *self.v.areas])}
+        # modality -> {"blocked" | "priced_out": the rules that stopped it on some target}
+        self.stopped_at: dict[str, dict[str, set[str]]] = defaultdict(lambda: {"blocked": set(), "priced_out": set()})
+
+    def candidates(self) -> dict[str, TargetState]:
+        states: dict[str, TargetState] = {}
+        for f in self.c["candidate"]:
+            state = states.get(f["target"])
+            if state is None:
+                state = states[f["target"]] = TargetState(f["target"], f["area"], frozenset(), False)
+            sideless = f["area"] in SIDELESS_AREAS
+            state.sides = state.sides | (BOTH if sideless else sides_of(f["side"]))
+            state.sided = state.sided or (f["side"] is not None and not sideless)
+            state.roles.add(f["role"])
+            state.sources.add((f["source_kind"], f["source_index"]))
+            if f["role"] == "primary" and f["source_kind"] == "diagnosis":
+                state.primary_of.add(f["source_index"])
+            state.mechanisms.update(f["mechanisms"])
+            state.because.add(f["rule"])
+        return states
+
+    def apply_area_blocks(self, states: dict[str, TargetState],
+                          blocked: tuple[BlockedArea, ...]) -> dict[str, tuple[str, ...]]:
+        """Narrow or remove targets in blocked areas (or worked through one); returns removed target -> rules."""
+        removed: dict[str, tuple[str, ...]] = {}
+        for tid, state in list(states.items()):
+            rules: set[str] = set()
+            free = set(state.sides)
+            through = self.v.approach_areas.get(tid)
+            for b in blocked:
+                if b.id == through:  # e.g. iliopsoas, worked through the abdomen
+                    free = set()
+                    rules.update(b.because)
+                elif b.id == state.area and free & self.covered(b.id, b.side):
+                    free -= self.covered(b.id, b.side)
+                    rules.update(b.because)
+            if not free:
+                removed[tid] = self.ids(rules)
+                del states[tid]
+            elif free != state.sides:
+                state.sides = frozenset(free)
+                state.sided = True
+                state.because.update(rules)
+        return removed
+
+    def drop_subsumed_areas(self, states: dict[str, TargetState]) -> None:
+        """A finding's whole-area target gives way to specific targets in that area."""
+        for tid in [t for t, s in states.items() if t in self.v.areas and s.roles == {"finding"}]:
+            if any(o.area == tid and o.id != tid and o.sides >= states[tid].sides for o in states.values()):
+                del states[tid]
+
+    def apply_caps(self, states: dict[str, TargetState], cap: str) -> None:
+        for state in states.values():
+            state.cap = cap
+            for f in self.c["cap"]:
+                if f["area"] == state.area and state.sides & self.covered(f["area"], f["side"]):
+                    state.cap = self.v.lower(state.cap, f["pressure"])
+                    state.area_capped = True
+
+    def reaches(self, p: Any, state: TargetState) -> bool:
+        """Whether a proposal is for this target: its own diagnosis or finding, a finding's
+        mechanism it serves, or a request (a request reaches every target)."""
+        if p["line"] == "request" or (p["source_kind"], p["source_index"]) in state.sources:
+            return True
+        return "finding" in state.roles and bool({self.mech_benefit[m] for m in state.mechanisms}
+                                                 & set(p["benefits"]))
+
+    def inapplicable(self, states: dict[str, TargetState], modalities: set[str]) -> dict[str, list[str]]:
+        """Modalities that apply to none of the candidate targets they were proposed or requested
+        for, each with those targets."""
+        out = {}
+        for mod in sorted(modalities):
+            props = [p for p in self.c["proposal"] if p["modality"] == mod]
+            reached = sorted((s.id for s in states.values() if any(self.reaches(p, s) for p in props)),
+                             key=self.site_rank.__getitem__)
+            if not any(self.v.applies(mod, t) for t in reached):
+                out[mod] = reached
+        return out
+
+    def restrictions(self, state: TargetState) -> set[str] | None:
+        """The only modalities allowed on a target's area (None: no restriction).
+
+        A restriction on one side of a two-sided target narrows the target to the free side
+        (as a one-sided block does); one covering every side it has limits its modalities.
+        """
+        allowed: set[str] | None = None
+        restricted: set[str] = set()
+        for f in self.c.by_kind.get("restrict", []):
+            if f["area"] == state.area and state.sides & self.covered(f["area"], f["side"]):
+                restricted |= self.covered(f["area"], f["side"])
+                allowed = set(f["modalities"]) if allowed is None else allowed & set(f["modalities"])
+        free = state.sides - restricted
+        if allowed is not None and free:
+            state.sides, state.sided = free, True
+            state.because.update(f["rule"] for f in self.c.by_kind.get("restrict", []) if f["area"] == state.area)
+            return None
+        return allowed
+
+    def assign_modalities(self, states: dict[str, TargetState], available: set[str]) -> dict[str, str]:
+        """Which available modality reaches which target, at what pressure."""
+        undeliverable: dict[str, str] = {}
+        for state in states.values():
+            allowed = self.restrictions(state)
+            restricting = {f["rule"] for f in self.c.by_kind.get("restrict", []) if f["area"] == state.area
+                           and state.sides & self.covered(f["area"], f["side"])}
+            for p in self.c["proposal"]:
+                mod = self.v.modalities[p["modality"]]
+                if mod.id not in available:
+                    continue
+                if not self.reaches(p, state) or not self.v.applies(mod.id, state.id):
+                    continue
+                if allowed is not None and mod.id not in allowed:  # e.g. a healing site takes only drainage
+                    self.stopped_at[mod.id]["blocked"] |= restricting
+                    continue
+                if self.v.rank(mod.lowest) > self.v.rank(state.cap):
+                    self.stopped_at[mod.id]["priced_out"] |= {
+                        f["rule"] for f in self.c["cap"] if f["area"] == state.area
+                        and state.sides & self.covered(f["area"], f["side"])
+                        and self.v.rank(f["pressure"]) < self.v.rank(mod.lowest)}
+                    continue
+                limit = p["pressure"] or mod.highest
+                pressure = self.v.lower(self.v.lower(mod.highest, state.cap), limit)
+                if self.v.rank(pressure) < self.v.rank(mod.lowest):
+                    continue
+                best = state.modalities.get(mod.id)
+                if best is None or self.v.rank(pressure) > self.v.rank(best):
+                    state.modalities[mod.id] = pressure
+        for tid, state in list(states.items()):
+            if not state.modalities:
+                restricted = self.restrictions(state)
+                if restricted is not None:
+                    only = ", ".join(self.v.label(m) for m in sorted(restricted)) or "nothing"
+                    undeliverable[tid] = f"only {only} may be given there, and no such modality was proposed for it"
+                else:
+                    undeliverable[tid] = (f"no recommended modality can be delivered there under a {state.cap} cap"
+                                          if state.cap != "deep" else "no recommended modality applies there")
+                del states[tid]
+        return undeliverable
+
+    def stopped_modalities(self, states: dict[str, TargetState],
+                           available: set[str]) -> tuple[list[BlockedModality], list[str]]:
+        """Modalities that reach no remaining target only because area caps or restrictions stop them
+        there: listed as blocked or priced out, never dropped silently (clinical-v2 §1); with the
+        advisories for those the prescription requested."""
+        advisories: list[str] = []
+        delivered = {m for s in states.values() for m in s.modalities}
+        request_rules = {p["modality"]: p["rule"] for p in self.c["proposal"] if p["line"] == "request"}
+        out = []
+        for mod in sorted(available - delivered):
+            stopped = self.stopped_at.get(mod, {})
+            reason = "blocked" if stopped.get("blocked") else "priced_out" if stopped.get("priced_out") else None
+            if reason is None:
+                continue
+            rules = stopped[reason]
+            because = set(rules) | ({request_rules[mod]} if mod in request_rules else set())
+            if mod in request_rules:
+                how = ("not allowed where it was to be given" if reason == "blocked"
+                       else "priced out by the pressure caps where it was to be given")
+                culprits = ", ".join(self.ids(rules))
+                advisories.append(f"requested {self.v.label(mod)} is not given: {how} ({culprits}); "
+                                       "a request never overrides a contraindication or an exclusion")
+            out.append(BlockedModality(mod, self.ids(because), reason))
+        return out, advisories

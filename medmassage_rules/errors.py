@@ -33,7 +33,8 @@ class Problem:
 
     ``code`` is machine-readable and stable (``unknown_id``, ``too_large``, ``invalid_yaml`` ...):
     a program, a test or ``kb lint`` tells problems apart by it, never by the wording of
-    ``message``. ``rule`` names the rule a knowledge-base problem is about.
+    ``message``. ``rule`` names the rule a knowledge-base problem is about; ``path`` is then
+    the place inside that rule.
     """
 
     source: str
@@ -47,11 +48,24 @@ class Problem:
     def has_value(self) -> bool:
         return self.value is not NO_VALUE
 
+    @property
+    def where(self) -> str:
+        """The input, and the rule when the problem is about one: ``conditions.yaml: rule cts-mechanisms``."""
+        return self.source if self.rule is None else f"{self.source}: rule {self.rule}"
+
+    @property
+    def what(self) -> str:
+        """The place inside ``where`` and what is wrong there, with the value when there is one."""
+        text = f"{self.path}: {self.message}" if self.path else self.message
+        return f"{text} (got {shown(self.value)})" if self.has_value else text
+
     def __str__(self) -> str:
-        where = f"{self.source}: {self.path}" if self.path else self.source
-        if self.has_value:
-            return printable(f"{where}: {self.message} (got {shown(self.value)})", one_line=True)
-        return printable(f"{where}: {self.message}", one_line=True)
+        return printable(f"{self.where}: {self.what}", one_line=True)
+
+
+def key_text(value: object) -> str:
+    """A key or id as part of a path: text as it is, anything else (a number, a list) as :func:`shown` gives it."""
+    return value if isinstance(value, str) else shown(value)
 
 
 def shown(value: object) -> str:
@@ -62,8 +76,37 @@ def shown(value: object) -> str:
     """
     if isinstance(value, int) and value.bit_length() > 64:
         return f"an integer of about {int(value.bit_length() * 0.30103) + 1} digits"
-    text = repr(value)
+    try:
+        text = repr(value)
+    except ValueError:  # a list or mapping holding such an integer
+        return f"a {type(value).__name__} holding an integer too long to print"
     return text if len(text) <= 80 else text[:77] + "..."
+
+
+NUMBER_BITS = 64  # a number in a data file is at most this wide
+
+
+def huge_numbers(data: Any, path: str = "") -> list[tuple[str, int]]:
+    """(path, number) of every integer wider than NUMBER_BITS in parsed data, keys included.
+
+    A data file (a knowledge base, an intake table) holds no such number on purpose; one would
+    stop every message that formats it.
+    """
+    found: list[tuple[str, int]] = []
+    stack: list[tuple[str, Any]] = [(path, data)]
+    while stack:
+        where, value = stack.pop()
+        if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > NUMBER_BITS:
+            found.append((where, value))
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                inner = f"{where}.{key_text(key)}" if where else key_text(key)
+                if isinstance(key, int) and not isinstance(key, bool) and key.bit_length() > NUMBER_BITS:
+                    found.append((where, key))
+                stack.append((inner, item))
+        elif isinstance(value, list):
+            stack += [(f"{where}[{i}]", item) for i, item in enumerate(value)]
+    return sorted(found, key=lambda pair: pair[0])
 
 
 _UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\u2028\u2029\u202a-\u202e\u2066-\u2069]")
@@ -94,11 +137,11 @@ class CaseError(MedMassageError):
 
 
 class RuleDefinitionError(MedMassageError):
-    """The knowledge base is invalid; holds every problem (file, rule id, what is wrong)."""
+    """The knowledge base is invalid; holds every problem (file, rule id, path, what is wrong)."""
 
-    def __init__(self, problems: list[str] | tuple[str, ...]):
+    def __init__(self, problems: list[Problem] | tuple[Problem, ...]):
         self.problems = tuple(problems)
-        super().__init__("\n".join(self.problems))
+        super().__init__("\n".join(str(p) for p in self.problems))
 
 
 class UnknownIdError(MedMassageError):

@@ -221,7 +221,8 @@ def test_lint_finds_an_invalid_key_an_unknown_term_and_an_unreached_condition(vo
         "conditions:\n  G56.0: carpal_tunnel_syndrome\n  G56.9X: carpal_tunnel_syndrome\n"
         "history:\n  I82.4: {item: known_clot}\n", encoding="utf-8")
     found = intake_problems(tmp_path, vocab)
-    messages = [m for _, m in found]
+    messages = [str(p) for p in found]
+    assert {p.code for p in found} == {"not_an_icd10_code", "unknown_id", "unreached_condition"}
     assert any("'G56.9X' is not a valid ICD-10-CM code" in m for m in messages)
     assert any("unknown history item id 'known_clot'" in m for m in messages)
     assert any("condition neck_pain is reached by no ICD-10-CM code" in m for m in messages)

@@ -122,7 +122,9 @@ def test_the_table_refuses_its_own_mistakes() -> None:
     data = {"atc_classes": {"B01AF": "anticoagulant", "B1": "x"},
             "drugs": {"apixaban": {"atc": "B01AF02", "brands": ["Eliquis"]},
                       "other": {"atc": "B01AF0", "brands": ["eliquis"]}}}
-    _, problems = parse_table(data, "medications.yaml", ("anticoagulant",))
+    _, found = parse_table(data, "medications.yaml", ("anticoagulant",))
+    problems = [str(p) for p in found]
+    assert {p.code for p in found} == {"not_an_atc_code", "unknown_class", "duplicate_name"}
     assert any("atc_classes.B1: not an ATC code" in p for p in problems)
     assert any("unknown medication class 'x'" in p for p in problems)
     assert any("'B01AF0' is not a full ATC code" in p for p in problems)

@@ -288,7 +288,8 @@ def test_bad_rules_are_named(tmp_path: Path, rule: str, message: str) -> None:
             f"  when: [{{finding: {{finding: dyspnea}}}}]\n  {rule}\n" + (f"  {then}" if then else ""))
     with pytest.raises(RuleDefinitionError) as err:
         load_knowledge_base(make_kb(tmp_path, text))
-    assert any(message in p and "rule bad" in p for p in err.value.problems), err.value.problems
+    assert any(message in str(p) and p.rule == "bad" and str(p).startswith("rules.yaml: rule bad: ")
+               for p in err.value.problems), err.value.problems
 
 
 def test_unknown_scope_in_a_pattern_is_named(tmp_path: Path) -> None:
@@ -303,7 +304,8 @@ def test_unknown_scope_in_a_pattern_is_named(tmp_path: Path) -> None:
     """
     with pytest.raises(RuleDefinitionError) as err:
         load_knowledge_base(make_kb(tmp_path, text))
-    assert any("clearance.scope: unknown id 'sneezing'" in p for p in err.value.problems), err.value.problems
+    assert any("clearance.scope: unknown id 'sneezing'" in str(p) and p.code == "unknown_id"
+               for p in err.value.problems), err.value.problems
 
 
 def test_lint_knows_the_new_language(tmp_path: Path) -> None:

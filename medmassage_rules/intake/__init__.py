@@ -13,7 +13,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
 
-from ..errors import RuleDefinitionError
+from ..errors import Problem, RuleDefinitionError, huge_numbers
 from ..files.reading import parse_yaml
 
 T = TypeVar("T")
@@ -27,13 +27,22 @@ def intake_dir() -> Path:
     return Path(__file__).resolve().parents[2] / "rules" / "intake"
 
 
-def load_table(path: Path, parse: Callable[[Any, str], tuple[T, list[str]]]) -> T:
-    """Read one YAML table of rules/intake and build it; a bad table raises RuleDefinitionError."""
+def read_table(path: Path, source: str | None = None) -> Any:
+    """Parse one YAML table of rules/intake; unreadable, or holding a number too large, raises RuleDefinitionError."""
     try:
         data = parse_yaml(path.read_text(encoding="utf-8"))
     except Exception as exc:  # any read or parse failure of a knowledge-base file
-        raise RuleDefinitionError([f"{path}: cannot load: {exc}"]) from None
-    built, problems = parse(data, path.name)
+        raise RuleDefinitionError([Problem(source or str(path), "", "unreadable", f"cannot load: {exc}")]) from None
+    huge = huge_numbers(data)
+    if huge:
+        raise RuleDefinitionError([Problem(source or str(path), where, "too_large_number", "a number too large", n)
+                                   for where, n in huge])
+    return data
+
+
+def load_table(path: Path, parse: Callable[[Any, str], tuple[T, list[Problem]]]) -> T:
+    """Read one YAML table of rules/intake and build it; a bad table raises RuleDefinitionError."""
+    built, problems = parse(read_table(path), path.name)
     if problems:
         raise RuleDefinitionError(problems)
     return built

@@ -6,54 +6,49 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..files.reading import parse_yaml
+from ..errors import Problem, RuleDefinitionError, shown
 from ..kb.vocabulary import Vocabulary
-from . import codes, medications
+from . import codes, medications, read_table
 
 
-def intake_problems(folder: Path, vocab: Vocabulary) -> list[tuple[str, str]]:
-    """(where, what) for each problem of the tables in ``folder`` (a knowledge base's intake/)."""
-    problems: list[tuple[str, str]] = []
+def intake_problems(folder: Path, vocab: Vocabulary) -> list[Problem]:
+    """Every problem of the tables in ``folder`` (a knowledge base's intake/)."""
+    problems: list[Problem] = []
     map_path, drugs_path = folder / codes.MAP_FILE, folder / medications.TABLE_FILE
     if map_path.is_file():
         problems += _code_map_problems(map_path, vocab)
     if drugs_path.is_file():
         try:
-            data = parse_yaml(drugs_path.read_text(encoding="utf-8"))
-        except Exception as exc:  # any read or parse failure of a knowledge-base file
-            return [*problems, (drugs_path.name, f"cannot load: {exc}")]
+            data = read_table(drugs_path, drugs_path.name)
+        except RuleDefinitionError as exc:
+            return [*problems, *exc.problems]
         _, found = medications.parse_table(data, drugs_path.name, vocab.medication_classes)
-        problems += [_split(p) for p in found]
+        problems += found
     return problems
 
 
-def _split(problem: str) -> tuple[str, str]:
-    where, _, message = problem.partition(": ")
-    return where, message
-
-
-def _code_map_problems(path: Path, vocab: Vocabulary) -> list[tuple[str, str]]:
+def _code_map_problems(path: Path, vocab: Vocabulary) -> list[Problem]:
     name = path.name
     try:
-        data = parse_yaml(path.read_text(encoding="utf-8"))
-    except Exception as exc:  # any read or parse failure of a knowledge-base file
-        return [(name, f"cannot load: {exc}")]
-    code_map, found = codes.parse_code_map(data, name)
-    problems = [_split(p) for p in found]
+        data = read_table(path, name)
+    except RuleDefinitionError as exc:
+        return list(exc.problems)
+    code_map, problems = codes.parse_code_map(data, name)
     index = codes.load_index()
     for section, table, known in (("conditions", code_map.conditions, vocab.conditions),
                                   ("history", code_map.history, vocab.history)):
         for key, mapped in table.items():
-            where = f"{name}: {section}.{key}"
+            where = f"{section}.{key}"
             if index.entry(key) is None:
-                problems.append((where, f"{key!r} is not a valid ICD-10-CM code or block"))
+                problems.append(Problem(name, where, "not_an_icd10_code",
+                                        f"{shown(key)} is not a valid ICD-10-CM code or block"))
             if mapped.term not in known:
-                problems.append((where, f"unknown {'condition' if section == 'conditions' else 'history item'} "
-                                        f"id {mapped.term!r}"))
+                kind = "condition" if section == "conditions" else "history item"
+                problems.append(Problem(name, where, "unknown_id", f"unknown {kind} id {shown(mapped.term)}"))
             area = mapped.attributes.get("area")
             if area is not None and area not in vocab.areas:
-                problems.append((where, f"unknown area id {area!r}"))
+                problems.append(Problem(name, where, "unknown_id", f"unknown area id {shown(area)}"))
     reached = {m.term for m in code_map.conditions.values()}
-    problems += [(name, f"condition {c} is reached by no ICD-10-CM code") for c in vocab.conditions
-                 if c not in reached]
+    problems += [Problem(name, "", "unreached_condition", f"condition {c} is reached by no ICD-10-CM code")
+                 for c in vocab.conditions if c not in reached]
     return problems

@@ -20,7 +20,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from ..errors import RuleDefinitionError
+from ..errors import Problem, RuleDefinitionError, key_text
 from . import intake_dir, load_table
 
 INDEX_FILE = "icd10cm.tsv.gz"
@@ -201,7 +201,8 @@ def load_index(path: Path | None = None) -> Icd10Index:
     try:
         return Icd10Index(gzip.decompress(path.read_bytes()).decode("utf-8"))
     except (OSError, ValueError, EOFError) as exc:
-        raise RuleDefinitionError([f"{path}: cannot read the ICD-10-CM index: {exc}"]) from None
+        raise RuleDefinitionError([Problem(str(path), "", "unreadable",
+                                           f"cannot read the ICD-10-CM index: {exc}")]) from None
 
 
 @dataclass(frozen=True)
@@ -249,26 +250,36 @@ _ATTRIBUTES = {"conditions": ("area",),
                "history": ("area", "high_risk", "decompensated", "fragility_fracture", "active", "acute_only")}
 
 
-def parse_code_map(data: Any, source: str) -> tuple[CodeMap, list[str]]:
+def parse_code_map(data: Any, source: str) -> tuple[CodeMap, list[Problem]]:
     """Build the map from its parsed YAML; returns the problems of its shape (not of its codes)."""
-    problems: list[str] = []
+    problems: list[Problem] = []
     tables: dict[str, dict[str, Mapped]] = {"conditions": {}, "history": {}}
     if not isinstance(data, dict) or set(data) - set(tables):
-        return CodeMap({}, {}), [f"{source}: a mapping with the sections conditions and history"]
+        return CodeMap({}, {}), [Problem(source, "", "not_a_mapping",
+                                         "a mapping with the sections conditions and history")]
     for section, table in tables.items():
         term_key = "condition" if section == "conditions" else "item"
-        for key, value in (data.get(section) or {}).items():
-            where = f"{source}: {section}.{key}"
+        entries = data.get(section) or {}
+        if not isinstance(entries, dict):
+            problems.append(Problem(source, section, "not_a_mapping", f"a mapping, not {type(entries).__name__}"))
+            continue
+        for key, value in entries.items():
+            where = f"{section}.{key_text(key)}"
             if isinstance(value, str):
                 value = {term_key: value}
             if not isinstance(value, dict) or not isinstance(value.get(term_key), str):
-                problems.append(f"{where}: a {term_key} id, or a mapping with {term_key}")
+                problems.append(Problem(source, where, "not_a_term", f"a {term_key} id, or a mapping with {term_key}"))
                 continue
             extra = set(value) - {term_key, *_ATTRIBUTES[section]}
             if extra:
-                problems.append(f"{where}: unknown attribute(s) {', '.join(sorted(extra))}")
+                problems.append(Problem(source, where, "unknown_field",
+                                        f"unknown attribute(s) {', '.join(sorted(map(key_text, extra)))}"))
+            if not isinstance(value.get("area", ""), str):
+                problems.append(Problem(source, f"{where}.area", "not_an_id", "an id is text", value["area"]))
+                continue
             if str(key) != normalise(str(key)):
-                problems.append(f"{where}: write the code upper case with its dot ({normalise(str(key))})")
+                problems.append(Problem(source, where, "not_normalised",
+                                        f"write the code upper case with its dot ({normalise(str(key))})"))
             attrs = {k: v for k, v in value.items() if k not in (term_key, "acute_only")}
             table[str(key)] = Mapped(str(key), value[term_key], attrs, value.get("acute_only") is True)
     return CodeMap(tables["conditions"], tables["history"]), problems

@@ -14,6 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from ..errors import Problem, key_text, shown
 from ..kb.vocabulary import Vocabulary
 from . import intake_dir, load_table
 
@@ -57,27 +58,46 @@ def _as_tuple(value: Any) -> tuple[str, ...]:
     return tuple(str(v) for v in value or ())
 
 
-def parse_table(data: Any, source: str, classes: tuple[str, ...] | None = None) -> tuple[DrugTable, list[str]]:
+def _texts(value: Any) -> bool:
+    """One text or a list of texts (an ATC code, a class, a brand name)."""
+    return isinstance(value, str) or value is None or (isinstance(value, list) and all(isinstance(v, str)
+                                                                                        for v in value))
+
+
+def parse_table(data: Any, source: str, classes: tuple[str, ...] | None = None) -> tuple[DrugTable, list[Problem]]:
     """Build the table from its parsed YAML; returns it with the problems found."""
-    problems: list[str] = []
+    problems: list[Problem] = []
     if not isinstance(data, dict) or set(data) != {"atc_classes", "drugs"}:
-        return DrugTable({}, {}), [f"{source}: a mapping with the sections atc_classes and drugs"]
+        return DrugTable({}, {}), [Problem(source, "", "not_a_mapping",
+                                           "a mapping with the sections atc_classes and drugs")]
+    sections = {}
+    for section in ("atc_classes", "drugs"):
+        sections[section] = data[section] or {}
+        if not isinstance(sections[section], dict):
+            problems.append(Problem(source, section, "not_a_mapping", f"a mapping, not {type(data[section]).__name__}"))
+            sections[section] = {}
     prefixes: dict[str, tuple[str, ...]] = {}
-    for prefix, value in (data["atc_classes"] or {}).items():
+    for prefix, value in sections["atc_classes"].items():
+        where = f"atc_classes.{key_text(prefix)}"
+        if not _texts(value):
+            problems.append(Problem(source, where, "not_a_class", "a medication class or a list of them", value))
+            continue
         prefixes[str(prefix)] = _as_tuple(value)
         if not is_atc(str(prefix)):
-            problems.append(f"{source}: atc_classes.{prefix}: not an ATC code or prefix")
+            problems.append(Problem(source, where, "not_an_atc_code", "not an ATC code or prefix"))
         if classes is not None:
-            problems += [f"{source}: atc_classes.{prefix}: unknown medication class {c!r}"
+            problems += [Problem(source, where, "unknown_class", f"unknown medication class {shown(c)}")
                          for c in prefixes[str(prefix)] if c not in classes]
     table = DrugTable(prefixes, {})
-    for name, spec in (data["drugs"] or {}).items():
-        where = f"{source}: drugs.{name}"
-        if not isinstance(spec, dict) or set(spec) - {"atc", "brands"} or "atc" not in spec:
-            problems.append(f"{where}: a mapping with atc (one code or a list) and optional brands")
+    for name, spec in sections["drugs"].items():
+        where = f"drugs.{key_text(name)}"
+        if not isinstance(spec, dict) or set(spec) - {"atc", "brands"} or "atc" not in spec \
+                or not _texts(spec["atc"]) or not _texts(spec.get("brands")):
+            problems.append(Problem(source, where, "not_a_drug",
+                                    "a mapping with atc (one code or a list) and optional brands"))
             continue
         atc = _as_tuple(spec["atc"])
-        problems += [f"{where}: {code!r} is not a full ATC code" for code in atc
+        problems += [Problem(source, where, "not_an_atc_code", f"{shown(code)} is not a full ATC code") for code in atc
                      if not is_atc(code) or len(code) != 7]
         found: list[str] = []
         for code in atc:
@@ -86,7 +106,8 @@ def parse_table(data: Any, source: str, classes: tuple[str, ...] | None = None) 
         for alias in (str(name), *_as_tuple(spec.get("brands"))):
             key = " ".join(alias.lower().split())
             if key in table.drugs and table.drugs[key] != drug:
-                problems.append(f"{where}: the name {alias!r} is already {table.drugs[key].name}")
+                problems.append(Problem(source, where, "duplicate_name",
+                                        f"the name {shown(alias)} is already {table.drugs[key].name}"))
             table.drugs[key] = drug
     return table, problems
 

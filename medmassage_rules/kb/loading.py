@@ -4,10 +4,13 @@ A rule file holds ``rules:`` (a list of rule specs), and may hold ``references:`
 (citation keys with their full text), ``caveats:`` (claims of the seed graded X:
 shown only as caveats, never as reasons) and ``lint:`` (``unused_ok``: vocabulary terms
 no rule uses on purpose, each with its reason, so ``kb lint`` does not warn of them).
-Every problem — an unknown id, a missing field, an operator not in the registry — is
-collected and raised as one :class:`~medmassage_rules.errors.RuleDefinitionError` naming
-the file and rule id.
+Every problem — an unknown id, a missing field, an operator not in the registry — is a
+:class:`~medmassage_rules.errors.Problem` with a stable code, naming the file, the rule and
+the place in it: :func:`read_knowledge_base` collects them, :func:`load_knowledge_base`
+raises them together as one :class:`~medmassage_rules.errors.RuleDefinitionError`.
 """
+
+from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,21 +18,26 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ..errors import RuleDefinitionError
+from ..errors import CaseError, Problem, RuleDefinitionError, huge_numbers, key_text, shown
 from ..files.reading import parse_yaml, read_text
 from .knowledge_base import KnowledgeBase, default_rules_dir
-from .rule_checks import _Checker, _pydantic_problems
+from .rule_checks import RuleChecker, pydantic_problems
 from .rule_specs import VOCABULARY_FILE, Caveat, Reference, RuleSpec, contradicted_benefits
-from .vocabulary import Vocabulary, load_vocabulary
+from .vocabulary import Vocabulary
+from .vocabulary_file import load_vocabulary
 
 RULE_FILE_LIMIT = 16 * 1024 * 1024  # bytes: a rule file is read only if it is a regular file this small
+SECTIONS = ("rules", "references", "caveats", "lint")
 
 
 def _read(path: Path) -> Any:
     try:
         return parse_yaml(read_text(path, RULE_FILE_LIMIT))
-    except Exception as exc:  # any read or parse failure of a knowledge-base file
-        raise RuleDefinitionError([f"{path}: cannot load rule file: {exc}"]) from None
+    except CaseError as exc:
+        code = exc.problems[0].code if exc.problems else "unreadable"
+        raise RuleDefinitionError([Problem(str(path), "", code, f"cannot load rule file: {exc}")]) from None
+    except Exception as exc:  # any other parse failure of a knowledge-base file
+        raise RuleDefinitionError([Problem(str(path), "", "invalid_yaml", f"cannot load rule file: {exc}")]) from None
 
 
 @dataclass(frozen=True)
@@ -46,25 +54,156 @@ class KnowledgeFiles:
     references: dict[str, str]
     caveats: tuple[Caveat, ...]
     unused_ok: dict[str, str]
-    problems: tuple[str, ...]
+    problems: tuple[Problem, ...]
     faulty: frozenset[str]
     reference_meta: dict[str, Reference] = field(default_factory=dict)
 
 
-def _lint_section(raw: Any, name: str, vocab: Vocabulary, out: dict[str, str]) -> list[str]:
-    unused = raw.get("unused_ok") if isinstance(raw, dict) else None
-    if not isinstance(raw, dict) or set(raw) - {"unused_ok"} or not isinstance(unused, dict):
-        return [f"{name}: lint: a mapping with unused_ok: {{term: reason}}"]
-    known = set(vocab.all_ids()) | set(vocab.medication_classes) | set(vocab.medications)
-    problems = []
-    for term, reason in unused.items():
-        if term not in known:
-            problems.append(f"{name}: lint: unused_ok: unknown id {term!r}")
-        elif not isinstance(reason, str) or not reason.strip():
-            problems.append(f"{name}: lint: unused_ok: {term}: give the reason as text")
-        else:
-            out[str(term)] = reason
-    return problems
+class _Reader:
+    """Reads the rule files of one folder, one section at a time, collecting problems."""
+
+    def __init__(self, vocab: Vocabulary):
+        self.vocab = vocab
+        self.checker = RuleChecker(vocab)
+        self.problems: list[Problem] = []
+        self.rules: list[RuleSpec] = []
+        self.references: dict[str, str] = {}
+        self.reference_meta: dict[str, Reference] = {}
+        self.caveats: list[Caveat] = []
+        self.unused_ok: dict[str, str] = {}
+        self.faulty: set[str] = set()
+        self.seen: dict[str, str] = {}
+
+    def file(self, path: Path) -> None:
+        try:
+            data = _read(path)
+        except RuleDefinitionError as exc:
+            self.problems += exc.problems
+            return
+        name = path.name
+        if not isinstance(data, dict):
+            self.problems.append(Problem(name, "", "not_a_mapping",
+                                         "a rule file is a mapping with rules, references, caveats or lint"))
+            return
+        huge = huge_numbers({k: v for k, v in data.items() if k != "rules"})
+        if huge:
+            self.problems += [Problem(name, where, "too_large_number", "a number too large", n) for where, n in huge]
+            return
+        unknown = [key_text(key) for key in data if key not in SECTIONS]
+        if unknown:
+            self.problems.append(Problem(name, "", "unknown_section",
+                                         f"unknown section(s) {', '.join(sorted(unknown))}"))
+        if "lint" in data:
+            self.lint_section(data["lint"], name)
+        self.reference_section(data.get("references") or {}, name)
+        sections = {}
+        for section in ("rules", "caveats"):
+            sections[section] = data.get(section) or []
+            if not isinstance(sections[section], list):
+                self.problems.append(Problem(name, section, "not_a_list", f"a list of {section}, not "
+                                             f"{type(data[section]).__name__}"))
+                sections[section] = []
+        for i, raw in enumerate(sections["caveats"]):
+            try:
+                caveat = Caveat.model_validate(raw)
+            except ValidationError as exc:
+                self.problems += pydantic_problems(exc, name, f"caveat {i}", evidence=True)
+                continue
+            self.caveats.append(caveat)
+        for i, raw in enumerate(sections["rules"]):
+            self.rule(raw, i, name)
+
+    def lint_section(self, raw: Any, name: str) -> None:
+        unused = raw.get("unused_ok") if isinstance(raw, dict) else None
+        if not isinstance(raw, dict) or set(raw) - {"unused_ok"} or not isinstance(unused, dict):
+            self.problems.append(Problem(name, "lint", "not_a_mapping", "a mapping with unused_ok: {term: reason}"))
+            return
+        v = self.vocab
+        known = set(v.all_ids()) | set(v.medication_classes) | set(v.medications)
+        for term, reason in unused.items():
+            if term not in known:
+                self.problems.append(Problem(name, "lint: unused_ok", "unknown_id", f"unknown id {shown(term)}"))
+            elif not isinstance(reason, str) or not reason.strip():
+                self.problems.append(Problem(name, f"lint: unused_ok: {term}", "not_text", "give the reason as text"))
+            else:
+                self.unused_ok[str(term)] = reason
+
+    def reference_section(self, raw_refs: Any, name: str) -> None:
+        if not isinstance(raw_refs, dict):
+            self.problems.append(Problem(name, "references", "not_a_mapping", "a mapping of citation keys"))
+            return
+        for key, raw_ref in raw_refs.items():
+            where = f"reference {key_text(key)}"
+            if isinstance(raw_ref, dict):
+                try:
+                    ref = Reference.model_validate(raw_ref)
+                except ValidationError as exc:
+                    self.problems += pydantic_problems(exc, name, where)
+                    continue
+                self.reference_meta[str(key)] = ref
+                self.references[str(key)] = ref.text()
+            elif isinstance(raw_ref, str):
+                self.references[str(key)] = raw_ref
+            else:
+                self.problems.append(Problem(name, where, "not_a_reference", "the full text of a source, or a "
+                                             "mapping with authors, year, title, venue and kind", raw_ref))
+
+    def rule(self, raw: Any, i: int, name: str) -> None:
+        rule_id = key_text(raw.get("id", f"#{i}")) if isinstance(raw, dict) else f"#{i}"
+        if not isinstance(raw, dict):
+            self.problems.append(Problem(name, "", "not_a_mapping", "a rule is a mapping", rule=rule_id))
+            return
+        huge = huge_numbers(raw)
+        if huge:
+            self.problems += [Problem(name, where, "too_large_number", "a number too large", n, rule=rule_id)
+                              for where, n in huge]
+            return
+        try:
+            rule = RuleSpec.model_validate({**raw, "source": name, "order": len(self.rules)})
+        except ValidationError as exc:
+            self.problems += pydantic_problems(exc, name, rule=rule_id, evidence=True)
+            return
+        if rule.id in self.seen:
+            self.problems.append(Problem(name, "", "duplicate_rule_id",
+                                         f"duplicate rule id (first in {self.seen[rule.id]})", rule=rule.id))
+            return
+        self.seen[rule.id] = name
+        shape = self.checker.shape(rule)
+        if shape:  # its patterns cannot be read: nothing can analyse the rule
+            self.problems += shape
+            return
+        own = self.checker.check(rule)
+        if own:
+            self.faulty.add(rule.id)
+        self.problems += own
+        self.rules.append(rule)
+
+    def cross_references(self) -> None:
+        """Citation keys, caveats' ids, and no X claim as a reason."""
+        for rule in self.rules:
+            if rule.citation not in self.references:
+                self.problems.append(Problem(rule.source, "", "unknown_citation",
+                                             f"unknown citation key {shown(rule.citation)}", rule=rule.id))
+        v = self.vocab
+        for caveat in self.caveats:
+            where = f"caveat {caveat.id}"  # caveats are named by id, as the plan's caveats are
+            if caveat.citation not in self.references:
+                self.problems.append(Problem(where, "", "unknown_citation",
+                                             f"unknown citation key {shown(caveat.citation)}"))
+            self.problems += [Problem(where, "", "unknown_id", f"unknown benefit id {shown(b)}")
+                              for b in caveat.benefits if b not in v.benefits]
+            self.problems += [Problem(where, "supported_only_for", "unknown_id", f"unknown modality id {shown(m)}")
+                              for m in caveat.supported_only_for or () if m not in v.modalities]
+        caveats = tuple(self.caveats)
+        for rule in self.rules:  # an X claim is never a reason: no rule may give a modality a benefit graded X for it
+            propose = rule.then.propose
+            for modality in propose.modalities if propose is not None else ():
+                for benefit in sorted(contradicted_benefits(caveats, modality, rule.benefits)):
+                    caveat_id = next(c.id for c in caveats if c.contradicts(modality, benefit))
+                    self.problems.append(Problem(
+                        rule.source, "", "x_claim_as_reason", f"gives {modality} the benefit {benefit}, which "
+                        f"caveat {caveat_id} grades X for it: an X claim is never a reason", rule=rule.id))
+                    self.faulty.add(rule.id)
 
 
 def read_knowledge_base(rules_dir: str | Path | None = None) -> KnowledgeFiles:
@@ -75,99 +214,16 @@ def read_knowledge_base(rules_dir: str | Path | None = None) -> KnowledgeFiles:
     """
     root = Path(rules_dir) if rules_dir is not None else default_rules_dir()
     if not (root / VOCABULARY_FILE).is_file():
-        raise RuleDefinitionError([f"{root}: no {VOCABULARY_FILE} (not a knowledge-base folder)"])
-    vocab = load_vocabulary(root / VOCABULARY_FILE)
-    checker = _Checker(vocab)
-    problems: list[str] = []
-    rules: list[RuleSpec] = []
-    references: dict[str, str] = {}
-    reference_meta: dict[str, Reference] = {}
-    caveats: list[Caveat] = []
-    unused_ok: dict[str, str] = {}
-    faulty: set[str] = set()
-    seen: dict[str, str] = {}
-    files = sorted(p for p in root.glob("*.y*ml") if p.name != VOCABULARY_FILE)
-    for path in files:
-        try:
-            data = _read(path)
-        except RuleDefinitionError as exc:
-            problems += exc.problems
-            continue
-        name = path.name
-        if not isinstance(data, dict):
-            problems.append(f"{name}: a rule file is a mapping with rules, references, caveats or lint")
-            continue
-        unknown = set(data) - {"rules", "references", "caveats", "lint"}
-        if unknown:
-            problems.append(f"{name}: unknown section(s) {', '.join(sorted(unknown))}")
-        if "lint" in data:
-            problems += _lint_section(data["lint"], name, vocab, unused_ok)
-        raw_refs = data.get("references") or {}
-        if not isinstance(raw_refs, dict):
-            problems.append(f"{name}: references: a mapping of citation keys")
-            raw_refs = {}
-        for key, raw_ref in raw_refs.items():
-            if isinstance(raw_ref, dict):
-                try:
-                    ref = Reference.model_validate(raw_ref)
-                except ValidationError as exc:
-                    problems += _pydantic_problems(exc, f"{name}: reference {key}")
-                    continue
-                reference_meta[str(key)] = ref
-                references[str(key)] = ref.text()
-            else:
-                references[str(key)] = str(raw_ref)
-        for section, kind in (("rules", list), ("caveats", list)):
-            if not isinstance(data.get(section) or [], kind):
-                problems.append(f"{name}: {section}: a list of {section}, not {type(data[section]).__name__}")
-                data = {**data, section: []}
-        for i, raw in enumerate(data.get("caveats") or []):
-            try:
-                caveats.append(Caveat.model_validate(raw))
-            except ValidationError as exc:
-                problems += _pydantic_problems(exc, f"{name}: caveat {i}")
-        for i, raw in enumerate(data.get("rules") or []):
-            rule_id = raw.get("id", f"#{i}") if isinstance(raw, dict) else f"#{i}"
-            where = f"{name}: rule {rule_id}"
-            if not isinstance(raw, dict):
-                problems.append(f"{where}: a rule is a mapping")
-                continue
-            try:
-                rule = RuleSpec.model_validate({**raw, "source": name, "order": len(rules)})
-            except ValidationError as exc:
-                problems += _pydantic_problems(exc, where)
-                continue
-            if rule.id in seen:
-                problems.append(f"{where}: duplicate rule id (first in {seen[rule.id]})")
-                continue
-            seen[rule.id] = name
-            own = checker.check(rule, where)
-            if own:
-                faulty.add(rule.id)
-            problems += own
-            rules.append(rule)
-    for rule in rules:
-        if rule.citation not in references:
-            problems.append(f"{rule.source}: rule {rule.id}: unknown citation key {rule.citation!r}")
-    for caveat in caveats:
-        if caveat.citation not in references:
-            problems.append(f"caveat {caveat.id}: unknown citation key {caveat.citation!r}")
-        problems += [f"caveat {caveat.id}: unknown benefit id {b!r}" for b in caveat.benefits
-                     if b not in vocab.benefits]
-        problems += [f"caveat {caveat.id}: supported_only_for: unknown modality id {m!r}"
-                     for m in caveat.supported_only_for or () if m not in vocab.modalities]
-    for rule in rules:  # an X claim is never a reason: no rule may give a modality a benefit graded X for it
-        propose = rule.then.propose
-        for modality in propose.modalities if propose is not None else ():
-            for benefit in sorted(contradicted_benefits(caveats, modality, rule.benefits)):
-                caveat_id = next(c.id for c in caveats if c.contradicts(modality, benefit))
-                problems.append(f"{rule.source}: rule {rule.id}: gives {modality} the benefit {benefit}, which "
-                                f"caveat {caveat_id} grades X for it: an X claim is never a reason")
-                faulty.add(rule.id)
-    if not rules and not problems:
-        problems.append(f"{root}: no rules found")
-    return KnowledgeFiles(root, vocab, tuple(rules), references, tuple(caveats), unused_ok,
-                          tuple(problems), frozenset(faulty), reference_meta)
+        raise RuleDefinitionError([Problem(str(root), "", "no_vocabulary",
+                                           f"no {VOCABULARY_FILE} (not a knowledge-base folder)")])
+    reader = _Reader(load_vocabulary(root / VOCABULARY_FILE))
+    for path in sorted(p for p in root.glob("*.y*ml") if p.name != VOCABULARY_FILE):
+        reader.file(path)
+    reader.cross_references()
+    if not reader.rules and not reader.problems:
+        reader.problems.append(Problem(str(root), "", "no_rules", "no rules found"))
+    return KnowledgeFiles(root, reader.vocab, tuple(reader.rules), reader.references, tuple(reader.caveats),
+                          reader.unused_ok, tuple(reader.problems), frozenset(reader.faulty), reader.reference_meta)
 
 
 def load_knowledge_base(rules_dir: str | Path | None = None) -> KnowledgeBase:

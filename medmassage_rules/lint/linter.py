@@ -23,58 +23,21 @@ Errors make ``kb lint`` exit 1; warnings are printed and exit 0. Nothing here pr
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import RuleDefinitionError
+from ..errors import Problem, RuleDefinitionError
+from ..intake.check import intake_problems
 from ..kb.graph import build_knowledge_graph, edges_of, treatment_modalities
 from ..kb.loading import KnowledgeFiles, read_knowledge_base
 from ..kb.patterns import SINGLE_KINDS, Universe
 from ..kb.rule_specs import RuleSpec
 from ..kb.wording import Words, or_list
 from .evidence import evidence_problems
+from .findings import ERROR, WARNING, LintFinding, LintReport, lint_lines
 
-ERROR, WARNING = "error", "warning"
+__all__ = ["ERROR", "WARNING", "LintFinding", "LintReport", "lint_knowledge_base", "lint_lines"]
 Pattern = tuple[str, Any]
-
-
-@dataclass(frozen=True)
-class LintFinding:
-    """One problem: how bad, which check, where (file: rule id), what."""
-
-    severity: str
-    check: str
-    where: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.severity}: {self.where}: {self.message} [{self.check}]"
-
-
-@dataclass(frozen=True)
-class LintReport:
-    root: Path
-    rules: int
-    findings: tuple[LintFinding, ...]
-
-    @property
-    def errors(self) -> tuple[LintFinding, ...]:
-        return tuple(f for f in self.findings if f.severity == ERROR)
-
-    @property
-    def warnings(self) -> tuple[LintFinding, ...]:
-        return tuple(f for f in self.findings if f.severity == WARNING)
-
-    @property
-    def exit_code(self) -> int:
-        return 1 if self.errors else 0
-
-    def summary(self) -> str:
-        return (f"{self.root}: {self.rules} rules, {len(self.errors)} error(s), "
-                f"{len(self.warnings)} warning(s)")
 
 
 def lint_knowledge_base(rules_dir: str | Path | None = None) -> LintReport:
@@ -83,26 +46,8 @@ def lint_knowledge_base(rules_dir: str | Path | None = None) -> LintReport:
         files = read_knowledge_base(rules_dir)
     except RuleDefinitionError as exc:  # no folder or no usable vocabulary: nothing more to analyse
         root = Path(rules_dir) if rules_dir is not None else Path("rules")
-        return LintReport(root, 0, tuple(_load_finding(p) for p in exc.problems))
+        return LintReport(root, 0, tuple(LintFinding(ERROR, p) for p in exc.problems))
     return LintReport(files.root, len(files.rules), tuple(_Linter(files).run()))
-
-
-# -- problems the loader found ---------------------------------------------------------------------------
-_WHERE = re.compile(r"^(?P<where>[^:]+: (?:rule|caveat) [^:]+|[^:]+): (?P<message>.*)$")
-
-
-def _load_finding(problem: str) -> LintFinding:
-    match = _WHERE.match(problem)
-    where, message = (match["where"], match["message"]) if match else ("knowledge base", problem)
-    if "duplicate rule id" in message:
-        check = "duplicate-id"
-    elif "citation" in message or re.match(r"(grade|citation)\b", message):
-        check = "evidence"
-    elif re.search(r"unknown (\w+ )*(id|tissue|area|condition)\b", message):  # vocabulary cross-references too
-        check = "unknown-id"
-    else:
-        check = "invalid-rule"
-    return LintFinding(ERROR, check, where, message)
 
 
 # -- analyses of the rules that loaded ----------------------------------------------------------------------
@@ -116,12 +61,13 @@ class _Linter:
         self.known = Universe(self.v, [])
         self.findings: list[LintFinding] = []
 
-    def add(self, severity: str, check: str, rule: RuleSpec | None, message: str) -> None:
-        where = f"{rule.source}: rule {rule.id}" if rule is not None else "knowledge base"
-        self.findings.append(LintFinding(severity, check, where, message))
+    def add(self, severity: str, check: str, code: str, rule: RuleSpec | None, message: str) -> None:
+        problem = (Problem(rule.source, "", code, message, rule=rule.id) if rule is not None
+                   else Problem("knowledge base", "", code, message))
+        self.findings.append(LintFinding(severity, problem, check))
 
     def run(self) -> list[LintFinding]:
-        self.findings = [_load_finding(p) for p in self.files.problems]
+        self.findings = [LintFinding(ERROR, p) for p in self.files.problems]
         for rule in self.files.rules:
             if rule.id in self.files.faulty:
                 self.unknown_only(rule)
@@ -149,30 +95,22 @@ class _Linter:
                 loose = sum(1 for fields in patterns if not fields)
                 twins = len(patterns) - len({repr(sorted(f.items(), key=str)) for f in patterns})
                 if loose:
-                    self.add(WARNING, "unconstrained-join", rule,
+                    self.add(WARNING, "unconstrained-join", "unconstrained_join", rule,
                              f"{len(patterns)} {kind} patterns, {loose} with no condition: the rule matches every "
                              f"combination of the case's {kind} facts (grows as n^{len(patterns)})")
                 elif twins:
-                    self.add(WARNING, "symmetric-join", rule,
+                    self.add(WARNING, "symmetric-join", "symmetric_join", rule,
                              f"two {kind} patterns with the same conditions match one pair of facts both ways "
                              "round: the rule fires twice on swapped bindings")
 
     # -- the intake tables (rules/intake): codes and drugs -------------------------------------------
     def intake(self) -> None:
-        from ..intake.check import intake_problems  # reads the ICD-10-CM index: only when linting
-
-        for where, message in intake_problems(self.files.root / "intake", self.v):
-            self.findings.append(LintFinding(ERROR, "intake", where, message))
+        self.findings += [LintFinding(ERROR, p, "intake") for p in intake_problems(self.files.root / "intake", self.v)]
 
     # -- evidence: grades that match their sources, traceable references, no X reason --------------------
     def evidence(self) -> None:
         f = self.files
-        for severity, check, rule, where, message in evidence_problems(list(f.rules), f.references,
-                                                                       f.reference_meta):
-            if rule is not None:
-                self.add(severity, check, rule, message)
-            else:
-                self.findings.append(LintFinding(severity, check, where, message))
+        self.findings += evidence_problems(list(f.rules), f.references, f.reference_meta)
 
     # -- never fires -------------------------------------------------------------------------------
     def unknown_only(self, rule: RuleSpec) -> None:
@@ -183,9 +121,12 @@ class _Linter:
                 continue
             for name, cond in fields.items():
                 values = cond.get("in") if isinstance(cond, dict) else None
+                if not isinstance(values, list) or not values or any(isinstance(x, (list, dict)) for x in values):
+                    continue  # not a list of ids: the loader names what is wrong with it
                 known = set(self.known.values(kind, name)) - {None}
-                if isinstance(values, list) and values and known and not set(values) & known:
-                    self.add(ERROR, "never-fires", rule, f"can never fire: when[{i}] {kind}.{name} is in "
+                if known and not set(values) & known:
+                    self.add(ERROR, "never-fires", "unknown_ids_only", rule,
+                             f"can never fire: when[{i}] {kind}.{name} is in "
                              f"[{', '.join(map(str, values))}], none of which is in the vocabulary")
 
     def never_fires(self, rule: RuleSpec) -> bool:
@@ -193,14 +134,15 @@ class _Linter:
         u, w = self.universe, self.words
         for i, (kind, fields) in enumerate(rule.positive):
             for name in u.empty_fields(kind, fields):
-                self.add(ERROR, "never-fires", rule, f"can never fire: no {kind} can satisfy "
+                self.add(ERROR, "never-fires", "unsatisfiable", rule, f"can never fire: no {kind} can satisfy "
                          f"'{w.condition(name, fields[name])}' ({kind}.{name} in pattern {i})")
         for kind in SINGLE_KINDS:
             same = [f for k, f in rule.positive if k == kind]
             if len(same) > 1:
                 for name, allowed in u.joint(kind, same).items():
                     if not allowed:
-                        self.add(ERROR, "never-fires", rule, f"can never fire: its patterns on the one {kind} "
+                        self.add(ERROR, "never-fires", "contradictory_patterns", rule,
+                                 f"can never fire: its patterns on the one {kind} "
                                  f"record contradict each other on {name}")
         negatives = [*rule.negative, *(("clearance", {"name": g}) for g in rule.clearance_gates
                                        if rule.scoped_gate is None or g != rule.scoped_gate.id)]
@@ -215,7 +157,8 @@ class _Linter:
                     why = (f"it needs the {n_fields['name']} clearance that also lifts it" if gate else
                            f"'{w.describe_pattern(kind, fields)}' and its negation 'not "
                            f"{w.describe_pattern(n_kind, n_fields)}' match the same facts")
-                    self.add(ERROR, "never-fires", rule, f"can never fire: {why}")
+                    self.add(ERROR, "never-fires", "gated_by_its_clearance" if gate else "negated_pattern", rule,
+                             f"can never fire: {why}")
         return len(self.findings) > before
 
     # -- redundancy and conflicts ------------------------------------------------------------------------
@@ -242,10 +185,10 @@ class _Linter:
                     continue
                 if self.fires_whenever(a, b, aligned=True):
                     if a.order > b.order:
-                        self.add(WARNING, "redundant", a, f"same conditions and conclusions as {b.id}: "
+                        self.add(WARNING, "redundant", "same_rule", a, f"same conditions and conclusions as {b.id}: "
                                  "one of the two can go")
                 else:
-                    self.add(WARNING, "redundant", a, f"subsumed by {b.id}: it fires whenever this rule "
+                    self.add(WARNING, "redundant", "subsumed", a, f"subsumed by {b.id}: it fires whenever this rule "
                              "does and concludes the same")
 
     def conflicts(self, rules: list[RuleSpec]) -> None:
@@ -260,17 +203,20 @@ class _Linter:
                     continue
                 t = b.then
                 if t.block_all is not None:
-                    self.add(ERROR, "conflict", p, f"whatever it proposes or targets is moot: {b.id} stops all "
+                    self.add(ERROR, "conflict", "stopped_by", p,
+                             f"whatever it proposes or targets is moot: {b.id} stops all "
                              f"treatment ({t.block_all.status}) whenever this rule fires")
                     continue
                 blocked = set(t.block_modalities.modalities) if t.block_modalities is not None else set()
                 for mod in proposed:
                     if mod in blocked:
-                        self.add(ERROR, "conflict", p, f"proposes {v.label(mod)}, but {b.id} blocks it whenever "
+                        self.add(ERROR, "conflict", "blocked_by", p,
+                                 f"proposes {v.label(mod)}, but {b.id} blocks it whenever "
                                  "this rule fires: the proposal can never reach a plan")
                     elif (t.cap is not None and not t.cap.ids and t.cap.site_from is None
                           and mod in v.modalities and v.rank(v.modalities[mod].lowest) > v.rank(t.cap.pressure)):
-                        self.add(ERROR, "conflict", p, f"proposes {v.label(mod)}, but {b.id} caps pressure at "
+                        self.add(ERROR, "conflict", "capped_by", p,
+                                 f"proposes {v.label(mod)}, but {b.id} caps pressure at "
                                  f"{t.cap.pressure} whenever this rule fires, below its lowest pressure")
                 if t.block_areas is not None and t.block_areas.site_from is None:
                     areas = {v.area_of(s) for s in t.block_areas.ids}
@@ -279,7 +225,8 @@ class _Linter:
                     if hit:
                         names = or_list([f"the {self.words.plain(x)}" for x in hit], "and")
                         where = or_list(sorted({f"the {self.words.plain(v.area_of(x))}" for x in hit}), "and")
-                        self.add(ERROR, "conflict", p, f"targets {names}, but {b.id} blocks {where} whenever "
+                        self.add(ERROR, "conflict", "area_blocked_by", p,
+                                 f"targets {names}, but {b.id} blocks {where} whenever "
                                  "this rule fires")
 
     def same_side(self, area: str, target: Any, block: Any) -> bool:
@@ -294,7 +241,8 @@ class _Linter:
         graph = build_knowledge_graph(self.v, rules, self.files.references, self.files.caveats)
         for condition in self.v.conditions:
             if not treatment_modalities(graph, f"condition:{condition}"):
-                self.add(ERROR, "gap", None, f"condition {condition}: no rule that can fire leads it to a "
+                self.add(ERROR, "gap", "no_path_to_modality", None,
+                         f"condition {condition}: no rule that can fire leads it to a "
                          "modality")
         allowed = self.files.unused_ok
         for kind, ids in (("condition", self.v.conditions), ("finding", self.v.findings),
@@ -303,10 +251,12 @@ class _Linter:
             for ident in ids:
                 users = self.users(graph, kind, ident)
                 if users and ident in allowed:
-                    self.add(WARNING, "unused-term", None, f"lint.unused_ok lists {kind.replace('_', ' ')} {ident}, "
+                    self.add(WARNING, "unused-term", "stale_unused_ok", None,
+                             f"lint.unused_ok lists {kind.replace('_', ' ')} {ident}, "
                              f"but {or_list(sorted(users)[:3], 'and')} use it: drop it from the list")
                 elif not users and ident not in allowed:
-                    self.add(WARNING, "unused-term", None, f"{kind.replace('_', ' ')} {ident}: no rule uses it "
+                    self.add(WARNING, "unused-term", "unused_term", None,
+                             f"{kind.replace('_', ' ')} {ident}: no rule uses it "
                              "(a case may name it, but it changes nothing)")
 
     def tissues(self, rules: list[RuleSpec]) -> None:
@@ -317,13 +267,14 @@ class _Linter:
         reachable = {t for m in v.modalities.values() for t in (m.applies_to or v.tissues)}
         for tissue in v.tissues:
             if tissue not in reachable:
-                self.add(WARNING, "gap", None, f"tissue {tissue}: no modality applies to it "
+                self.add(WARNING, "gap", "untreatable_tissue", None, f"tissue {tissue}: no modality applies to it "
                          "(modalities.*.applies_to), so no target of that tissue can be worked")
         for rule in rules:
             for action in rule.then.targets:
                 for site in action.ids:
                     if v.tissue_of(site) not in reachable:
-                        self.add(ERROR, "gap", rule, f"targets the {self.words.plain(site)} ({v.tissue_of(site)}), "
+                        self.add(ERROR, "gap", "untreatable_target", rule,
+                                 f"targets the {self.words.plain(site)} ({v.tissue_of(site)}), "
                                  "which no modality applies to")
 
     def users(self, graph: Any, kind: str, ident: str) -> set[str]:
@@ -336,8 +287,3 @@ class _Linter:
                 rules |= {r.split(":", 1)[1] for r, _ in edges_of(graph, name, ("triggers", "absent"))}
         return rules
 
-
-def lint_lines(report: LintReport) -> Iterable[str]:
-    """The report as lines: every finding, errors first, then the summary."""
-    yield from (str(f) for f in (*report.errors, *report.warnings))
-    yield report.summary()

@@ -13,9 +13,10 @@ from medmassage_rules.cases.loading import load_case, validate_case
 from medmassage_rules.cli import main
 from medmassage_rules.errors import CaseError
 from medmassage_rules.planning.planner import plan_case
-from medmassage_rules.teach.case_needs import Needs
 from medmassage_rules.teach.consult import consult
-from medmassage_rules.teach.trace import TraceSession, quiz_questions
+from medmassage_rules.teach.quiz import quiz_questions
+from medmassage_rules.teach.rule_needs import Needs
+from medmassage_rules.teach.trace_session import TraceSession
 
 from .conftest import FACTS
 

@@ -1,5 +1,9 @@
-"""The command line: ``medmassage`` and its commands over the library."""
+"""The command line: ``medmassage`` and its commands over the library.
 
-from .commands import main
+:func:`run` runs a command line with given streams and returns its exit code; ``main`` is
+the root click group and the console script (``main()`` exits with ``run(sys.argv[1:])``).
+"""
 
-__all__ = ["main"]
+from .app import main, run
+
+__all__ = ["main", "run"]

@@ -1,0 +1,136 @@
+"""The ``medmassage`` command line: the root group, and :func:`run`, where every error becomes an exit code.
+
+The commands parse their options, make one library call and print; the library raises
+typed errors, and :func:`run` maps them in this one place: 0 success, 1 a batch expectation
+failed (or ``kb lint`` found errors), 2 invalid input (the case, the knowledge base, an
+option, an output that cannot be written), 130 a batch interrupted by Ctrl-C. Errors go to
+stderr, one ``error:`` line per problem, never with a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, TextIO
+
+import click
+
+from ..errors import CaseError, MedMassageError, RuleDefinitionError, printable
+from .batch_command import batch
+from .console import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_INVALID, EXIT_OK, OutputError
+from .kb_commands import import_group, kb_group, schema
+from .plan_commands import consult, explain, recommend, trace
+
+
+class MedMassageGroup(click.Group):
+    """The root group. Run standalone - as the console script, or by a test runner - it goes
+    through :func:`run`, so that every way in maps errors to exit codes alike."""
+
+    def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,  # type: ignore[override]
+             complete_var: str | None = None, standalone_mode: bool = True, windows_expand_args: bool = True,
+             **extra: Any) -> Any:
+        """``main()``: ``sys.exit(run(sys.argv[1:]))``; with ``standalone_mode=False``, click's own main."""
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False,
+                                windows_expand_args=windows_expand_args, **extra)
+        sys.exit(run(sys.argv[1:] if args is None else args, prog_name=prog_name, complete_var=complete_var,
+                     **extra))
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the command; an output that cannot be written is an :class:`OutputError` (click would
+        end the process on a closed pipe)."""
+        try:
+            return super().invoke(ctx)
+        except OSError as exc:
+            raise OutputError(exc) from exc
+
+
+@click.group(cls=MedMassageGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(package_name="medmassage-rules")
+def main() -> None:
+    """Explainable medical massage plans from a physician's diagnosis.
+
+    Give it a case file (YAML or JSON: the diagnosis, findings, history, medications and
+    prescription of one patient) and it returns a plan: which modalities, which muscles
+    and areas, what pressure and how many minutes - and why, rule by rule. A
+    contraindication always beats a request.
+
+    \b
+    Examples:
+      medmassage recommend facts/p01-cts-mild-right.yaml
+      medmassage recommend facts/p05-fibromyalgia-warfarin.yaml --format json
+      medmassage schema > case.schema.json
+
+    Decision support for trained therapists; not a diagnosis.
+    """
+
+
+for _command in (recommend, explain, trace, consult, batch, schema, import_group, kb_group):
+    main.add_command(_command)
+
+
+def run(argv: Sequence[str], stdin: TextIO | None = None, stdout: TextIO | None = None,
+        stderr: TextIO | None = None, *, prog_name: str | None = "medmassage", complete_var: str | None = None,
+        **context: Any) -> int:
+    """Run the command line ``argv`` (without the program name) and return its exit code.
+
+    ``stdin``, ``stdout`` and ``stderr`` (text streams) stand in for the process's while it
+    runs; left out, the process's are used. ``prog_name`` is the name usage lines show
+    (None: the name the process was started by); ``context`` goes to the click context.
+    """
+    with _streams(stdin, stdout, stderr):
+        return exit_code(lambda: main.main(list(argv), prog_name, complete_var, standalone_mode=False, **context))
+
+
+@contextmanager
+def _streams(stdin: TextIO | None, stdout: TextIO | None, stderr: TextIO | None) -> Iterator[None]:
+    saved = sys.stdin, sys.stdout, sys.stderr
+    sys.stdin, sys.stdout, sys.stderr = stdin or sys.stdin, stdout or sys.stdout, stderr or sys.stderr
+    try:
+        yield
+    finally:
+        sys.stdin, sys.stdout, sys.stderr = saved
+
+
+def exit_code(invoke: Callable[[], Any]) -> int:
+    """Call ``invoke`` (a command line run with click's standalone mode off) and map its result or
+    error to an exit code, saying on stderr what went wrong."""
+    try:
+        try:
+            result = invoke()
+        except click.exceptions.Exit as done:
+            return done.exit_code
+        except click.Abort:  # Ctrl-C or the end of the input where a command did not expect it
+            click.echo("Aborted!", err=True)
+            return EXIT_FAILED
+        except click.ClickException as usage:  # a bad option or argument: usage, and what is wrong
+            usage.show()
+            return usage.exit_code
+        except CaseError as exc:
+            return _failed(str(p) for p in exc.problems)
+        except RuleDefinitionError as exc:
+            return _failed(f"knowledge base: {p}" for p in exc.problems)
+        except MedMassageError as exc:
+            return _other_error(exc)
+    except KeyboardInterrupt:  # Ctrl-C while an error was being said
+        click.echo("", err=True)
+        return EXIT_FAILED
+    return result if isinstance(result, int) else EXIT_OK
+
+
+def _failed(lines: Any) -> int:
+    for line in lines:
+        click.echo(f"error: {printable(line, one_line=True)}", err=True)
+    return EXIT_INVALID
+
+
+def _other_error(exc: MedMassageError) -> int:
+    from ..batch.runner import BatchInterrupted  # loaded by the batch command already
+
+    if isinstance(exc, BatchInterrupted):  # batch printed the summary so far; say where the rows are
+        kept = "; rows so far in " + ", ".join(str(k) for k in exc.kept) if exc.kept else ""
+        click.echo(printable(f"interrupted after {exc.summary.cases} cases{kept}; earlier outputs left as they were",
+                             one_line=True), err=True)
+        return EXIT_INTERRUPTED
+    return _failed([str(exc)])

@@ -1,0 +1,163 @@
+"""The commands about one case: recommend (the plan), explain (why, why not), trace and consult.
+
+Each parses its options, makes one library call and prints; the library's errors reach
+:func:`~medmassage_rules.cli.app.run`, which maps them to exit codes.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from pathlib import Path
+
+import click
+
+from ..errors import MedMassageError
+from .console import ask, emit, knowledge_base, rules_option, say_on_stderr, write
+
+
+@click.command()
+@click.argument("case", type=click.Path(dir_okay=False, path_type=Path, allow_dash=True))
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "html", "markdown"]), default=None,
+              help="text for a therapist at a glance; json for the plan of contract §2; html for one "
+                   "self-contained page with the reasoning drawn (for teaching; works offline, prints); "
+                   "markdown for a handout: the case, the plan, why each modality and why not each blocked one. "
+                   "[default: from --output's extension (.txt, .json, .html, .md), else text]")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path, allow_dash=True), default=None,
+              help="Write the rendered plan to this file instead of stdout (never over the case file; "
+                   "written whole or not at all).")
+@click.option("--explain", is_flag=True,
+              help="After the text plan, explain each recommended modality: the chain condition -> mechanism "
+                   "-> benefit -> modality, with evidence grades, citations and the certainty arithmetic.")
+@rules_option
+def recommend(case: Path, fmt: str | None, output: Path | None, explain: bool, rules_dir: Path | None) -> None:
+    """Plan one session for CASE (a .yaml, .yml or .json case file; - reads YAML or JSON from stdin).
+
+    The plan gives the status first (treat, treat with precautions, needs clearance,
+    defer, refer, refer urgently), then the modalities with pressure and certainty, the
+    targets by area and side, the session timeline, what is blocked and why, the
+    clearances and referrals, and advisories. An `expect` block in the case is ignored.
+    """
+    from ..cases.streams import STDIN, load_case_or_stream
+    from ..files.writing import check_outputs, identities
+    from ..planning.planner import plan_case
+    from ..render.formats import TERMINAL_FORMATS, format_of_output, render_plan
+
+    if fmt is None:
+        fmt = format_of_output(output)
+    if explain and fmt in ("json", "html"):
+        raise click.UsageError("--explain goes with --format text (markdown always explains)")
+    if output is not None and str(output) != "-":
+        check_outputs({"--output": output}, identities([] if str(case) == STDIN else [case]))
+    kb = knowledge_base(rules_dir)
+    result = plan_case(load_case_or_stream(case, kb.vocabulary, sys.stdin), kb)
+    emit(render_plan(result, kb, fmt, explain=explain, source=str(case)), output,
+         terminal_safe=fmt in TERMINAL_FORMATS)
+
+
+@click.command()
+@click.argument("case", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--why", "why_id", metavar="ID", default=None,
+              help="A modality, target or area id, a status, or 'status' / 'minutes': why the plan holds it.")
+@click.option("--why-not", "why_not_id", metavar="ID", default=None,
+              help="A modality, target or area id: what blocked, capped or left it out, or which rules could "
+                   "have proposed it and what this case lacks for them.")
+@click.option("--format", "fmt", type=click.Choice(["text", "markdown"]), default="text", show_default=True,
+              help="text for the terminal; markdown for a handout.")
+@rules_option
+def explain(case: Path, why_id: str | None, why_not_id: str | None, fmt: str, rules_dir: Path | None) -> None:
+    """Explain one item of the plan for CASE: --why ID or --why-not ID (one of them).
+
+    Why: the chains case fact -> mechanism -> benefit -> item, each rule with its
+    description, evidence grade (H, M, L) and full citation, and the certainty arithmetic
+    (rule factor x premise; several rules combined as x + y - x*y). Why not: the rule and
+    the case fact that blocked it, the pressure cap that priced it out, time, or - when no
+    rule proposed it - the rules that could, and what the case lacks for them. An id not
+    in the vocabulary exits 2 with the nearest ids.
+
+    \b
+    Examples:
+      medmassage explain facts/p01-cts-mild-right.yaml --why myofascial_release
+      medmassage explain facts/p05-fibromyalgia-warfarin.yaml --why-not deep_tissue
+      medmassage explain facts/p07-ankle-sprain-acute.yaml --why status
+    """
+    if (why_id is None) == (why_not_id is None):
+        raise click.UsageError("give exactly one of --why ID or --why-not ID")
+    from ..cases.loading import load_case
+    from ..explain import why, why_not
+    from ..planning.planner import plan_case
+    from ..render.explain_text import render_explanation, render_explanation_markdown
+
+    kb = knowledge_base(rules_dir)
+    result = plan_case(load_case(case, kb.vocabulary), kb)
+    answer = why(result, kb, why_id) if why_id is not None else why_not(result, kb, str(why_not_id))
+    render = render_explanation_markdown if fmt == "markdown" else render_explanation
+    emit(render(answer, result.plan.case_id, str(case)))
+
+
+@click.command()
+@click.argument("case", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--step", is_flag=True, help="Wait for Enter between firings (q stops): for the classroom.")
+@click.option("--quiz", is_flag=True,
+              help="Predict each modality proposal from its facts before it is revealed; a score at the end.")
+@rules_option
+def trace(case: Path, step: bool, quiz: bool, rules_dir: Path | None) -> None:
+    """Show the rule firings for CASE in firing order, in plain clinical words.
+
+    Each firing names the rule and its description, its evidence grade and citation, the
+    case facts that activated it ("a diagnosis of carpal tunnel syndrome (right, chronic)")
+    and what it concluded ("proposes Myofascial release (first line, certainty 0.80)",
+    "blocks Deep tissue massage", "caps pressure at light on the lower leg").
+
+    \b
+    Examples:
+      medmassage trace facts/p05-fibromyalgia-warfarin.yaml
+      medmassage trace facts/p01-cts-mild-right.yaml --step --quiz
+    """
+    from ..cases.loading import load_case
+    from ..planning.planner import plan_case
+    from ..teach.trace_session import TraceSession
+
+    kb = knowledge_base(rules_dir)
+    result = plan_case(load_case(case, kb.vocabulary), kb)
+    TraceSession(result, kb, ask=ask, say=click.echo, step=step, quiz=quiz).run()
+
+
+@click.command()
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the case file (YAML) here instead of printing it on stdout.")
+@click.option("--force", is_flag=True, help="Overwrite the --output file if it exists.")
+@rules_option
+def consult(output: Path | None, force: bool, rules_dir: Path | None) -> None:
+    """Build a case by answering only what the knowledge base needs, then plan it.
+
+    Asks the case id, the diagnoses (a condition or an ICD-10-CM code, with the side, acuity
+    or area their rules read), then, red flags first, the findings (palpation included),
+    history, measurements and medications that a rule still open tests - a list at a time,
+    "any of these?" - the clearances a firing rule requires, and the prescription (requested
+    and excluded modalities, focus areas, session length). Answer with a menu number or an
+    id; `why` names the rules waiting for the answer; `back` revises the last answer.
+
+    The questions and the plan go to stderr, the case file to stdout (or to --output), so
+    `medmassage consult > case.yaml` writes a valid case file.
+
+    \b
+    Example:
+      medmassage consult --output case.yaml
+    """
+    from ..render.text import render_text
+    from ..teach.consult import consult as run_consultation
+
+    if output is not None and output.exists() and not force:
+        raise MedMassageError(f"{output}: exists; give --force to overwrite it")
+    kb = knowledge_base(rules_dir)
+    try:
+        done = run_consultation(kb, ask=functools.partial(ask, err=True), say=say_on_stderr)
+    except EOFError:
+        raise MedMassageError("the input ended before the consultation was complete: no case written") from None
+    if output is None:
+        click.echo(done.yaml, nl=False)
+    else:
+        write(output, done.yaml)
+        click.echo(f"Case written to {output}", err=True)
+    click.echo(render_text(done.result, kb), err=True)

@@ -151,7 +151,7 @@ class _Reader:
     def rule(self, raw: Any, i: int, name: str) -> None:
         rule_id = key_text(raw.get("id", f"#{i}")) if isinstance(raw, dict) else f"#{i}"
         if not isinstance(raw, dict):
-            self.problems.append(Problem(name, "", "not_a_mapping", "a rule is a mapping", rule=rule_id))
+            self.problems.append(Problem(name, "", "not_a_mapping", "a rule is a mapping", raw, rule=rule_id))
             return
         huge = huge_numbers(raw)
         if huge:

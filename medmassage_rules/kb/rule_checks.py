@@ -80,9 +80,9 @@ class RuleChecker:
                 kind, fields = next(iter(pattern.items()))
                 if kind == "not":
                     kind, fields = next(iter(fields.items()))
-                self.add(f"when[{i}]", code, f"{key_text(kind)}: fields must be a mapping")
+                self.add(f"when[{i}]", code, f"{key_text(kind)}: fields must be a mapping", fields)
             elif code is not None:
-                self.add(f"when[{i}]", code, messages[code])
+                self.add(f"when[{i}]", code, messages[code], pattern)
         return self._found
 
     def check(self, rule: RuleSpec) -> list[Problem]:

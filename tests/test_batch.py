@@ -17,6 +17,7 @@ from medmassage_rules.batch.metrics import Judgement
 from medmassage_rules.batch.runner import run_batch
 from medmassage_rules.batch.summary import Tally
 from medmassage_rules.cases.loading import iter_cases
+from medmassage_rules.errors import Problem
 from medmassage_rules.kb.loading import load_knowledge_base
 from medmassage_rules.planning.planner import plan_case
 
@@ -121,7 +122,7 @@ def test_jobs_1_and_jobs_2_write_identical_reports(mixed: Path, tmp_path: Path) 
 def test_junit_parses_and_its_counts_match_the_rows(mixed: Path, tmp_path: Path) -> None:
     failing = tmp_path / "failing.yaml"
     failing.write_text(P01.read_text().replace("id: p01-cts-mild-right", "id: failing")
-                       .replace("status: treat", "status: refer"))
+                       .replace("status: treat", "status: treat_with_precautions"))
     report, junit = tmp_path / "report.jsonl", tmp_path / "junit.xml"
     invoke("batch", mixed, failing, "--report", report, "--junit", junit)
     rows = _rows(report)
@@ -137,7 +138,7 @@ def test_junit_parses_and_its_counts_match_the_rows(mixed: Path, tmp_path: Path)
     assert int(suite.get("failures")) == len(failed) == len(suite.findall("testcase/failure")) == 1
     assert int(suite.get("skipped")) == len(skipped) == len(suite.findall("testcase/skipped")) == 1
     failure = suite.find("testcase[@name='failing']/failure")
-    assert failure is not None and "status: expected refer, plan has treat" in failure.get("message")
+    assert failure is not None and "status: expected treat_with_precautions, plan has treat" in failure.get("message")
     # CI tools split a classname on its last dot into package and class: folders, then the file
     classname = suite.find("testcase[@name='failing']").get("classname")
     assert classname.rpartition(".")[2] == "failing_yaml"
@@ -329,3 +330,39 @@ def test_generated_cases_through_batch_satisfy_the_plan_invariants(cases: list[d
     for case, row in zip(cases, rows, strict=True):
         assert row["error"] is None and row["passed"] is None
         assert row["plan"] == assert_invariants(case)  # the plan batch wrote keeps every invariant of §2
+
+
+# -- problems in rows: each a Problem with a code, the row's error text their lines joined ---------------------
+
+def test_every_problem_of_an_error_row_carries_a_code(tmp_path: Path, kb) -> None:  # type: ignore[no-untyped-def]
+    cases = _write_jsonl(tmp_path / "c.jsonl", [
+        _case("ok"), "{not json", _case("ok"), _case("bad-id", condition="neck_pian"),
+        _case("impossible", expect={"minutes": {"min": 40, "max": 20}}), "[1, 2]"])
+    (tmp_path / "d.yaml").write_bytes(b"\xff\xfe")
+    wanted = [(), ("invalid_json",), ("duplicate_id",), ("unknown_id",), ("impossible_expectation",),
+              ("not_a_mapping",), ("not_utf8",)]
+    rows_by_jobs = []
+    for jobs in (1, 2):
+        seen: list = []  # type: ignore[type-arg]
+        report = tmp_path / f"report-{jobs}.jsonl"
+        run_batch([cases, tmp_path / "d.yaml"], kb, jobs=jobs, report=report, on_case=seen.append)
+        assert [tuple(p.code for p in o.problems) for o in seen] == wanted, jobs
+        rows = _rows(report)
+        for outcome, row in zip(seen, rows, strict=True):
+            assert all(isinstance(p, Problem) and p.source == outcome.source for p in outcome.problems)
+            assert row["error"] == ("; ".join(str(p) for p in outcome.problems) or None)
+        assert not seen[1].problems[0].has_value and seen[2].problems[0].value == "ok"
+        rows_by_jobs.append(rows)
+    assert rows_by_jobs[0] == rows_by_jobs[1]
+
+
+def test_a_case_the_planner_fails_on_is_an_internal_error_row(tmp_path: Path, kb, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    def broken(case: object, kb: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr("medmassage_rules.batch.outcomes.plan_case", broken)
+    seen: list = []  # type: ignore[type-arg]
+    run_batch([_write_jsonl(tmp_path / "c.jsonl", [_case("x")])], kb, on_case=seen.append)
+    (problem,) = seen[0].problems
+    assert problem.code == "internal_error"
+    assert str(problem) == f"{tmp_path / 'c.jsonl'}:1: internal error while planning: RuntimeError: boom"

@@ -25,7 +25,7 @@ class Task:
     path: str | None = None
     line: bytes | None = None
     number: int = 0
-    problem: str | None = None  # the input could not even be read
+    problems: tuple[Problem, ...] = ()  # why the input could not even be read
 
 
 def expand_inputs(paths: Iterable[str | Path], skip: Iterable[str | Path] = ()) -> list[Path]:
@@ -91,7 +91,7 @@ def iter_tasks(files: Iterable[Path]) -> Iterator[Task]:
             for number, raw in iter_raw_lines(path):
                 yield Task(f"{source}:{number}", line=raw, number=number)
         except CaseError as exc:
-            yield Task(source, problem="; ".join(str(p) for p in exc.problems))
+            yield Task(source, problems=exc.problems)
 
 
 def count_cases(files: Iterable[Path]) -> int:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import copyreg
 import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..cases.loading import validate_case
-from ..errors import CaseError, Problem
+from ..errors import NO_VALUE, CaseError, Problem
 from ..files.reading import (
     CASE_SUFFIXES,
     parse_document,
@@ -22,6 +23,15 @@ from .inputs import Task
 from .metrics import Judgement, judge
 
 
+def _by_name(_: object) -> str:
+    return "NO_VALUE"
+
+
+# A problem without a value crosses to and from a worker process: it arrives holding the receiving
+# process's own NO_VALUE (pickled by name), so that it still shows no value.
+copyreg.pickle(type(NO_VALUE), _by_name)
+
+
 @dataclass(frozen=True)
 class CaseOutcome:
     """One evaluated case: its report row (JSON text) and what the summary needs of it."""
@@ -29,7 +39,7 @@ class CaseOutcome:
     source: str
     case_id: str | None
     passed: bool | None
-    problems: tuple[str, ...]           # why the case is invalid (empty for a valid case)
+    problems: tuple[Problem, ...]       # why the case is invalid (empty for a valid case)
     failures: tuple[str, ...]
     judgement: Judgement | None         # None: invalid, or no expect block
     signature: Signature
@@ -37,7 +47,12 @@ class CaseOutcome:
 
     @property
     def error(self) -> str | None:
-        return "; ".join(self.problems) if self.problems else None
+        """The report row's ``error``: every problem, one after the other."""
+        return error_text(self.problems)
+
+
+def error_text(problems: tuple[Problem, ...]) -> str | None:
+    return "; ".join(str(p) for p in problems) if problems else None
 
 
 def _row_json(case_id: str | None, source: str, passed: bool | None, error: str | None,
@@ -46,9 +61,9 @@ def _row_json(case_id: str | None, source: str, passed: bool | None, error: str 
                        "failures": list(failures), "plan": plan}, ensure_ascii=False)
 
 
-def invalid_outcome(source: str, case_id: str | None, problems: tuple[str, ...]) -> CaseOutcome:
+def invalid_outcome(source: str, case_id: str | None, problems: tuple[Problem, ...]) -> CaseOutcome:
     """The error row of a case that could not be planned (contract §4: plan null)."""
-    row = _row_json(case_id, source, False, "; ".join(problems), (), None)
+    row = _row_json(case_id, source, False, error_text(problems), (), None)
     return CaseOutcome(source, case_id, False, problems, (), None, Signature(None), row)
 
 
@@ -66,8 +81,8 @@ def _parse(task: Task) -> object:
 
 def evaluate(task: Task, kb: KnowledgeBase) -> CaseOutcome:
     """Read, validate and plan one case, and check its expectations; never raises for a bad case."""
-    if task.problem is not None:
-        return invalid_outcome(task.source, None, (task.problem,))
+    if task.problems:
+        return invalid_outcome(task.source, None, task.problems)
     case_id = None
     try:
         data = _parse(task)
@@ -75,12 +90,12 @@ def evaluate(task: Task, kb: KnowledgeBase) -> CaseOutcome:
             case_id = data["id"]
         case = validate_case(data, task.source, kb.vocabulary)
     except CaseError as exc:
-        return invalid_outcome(task.source, case_id, tuple(str(p) for p in exc.problems))
+        return invalid_outcome(task.source, case_id, exc.problems)
     try:
         plan = plan_case(case, kb).plan
     except Exception as exc:  # a planner bug on one case must not lose the rest of a long batch
-        return invalid_outcome(task.source, case_id,
-                               (f"{task.source}: internal error while planning: {type(exc).__name__}: {exc}",))
+        why = f"internal error while planning: {type(exc).__name__}: {exc}"
+        return invalid_outcome(task.source, case_id, (Problem(task.source, "", "internal_error", why),))
     failures: tuple[str, ...] = ()
     judgement = None
     passed = None

@@ -55,7 +55,7 @@ class BatchInterrupted(MedMassageError):
 def _duplicate(outcome: CaseOutcome, first: str) -> CaseOutcome:
     problem = Problem(outcome.source, "id", "duplicate_id", f"duplicate case id within the batch (first at {first})",
                       outcome.case_id)
-    return invalid_outcome(outcome.source, outcome.case_id, (str(problem),))
+    return invalid_outcome(outcome.source, outcome.case_id, (problem,))
 
 
 def run_batch(paths: Iterable[str | Path], kb: KnowledgeBase, *, jobs: int = 1,

@@ -13,6 +13,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
 from ..engine.cache import engine_for
+from ..errors import Problem
 from ..kb.knowledge_base import KnowledgeBase
 from ..kb.loading import load_knowledge_base
 from .inputs import Task
@@ -54,7 +55,7 @@ def _chunks(tasks: Iterable[Task], size: int) -> Iterator[list[Task]]:
 
 
 def _lost(task: Task, why: str) -> CaseOutcome:
-    return invalid_outcome(task.source, None, (f"{task.source}: not evaluated: {why}",))
+    return invalid_outcome(task.source, None, (Problem(task.source, "", "not_evaluated", f"not evaluated: {why}"),))
 
 
 class _Workers:

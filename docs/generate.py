@@ -11,6 +11,7 @@ tests/test_docs.py fails when any page differs from what this script would write
 
 from __future__ import annotations
 
+import io
 import os
 import shlex
 import sys
@@ -22,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from medmassage_rules.cli import main
+from medmassage_rules.cli import main, run  # noqa: E402
 from medmassage_rules.kb.loading import load_knowledge_base  # noqa: E402
 
 
@@ -145,17 +146,17 @@ CAVEAT_EXAMPLE = "medmassage explain facts/p14-lymphedema-arm-cleared.yaml --why
 
 
 def _console(command: str) -> str:
-    """What a command prints, run from the checkout (as tests/test_doc_examples.py runs it)."""
-    from click.testing import CliRunner
-
+    """What a command prints on a terminal (stdout and stderr as they come), run from the checkout
+    (as tests/test_doc_examples.py runs it)."""
     cwd = Path.cwd()
+    terminal = io.StringIO()
     try:
         os.chdir(ROOT)
-        result = CliRunner().invoke(main, shlex.split(command)[1:])
+        code = run(shlex.split(command)[1:], stdin=io.StringIO(""), stdout=terminal, stderr=terminal)
     finally:
         os.chdir(cwd)
-    text = result.output.rstrip("\n")
-    return text + (f"\n[exit {result.exit_code}]" if result.exit_code else "")
+    text = terminal.getvalue().rstrip("\n")
+    return text + (f"\n[exit {code}]" if code else "")
 
 
 PAGES = {"cli.md": cli_reference, "rules.md": rules_reference, "evidence.md": evidence_reference}

@@ -12,6 +12,7 @@ After a deliberate change of wording, rewrite the blocks from the current output
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import shlex
@@ -19,9 +20,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from medmassage_rules.cli import main
+from medmassage_rules.cli import run
 
 from .conftest import ROOT
 
@@ -44,11 +44,12 @@ def _workspace(doc: Path, tmp_path: Path) -> Path:
 def _run(command: str) -> tuple[str, int]:
     args = shlex.split(command)
     assert args[0] == "medmassage"
-    result = CliRunner().invoke(main, args[1:])
-    text = result.output.rstrip("\n")
-    if result.exit_code:
-        text += f"\n[exit {result.exit_code}]"
-    return text, result.exit_code
+    terminal = io.StringIO()  # stdout and stderr as a terminal shows them
+    code = run(args[1:], stdin=io.StringIO(""), stdout=terminal, stderr=terminal)
+    text = terminal.getvalue().rstrip("\n")
+    if code:
+        text += f"\n[exit {code}]"
+    return text, code
 
 
 @pytest.mark.parametrize("doc", DOCS, ids=lambda p: p.name)

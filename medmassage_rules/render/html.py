@@ -19,7 +19,7 @@ from ..explain.layers import reasoning_graph
 from ..kb.fact_types import KIND_OF
 from ..kb.knowledge_base import KnowledgeBase
 from ..kb.rule_specs import RuleSpec
-from ..kb.wording import STATUS_HEADLINES, Words
+from ..kb.wording import STATUS_HEADLINES, Words, side_note
 from ..planning.results import PlanResult
 from .svg import reasoning_svg, timeline_svg
 
@@ -181,7 +181,7 @@ class _Page:
             out.append("</table>")
         stops = [f"{v.label(b.id)}: {reason_words(b.reason)}"
                  for b in p.blocked_modalities]
-        stops += [f"no work on the {v.label(a.id)}" + (f" ({a.side})" if a.side else "") for a in p.blocked_areas]
+        stops += [f"no work on the {v.label(a.id)}{side_note(a.side)}" for a in p.blocked_areas]
         if stops:
             out.append("<h3>Not to be done</h3><ul>" + "".join(f"<li class=\"stop\">{_e(s)}</li>" for s in stops)
                        + "</ul>")

@@ -13,6 +13,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from ..errors import Problem
 from .baseline import BaselineDiff
 from .metrics import ModalityScore, Ratio
 
@@ -24,12 +25,14 @@ SHOWN_PROBLEMS = 20  # failing or invalid cases listed in the summary (all are i
 
 @dataclass(frozen=True)
 class CaseProblem:
-    """A failing or invalid case, as the summary lists it."""
+    """A failing or invalid case, as the summary lists it: the failing expectations, or the
+    report row's error text (``problems`` holds the invalid case's problems themselves)."""
 
     case_id: str | None
     source: str
     messages: tuple[str, ...]
     invalid: bool
+    problems: tuple[Problem, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {"case_id": self.case_id, "source": self.source, "invalid": self.invalid,
@@ -87,7 +90,7 @@ class Tally:
     def add(self, outcome: CaseOutcome) -> None:
         if outcome.error is not None:
             self.counts["errors"] += 1
-            self._problem(CaseProblem(outcome.case_id, outcome.source, (outcome.error,), True))
+            self._problem(CaseProblem(outcome.case_id, outcome.source, (outcome.error,), True, outcome.problems))
             return
         self.counts[{True: "passed", False: "failed", None: "without_expectations"}[outcome.passed]] += 1
         if outcome.failures:

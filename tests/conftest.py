@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from medmassage_rules.kb.knowledge_base import KnowledgeBase
 from medmassage_rules.kb.loading import load_knowledge_base
+
+if TYPE_CHECKING:
+    from medmassage_rules.lint.findings import LintReport
 
 ROOT = Path(__file__).resolve().parent.parent
 FACTS = ROOT / "facts"
@@ -21,3 +25,11 @@ def kb() -> KnowledgeBase:
 @pytest.fixture(scope="session")
 def vocab(kb: KnowledgeBase):
     return kb.vocabulary
+
+
+@pytest.fixture(scope="session")
+def shipped_lint() -> LintReport:
+    """``kb lint`` of the shipped knowledge base, run once for every test that reads it."""
+    from medmassage_rules.lint.linter import lint_knowledge_base  # networkx and the linter: only when asked for
+
+    return lint_knowledge_base()

@@ -1,16 +1,23 @@
-"""kb lint: one deliberately broken knowledge base per defect class, and the shipped one clean."""
+"""kb lint: one deliberately broken knowledge base per defect class, and the shipped one clean.
+
+The broken knowledge bases are small: the shipped vocabulary, references, caveats, prescription
+rules and lint list, the shipped rules these tests name (copied as written), and for every other
+condition one rule that leads it to a modality, so that the fixture itself lints without an error.
+"""
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
 import pytest
+import yaml
 from click.testing import CliRunner
 
 from medmassage_rules.cli import main
 from medmassage_rules.kb.loading import load_knowledge_base
-from medmassage_rules.lint.linter import lint_knowledge_base
+from medmassage_rules.lint.linter import LintReport, lint_knowledge_base, lint_lines
 
 from .conftest import ROOT
 from .helpers import RULE
@@ -25,11 +32,47 @@ def _rule(rule_id: str, when: str, then: str, benefits: str = "", grade: str = "
     return text + "".join(f"    {k}: {v}\n" for k, v in extra.items())
 
 
+WHOLE_FILES = ("vocabulary.yaml", "references.yaml", "caveats.yaml", "prescription.yaml", "lint.yaml")
+NAMED_RULES = {  # the shipped rules the tests name or edit, by file
+    "conditions.yaml": ("cts-mechanisms", "neck-primary-targets", "neck-first-line-nmt", "neck-first-line-tpt",
+                        "constipation-first-line-abdominal"),
+    "contraindications.yaml": ("contra-pregnancy", "contra-osteoporosis", "contra-frail"),
+}
+LED_BY_NAMED_RULES = ("neck_pain", "constipation")  # conditions the named rules lead to a modality
+_RULE_START = re.compile(r"^  - id: (\S+)", re.MULTILINE)
+
+
+def _rule_texts(path: Path) -> dict[str, str]:
+    """Each rule of a shipped rule file as written, by id."""
+    text = path.read_text(encoding="utf-8")
+    starts = list(_RULE_START.finditer(text))
+    out = {}
+    for here, after in zip(starts, [*starts[1:], None], strict=True):
+        block = text[here.start():after.start() if after is not None else len(text)]
+        out[here[1]] = re.split(r"\n(?=\S)", block)[0].rstrip() + "\n"  # up to the next top-level key
+    return out
+
+
+def write_small_kb(target: Path) -> Path:
+    """A small knowledge base that lints without an error (see the module docstring)."""
+    target.mkdir()
+    for name in WHOLE_FILES:
+        shutil.copy(RULES / name, target / name)
+    for name, ids in NAMED_RULES.items():
+        texts = _rule_texts(RULES / name)
+        (target / name).write_text("rules:\n" + "".join(texts[i] for i in ids), encoding="utf-8")
+    conditions = yaml.safe_load((RULES / "vocabulary.yaml").read_text(encoding="utf-8"))["conditions"]
+    paths = [_rule(f"path-{c.replace('_', '-')}", f"[{{diagnosis: {{condition: {c}}}}}]",
+                   "{propose: {modalities: [swedish], line: second}}", benefits="decreased_pain_and_inflammation",
+                   description=f"A modality for {c}, so that it has a path to one")
+             for c in conditions if c not in LED_BY_NAMED_RULES]
+    (target / "paths.yaml").write_text("rules:" + "".join(paths), encoding="utf-8")
+    return target
+
+
 @pytest.fixture
 def rules_copy(tmp_path: Path) -> Path:
-    target = tmp_path / "rules"
-    shutil.copytree(RULES, target)
-    return target
+    return write_small_kb(tmp_path / "rules")
 
 
 def _add(rules_dir: Path, *rules: str) -> None:
@@ -51,13 +94,19 @@ def _found(lines: list[str], *parts: str) -> list[str]:
     return [line for line in lines if all(p in line for p in parts)]
 
 
-def test_the_shipped_knowledge_base_lints_clean() -> None:
-    report = lint_knowledge_base()
-    assert report.errors == ()
-    assert report.warnings == ()
-    out = CliRunner().invoke(main, ["kb", "lint"])
-    assert out.exit_code == 0
-    assert out.output.strip().endswith("rules, 0 error(s), 0 warning(s)")
+def test_the_shipped_knowledge_base_lints_clean(shipped_lint: LintReport) -> None:
+    assert shipped_lint.errors == ()
+    assert shipped_lint.warnings == ()
+    assert shipped_lint.exit_code == 0
+    assert list(lint_lines(shipped_lint)) == [f"{shipped_lint.root}: {shipped_lint.rules} rules, 0 error(s), "
+                                              "0 warning(s)"]
+
+
+def test_the_small_fixture_lints_without_an_error(rules_copy: Path) -> None:
+    """The broken knowledge bases below differ from it by their one defect."""
+    code, lines = _lint(rules_copy)
+    assert code == 0 and not _found(lines, "error:"), lines
+    assert lines[-1].startswith(f"{rules_copy}: ") and lines[-1].endswith(" 0 error(s), 65 warning(s)"), lines[-1]
 
 
 def test_unknown_id_names_file_rule_and_id(rules_copy: Path) -> None:
@@ -197,8 +246,7 @@ def test_not_a_knowledge_base_folder(tmp_path: Path) -> None:
 def test_a_malformed_knowledge_base_is_named_not_a_traceback(tmp_path: Path, file: str, old: str, new: str,
                                                              message: str) -> None:
     """A structural mistake in a rule file or the vocabulary is one line naming it, exit 2."""
-    rules = tmp_path / "rules"
-    shutil.copytree(RULES, rules)
+    rules = write_small_kb(tmp_path / "rules")
     text = (rules / file).read_text()
     assert old in text
     (rules / file).write_text(text.replace(old, new, 1))
@@ -213,8 +261,7 @@ def test_a_malformed_knowledge_base_is_named_not_a_traceback(tmp_path: Path, fil
 def test_lint_catches_what_recommend_would_trip_on_and_joins_that_grow(tmp_path: Path) -> None:
     """modality_from pointing at a diagnosis is an error; same-kind patterns with no condition, or
     with the same conditions (swapped bindings), are warnings."""
-    rules = tmp_path / "rules"
-    shutil.copytree(RULES, rules)
+    rules = write_small_kb(tmp_path / "rules")
     extra = rules / "zz-joins.yaml"
     extra.write_text("rules:" + _rule("zz-modality-from-diagnosis", "[{diagnosis: {condition: neck_pain}}]",
                                       "{propose: {modality_from: 0, line: request}}")

@@ -274,3 +274,25 @@ def test_lint_catches_what_recommend_would_trip_on_and_joins_that_grow(tmp_path:
     assert any(f.severity == "error" and "names no modality" in f.message for f in report.findings)
     assert ("unconstrained-join", "zz-loose") in by_check
     assert ("symmetric-join", "zz-twins") in by_check
+
+
+def test_a_load_problem_belongs_to_the_check_of_its_code_whatever_its_words() -> None:
+    """Rewording a message never moves it to another check: the check comes from the code."""
+    from medmassage_rules.errors import Problem
+    from medmassage_rules.lint.findings import LOAD_CHECKS, LintFinding
+
+    reworded = LintFinding("error", Problem("a.yaml", "", "unknown_field", "duplicate rule id, unknown id, citation",
+                                            rule="r"))
+    assert reworded.check == "invalid-rule"
+    assert str(reworded) == "error: a.yaml: rule r: duplicate rule id, unknown id, citation [invalid-rule]"
+    for code, check in LOAD_CHECKS.items():
+        assert LintFinding("error", Problem("a.yaml", "", code, "any words")).check == check
+
+
+def test_every_finding_of_a_broken_knowledge_base_carries_a_code(rules_copy: Path) -> None:
+    _add(rules_copy, _rule("cts-mechanisms", "[{diagnosis: {condition: neck_pian}}]", "{mechanisms: [posture]}",
+                           citation="R99"))
+    report = lint_knowledge_base(rules_copy)
+    found = {(f.code, f.check, f.problem.rule) for f in report.errors}
+    assert ("duplicate_rule_id", "duplicate-id", "cts-mechanisms") in found
+    assert all(f.code and f.where and f.message for f in report.findings)

@@ -1,6 +1,8 @@
 """``python -m medmassage_rules``: the ``medmassage`` command."""
 
-from .cli import main
+import sys
+
+from .cli import run
 
 if __name__ == "__main__":
-    main(prog_name="medmassage")
+    sys.exit(run(sys.argv[1:]))

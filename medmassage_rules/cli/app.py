@@ -10,7 +10,7 @@ stderr, one ``error:`` line per problem, never with a traceback.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TextIO
 
@@ -80,20 +80,21 @@ def run(argv: Sequence[str], stdin: TextIO | None = None, stdout: TextIO | None 
     (None: the name the process was started by); ``context`` goes to the click context.
     """
     with _streams(stdin, stdout, stderr):
-        return exit_code(lambda: main.main(list(argv), prog_name, complete_var, standalone_mode=False, **context))
+        return _exit_code(lambda: main.main(list(argv), prog_name, complete_var, standalone_mode=False, **context))
 
 
 @contextmanager
 def _streams(stdin: TextIO | None, stdout: TextIO | None, stderr: TextIO | None) -> Iterator[None]:
     saved = sys.stdin, sys.stdout, sys.stderr
-    sys.stdin, sys.stdout, sys.stderr = stdin or sys.stdin, stdout or sys.stdout, stderr or sys.stderr
+    sys.stdin, sys.stdout, sys.stderr = (saved[0] if stdin is None else stdin, saved[1] if stdout is None else stdout,
+                                         saved[2] if stderr is None else stderr)
     try:
         yield
     finally:
         sys.stdin, sys.stdout, sys.stderr = saved
 
 
-def exit_code(invoke: Callable[[], Any]) -> int:
+def _exit_code(invoke: Callable[[], Any]) -> int:
     """Call ``invoke`` (a command line run with click's standalone mode off) and map its result or
     error to an exit code, saying on stderr what went wrong."""
     try:
@@ -119,14 +120,14 @@ def exit_code(invoke: Callable[[], Any]) -> int:
     return result if isinstance(result, int) else EXIT_OK
 
 
-def _failed(lines: Any) -> int:
+def _failed(lines: Iterable[str]) -> int:
     for line in lines:
         click.echo(f"error: {printable(line, one_line=True)}", err=True)
     return EXIT_INVALID
 
 
 def _other_error(exc: MedMassageError) -> int:
-    from ..batch.runner import BatchInterrupted  # loaded by the batch command already
+    from ..batch.runner import BatchInterrupted  # not at the top: --help and --version need no batch machinery
 
     if isinstance(exc, BatchInterrupted):  # batch printed the summary so far; say where the rows are
         kept = "; rows so far in " + ", ".join(str(k) for k in exc.kept) if exc.kept else ""

@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from medmassage_rules.errors import RuleDefinitionError
-from medmassage_rules.kb.loading import load_knowledge_base, read_knowledge_base
+from medmassage_rules.kb.loading import iter_problems, load_knowledge_base, read_knowledge_base
 from medmassage_rules.lint.linter import lint_knowledge_base
 
 from .conftest import FACTS, ROOT
@@ -246,6 +246,8 @@ def test_problems_carry_a_code_the_rule_and_the_value(tmp_path: Path) -> None:
     assert ("duplicate_rule_id", "cts-swedish", "") in found
     assert [p.value for p in caught.value.problems if p.code == "not_a_scalar"] == [["a"]]
     assert str(caught.value).splitlines() == [str(p) for p in caught.value.problems]
+    assert list(iter_problems(kb)) == list(caught.value.problems)
+    assert [p.code for p in iter_problems(tmp_path / "nothing")] == ["no_vocabulary"]
 
 
 def test_a_rule_whose_patterns_cannot_be_read_is_left_out_of_the_analysis(tmp_path: Path) -> None:

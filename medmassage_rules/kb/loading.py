@@ -6,12 +6,14 @@ shown only as caveats, never as reasons) and ``lint:`` (``unused_ok``: vocabular
 no rule uses on purpose, each with its reason, so ``kb lint`` does not warn of them).
 Every problem — an unknown id, a missing field, an operator not in the registry — is a
 :class:`~medmassage_rules.errors.Problem` with a stable code, naming the file, the rule and
-the place in it: :func:`read_knowledge_base` collects them, :func:`load_knowledge_base`
-raises them together as one :class:`~medmassage_rules.errors.RuleDefinitionError`.
+the place in it: :func:`iter_problems` and :func:`read_knowledge_base` collect them,
+:func:`load_knowledge_base` raises them together as one
+:class:`~medmassage_rules.errors.RuleDefinitionError`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -224,6 +226,16 @@ def read_knowledge_base(rules_dir: str | Path | None = None) -> KnowledgeFiles:
         reader.problems.append(Problem(str(root), "", "no_rules", "no rules found"))
     return KnowledgeFiles(root, reader.vocab, tuple(reader.rules), reader.references, tuple(reader.caveats),
                           reader.unused_ok, tuple(reader.problems), frozenset(reader.faulty), reader.reference_meta)
+
+
+def iter_problems(rules_dir: str | Path | None = None) -> Iterator[Problem]:
+    """Every problem of a knowledge-base folder, none raised (:func:`load_knowledge_base` raises them)."""
+    try:
+        files = read_knowledge_base(rules_dir)
+    except RuleDefinitionError as exc:  # no folder or no usable vocabulary
+        yield from exc.problems
+        return
+    yield from files.problems
 
 
 def load_knowledge_base(rules_dir: str | Path | None = None) -> KnowledgeBase:

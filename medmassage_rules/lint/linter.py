@@ -1,7 +1,8 @@
 """``kb lint``: verify a knowledge base, in the spirit of the Drools Verifier.
 
 Every problem the loader finds (unknown ids, duplicate rule ids, a missing grade or
-citation, an unknown citation key) becomes a lint error naming the file and rule; then the
+citation, an unknown citation key) becomes a lint error naming the file and rule, under the
+check its code belongs to (:data:`~medmassage_rules.lint.findings.LOAD_CHECKS`); then the
 rules that load are analysed as sets of facts (:mod:`~medmassage_rules.kb.patterns`):
 
 - **never fires** (error): a condition no value satisfies (``lt: 20`` with ``ge: 50``, an ``in``

@@ -1,10 +1,10 @@
 """Expectations that no plan can meet are invalid input (contract §3, §5; the invariants of §2).
 
 A ``min`` above its ``max``, an empty any-of list, an id both included and excluded, a target
-inside an excluded area, a code that is not ICD-10-CM under ``not_covered``, or a field the
-expected status rules out: each is one problem with the code ``impossible_expectation``, the
-field path and the value. A single case file exits 2 with one ``error:`` line per problem; a
-JSON Lines batch makes the case an error row and goes on.
+inside an excluded area, a code that is not ICD-10-CM under ``not_covered``, a minimum above the
+prescription's ``max_minutes``, or a field the expected status rules out: each is one problem
+with the code ``impossible_expectation``, the field path and the value. A single case file exits
+2 with one ``error:`` line per problem; a JSON Lines batch makes the case an error row and goes on.
 """
 
 from __future__ import annotations
@@ -149,3 +149,15 @@ def test_a_json_lines_batch_goes_on_past_an_impossible_expectation(tmp_path: Pat
                             f"{cases}:2: expect.minutes.min: a plan of status defer has 0 minutes: no plan can meet "
                             "both (got 40)")
     assert result.stderr.count("error: ") == 2
+
+
+def test_minutes_beyond_the_prescription_cannot_be_met(vocab: Any) -> None:
+    """Contract §2: the total never exceeds ``prescription.max_minutes``."""
+    case = {**_case("x", {"minutes": {"min": 45, "max": 60}}), "prescription": {"max_minutes": 30}}
+    with pytest.raises(CaseError) as caught:
+        validate_case(case, "c.json", vocab)
+    (problem,) = caught.value.problems
+    assert (problem.path, problem.code, problem.value) == ("expect.minutes.min", IMPOSSIBLE, 45)
+    assert str(problem) == ("c.json: expect.minutes.min: more than prescription.max_minutes 30: no plan can meet it "
+                            "(got 45)")
+    validate_case({**case, "prescription": {"max_minutes": 45}}, "c.json", vocab)

@@ -7,7 +7,8 @@ ICD-10-CM code under ``not_covered``, or a field the expected status rules out (
 ``refer``, ``refer_urgent``, ``defer`` or ``needs_clearance`` plan has no modalities, no targets
 and 0 minutes; a ``refer`` or ``refer_urgent`` plan carries a referral; a ``treat`` plan has no
 pressure cap below the highest pressure). Every such problem is reported, each with the code
-``impossible_expectation`` and the path of the field it is about.
+``impossible_expectation`` and the path of the field it is about. So is a ``minutes.min`` above
+the case's own ``prescription.max_minutes``.
 """
 
 from __future__ import annotations
@@ -92,8 +93,7 @@ class Expectation(StrictModel):
     def _possible(self, info: ValidationInfo) -> Expectation:
         found = tuple(contradictions(self, context_vocabulary(info)))
         if found:
-            raise PydanticCustomError(IMPOSSIBLE, "{message}",
-                                      {"message": found[0][1], "contradictions": found})
+            raise impossible(found)
         return self
 
 
@@ -172,3 +172,19 @@ def _against_status(expect: Expectation, statuses: list[str], vocab: Vocabulary 
             and cap in vocab.pressures and vocab.rank(cap) < len(vocab.pressures) - 1):
         yield (("pressure_cap",), f"a plan of status {status} has no pressure cap below "
                f"{vocab.pressures[-1]}: no plan can meet both", cap)
+
+
+def beyond_prescription(expect: Expectation | None, max_minutes: int | None) -> Iterator[Contradiction]:
+    """What the case's own prescription rules out (contract §2: the total never exceeds ``max_minutes``);
+    paths from the case's top."""
+    if expect is None or expect.minutes is None or max_minutes is None:
+        return
+    least = expect.minutes.min
+    if least is not None and least > max_minutes:
+        yield (("expect", "minutes", "min"), f"more than prescription.max_minutes {max_minutes}: no plan can "
+               "meet it", least)
+
+
+def impossible(found: tuple[Contradiction, ...]) -> PydanticCustomError:
+    """The validation error of an expect block no plan can meet: one problem per contradiction."""
+    return PydanticCustomError(IMPOSSIBLE, "{message}", {"message": found[0][1], "contradictions": found})

@@ -27,7 +27,7 @@ from pydantic_core import PydanticCustomError
 from ..intake import codes as icd
 from ..intake.medications import classify
 from ..kb.vocabulary import Vocabulary
-from .expect_block import Expectation
+from .expect_block import Expectation, beyond_prescription, impossible
 from .fields import (
     MAX_DAYS,
     MAX_IDS,
@@ -250,6 +250,13 @@ class Case(StrictModel):
             self._unrecognised = tuple(dict.fromkeys(
                 name for name, atc, cls in self._medication_parts()
                 if not classify(name, atc, cls, vocab)[1]))
+        return self
+
+    @model_validator(mode="after")
+    def _expect_within_prescription(self) -> Case:
+        found = tuple(beyond_prescription(self.expect, self.prescription.max_minutes))
+        if found:
+            raise impossible(found)
         return self
 
     @property

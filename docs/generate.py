@@ -41,7 +41,11 @@ def _commands(group: click.Group, prefix: list[str]) -> list[tuple[list[str], cl
 
 def cli_reference() -> str:
     parts = ["# Command-line reference", "",
-             "Generated from `--help` by `python docs/generate.py`; do not edit by hand.", ""]
+             "Generated from `--help` by `python docs/generate.py`; do not edit by hand.", "",
+             "From Python, `medmassage_rules.cli.run(argv, stdin=None, stdout=None, stderr=None)` runs a "
+             "command line with the given text streams (the process's when left out) and returns its exit "
+             "code: `run([\"recommend\", \"-\", \"--format\", \"json\"], stdin=io.StringIO(case_yaml), "
+             "stdout=out)`.", ""]
     for path, command in _commands(main, ["medmassage"]):
         info = " ".join(path)
         settings = {**main.context_settings, "max_content_width": 100, "terminal_width": 100}

@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from medmassage_rules.kb import fact_types as F
 from medmassage_rules.cases.loading import validate_case
 from medmassage_rules.engine.cache import engine_class
 from medmassage_rules.errors import RuleDefinitionError
+from medmassage_rules.kb import fact_types as F
 from medmassage_rules.kb.knowledge_base import KnowledgeBase
 from medmassage_rules.kb.loading import load_knowledge_base
 from medmassage_rules.lint.linter import lint_knowledge_base

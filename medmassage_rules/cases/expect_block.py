@@ -1,14 +1,14 @@
 """The ``expect`` block of a case (contract §3, §5): what a plan must hold for the case to pass.
 
 An expectation that no plan can meet is invalid input, like an unknown id: a minutes range whose
-``min`` exceeds its ``max``, an empty any-of list (``status: []``, ``include_any: [[]]``), an id
-both included and excluded, a target included inside an excluded area, a code that is not an
-ICD-10-CM code under ``not_covered``, or a field the expected status rules out (contract §2: a
-``refer``, ``refer_urgent``, ``defer`` or ``needs_clearance`` plan has no modalities, no targets
-and 0 minutes; a ``refer`` or ``refer_urgent`` plan carries a referral; a ``treat`` plan has no
-pressure cap below the highest pressure). Every such problem is reported, each with the code
-``impossible_expectation`` and the path of the field it is about. So is a ``minutes.min`` above
-the case's own ``prescription.max_minutes``.
+``min`` exceeds its ``max`` (or the case's own ``prescription.max_minutes``), an empty any-of list
+(``status: []``, ``include_any: [[]]``), an id both included and excluded, a target included
+inside an excluded area, a code that is not an ICD-10-CM code under ``not_covered``, or a field
+the expected status rules out (contract §2: a ``refer``, ``refer_urgent``, ``defer`` or
+``needs_clearance`` plan has no modalities, no targets and 0 minutes; a ``refer`` or
+``refer_urgent`` plan carries a referral; a ``treat`` plan has no pressure cap below the highest
+pressure). Every such problem is reported, each with the code ``impossible_expectation`` and the
+path of the field it is about.
 """
 
 from __future__ import annotations

@@ -39,15 +39,14 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from medmassage_rules.cases.loading import validate_case
-from medmassage_rules.cases.models import NEEDS_AREA, Case
-from medmassage_rules.engine.cache import engine_class, engine_for
+from medmassage_rules.cases import NEEDS_AREA, Case, validate_case  # noqa: E402
+from medmassage_rules.engine.cache import engine_class, engine_for  # noqa: E402
 from medmassage_rules.engine.compiler import compile_engine, compile_rule  # noqa: E402
-from medmassage_rules.kb.knowledge_base import KnowledgeBase
-from medmassage_rules.kb.loading import load_knowledge_base
+from medmassage_rules.kb.knowledge_base import KnowledgeBase  # noqa: E402
+from medmassage_rules.kb.loading import load_knowledge_base  # noqa: E402
 from medmassage_rules.kb.vocabulary import Vocabulary  # noqa: E402
-from medmassage_rules.planning.case_facts import case_facts
-from medmassage_rules.planning.planner import plan_case
+from medmassage_rules.planning.case_facts import case_facts  # noqa: E402
+from medmassage_rules.planning.planner import plan_case  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 P01 = ROOT / "facts" / "p01-cts-mild-right.yaml"

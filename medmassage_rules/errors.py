@@ -23,6 +23,9 @@ class _NoValue:
     def __repr__(self) -> str:
         return "NO_VALUE"
 
+    def __reduce__(self) -> str:
+        return "NO_VALUE"  # unpickled as this module's own NO_VALUE (a problem crossing to a worker process)
+
 
 NO_VALUE: Any = _NoValue()
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import copyreg
 import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..cases.loading import validate_case
-from ..errors import NO_VALUE, CaseError, Problem
+from ..errors import CaseError, Problem
 from ..files.reading import (
     CASE_SUFFIXES,
     parse_document,
@@ -21,15 +20,6 @@ from .baseline import Signature
 from .expectations import check_expectations
 from .inputs import Task
 from .metrics import Judgement, judge
-
-
-def _by_name(_: object) -> str:
-    return "NO_VALUE"
-
-
-# A problem without a value crosses to and from a worker process: it arrives holding the receiving
-# process's own NO_VALUE (pickled by name), so that it still shows no value.
-copyreg.pickle(type(NO_VALUE), _by_name)
 
 
 @dataclass(frozen=True)

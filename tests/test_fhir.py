@@ -1,12 +1,14 @@
 """`medmassage import fhir`: FHIR R4 patient bundles become valid case files (case-format §5).
 
-Runs on the Synthea sample bundles of the shared folder when it is there, and on small
-Synthea-shaped bundles built here for what those do not hold (ICD-10-CM and ATC codings,
-MedicationStatement, body temperature, ServiceRequest, malformed input).
+Runs on real Synthea bundles - the one shipped gzip-compressed in tests/data, and all five of the
+shared folder when it is beside the checkout - and on small Synthea-shaped bundles built here for
+what those do not hold (ICD-10-CM and ATC codings, MedicationStatement, body temperature,
+ServiceRequest, malformed input).
 """
 
 from __future__ import annotations
 
+import gzip
 import json
 from pathlib import Path
 from typing import Any
@@ -19,9 +21,8 @@ from medmassage_rules.files.reading import parse_yaml
 from .conftest import ROOT
 from .helpers import assert_refused, invoke
 
-pytest.importorskip("fhir.resources.R4B.bundle", reason="the optional extra [fhir] is not installed")
-
 SAMPLES = ROOT.parent / "shared" / "fhir-samples"
+SHIPPED = Path(__file__).resolve().parent / "data" / "f4-colon-cancer-chemo-bp194.json.gz"
 SCT, ICD, LOINC, ATC, RXNORM = ("http://snomed.info/sct", "http://hl7.org/fhir/sid/icd-10-cm", "http://loinc.org",
                                 "http://www.whocc.no/atc", "http://www.nlm.nih.gov/research/umls/rxnorm")
 PATIENT = "urn:uuid:p1"
@@ -91,13 +92,53 @@ SAMPLE_EXPECTATIONS = {
     "f5-chf-resolved-colon-cancer.json": {"age": 67, "conditions": set(), "history": {"heart_failure"},
                                           "classes": {"antihypertensive"}},
 }
+# What a bundle's history must and must not give today: resolved problems stay out, the latest blood pressure is taken.
+TODAY = {
+    "f4-colon-cancer-chemo-bp194.json": {"systolic": 194, "codes": {"I10"}, "not": {"S71.119A"}},  # laceration of 2016
+    "f5-chf-resolved-colon-cancer.json": {"not": {"C18.8"}},  # the colon cancer abated in 2020
+}
+# What it gives as of an earlier date: the age, the problems and medications active then.
+AS_OF = {
+    # the sprain of 2021-03-31 has not happened yet; the chronic sinusitis of 2020-06-11 is active
+    "f3-ankle-sprain-recurrent.json": ("2021-01-01", {
+        "patient": {"age": 27}, "diagnoses": [{"icd10": "J32.9", "onset_days": 204}],
+        "medications": ["Levora 0.15/30 28 Day Pack"]}),   # acetaminophen came with the sprain
+    # the polyps of 2020-2021, the colon cancer and its chemotherapy have not happened yet
+    "f4-colon-cancer-chemo-bp194.json": ("2016-02-01", {
+        "patient": {"age": 67}, "diagnoses": [{"icd10": "I10", "onset_days": 17959},
+                                               {"icd10": "R73.03", "onset_days": 13192},
+                                               {"icd10": "D64.9", "onset_days": 13192},
+                                               {"icd10": "J43.9", "onset_days": 760}],
+        "medications": ["hydrochlorothiazide", "fluticasone"], "vitals": {"systolic": 171, "diastolic": 100}}),
+}
 
 
-@pytest.mark.skipif(not SAMPLES.is_dir(), reason="the shared FHIR samples are not beside the checkout")
-@pytest.mark.parametrize("name", sorted(SAMPLE_EXPECTATIONS))
+def samples_at_hand() -> list[str]:
+    """The real bundles to run on: the shipped one always, all five when the shared folder is there."""
+    shared = {p.name for p in SAMPLES.glob("*.json")} if SAMPLES.is_dir() else set()
+    return sorted({SHIPPED.name.removesuffix(".gz"), *(shared & set(SAMPLE_EXPECTATIONS))})
+
+
+def sample(name: str, tmp_path: Path) -> Path:
+    """A sample bundle as a file: from the shared folder, or the shipped one decompressed."""
+    if (SAMPLES / name).is_file():
+        return SAMPLES / name
+    assert SHIPPED.name == f"{name}.gz", name
+    out = tmp_path / name
+    out.write_bytes(gzip.decompress(SHIPPED.read_bytes()))
+    return out
+
+
+def test_the_shipped_sample_is_the_shared_one() -> None:
+    assert SHIPPED.stat().st_size < 300_000
+    if (SAMPLES / SHIPPED.name.removesuffix(".gz")).is_file():
+        assert gzip.decompress(SHIPPED.read_bytes()) == (SAMPLES / SHIPPED.name.removesuffix(".gz")).read_bytes()
+
+
+@pytest.mark.parametrize("name", samples_at_hand())
 def test_synthea_samples_become_valid_cases(vocab, tmp_path: Path, name: str) -> None:
     out = tmp_path / "case.yaml"
-    result = invoke("import", "fhir", SAMPLES / name, "--output", out)
+    result = invoke("import", "fhir", sample(name, tmp_path), "--output", out)
     assert result.exit_code == 0, result.stderr
     case = validate_case(parse_yaml(out.read_text(encoding="utf-8")), str(out), vocab)
     want = SAMPLE_EXPECTATIONS[name]
@@ -108,25 +149,30 @@ def test_synthea_samples_become_valid_cases(vocab, tmp_path: Path, name: str) ->
     assert all(line.startswith("not mapped: ") for line in result.stderr.splitlines())
 
 
-@pytest.mark.skipif(not SAMPLES.is_dir(), reason="the shared FHIR samples are not beside the checkout")
-def test_resolved_problems_stay_out_and_the_latest_blood_pressure_is_taken(vocab, tmp_path: Path) -> None:
-    result = invoke("import", "fhir", SAMPLES / "f4-colon-cancer-chemo-bp194.json")
+@pytest.mark.parametrize("name", [n for n in samples_at_hand() if n in TODAY])
+def test_resolved_problems_stay_out_and_the_latest_blood_pressure_is_taken(tmp_path: Path, name: str) -> None:
+    result = invoke("import", "fhir", sample(name, tmp_path))
+    assert result.exit_code == 0, result.stderr
     data = parse_yaml(result.stdout)
-    assert data["vitals"]["systolic"] == 194
-    codes = {d["icd10"] for d in data["diagnoses"]}
-    assert "S71.119A" not in codes and "I10" in codes   # the healed laceration of 2016 is not active
-    result = invoke("import", "fhir", SAMPLES / "f5-chf-resolved-colon-cancer.json")
-    assert "C18.8" not in result.stdout                 # the colon cancer abated in 2020
+    want = TODAY[name]
+    if "systolic" in want:
+        assert data["vitals"]["systolic"] == want["systolic"]
+    assert want.get("codes", set()) <= {d["icd10"] for d in data["diagnoses"]}
+    for code in want["not"]:
+        assert code not in result.stdout
 
 
-@pytest.mark.skipif(not SAMPLES.is_dir(), reason="the shared FHIR samples are not beside the checkout")
-def test_as_of_moves_the_age_and_the_active_problems(tmp_path: Path) -> None:
-    result = invoke("import", "fhir", SAMPLES / "f3-ankle-sprain-recurrent.json", "--as-of", "2021-01-01")
+@pytest.mark.parametrize("name", [n for n in samples_at_hand() if n in AS_OF])
+def test_as_of_moves_the_age_and_the_active_problems(tmp_path: Path, name: str) -> None:
+    when, want = AS_OF[name]
+    result = invoke("import", "fhir", sample(name, tmp_path), "--as-of", when)
+    assert result.exit_code == 0, result.stderr
     data = parse_yaml(result.stdout)
-    assert data["patient"]["age"] == 27
-    # the sprain of 2021-03-31 has not happened yet; the chronic sinusitis of 2020-06-11 is active
-    assert data["diagnoses"] == [{"icd10": "J32.9", "onset_days": 204}]
-    assert data["medications"] == ["Levora 0.15/30 28 Day Pack"]   # acetaminophen came with the sprain
+    for key, value in want.items():
+        if key in ("patient", "vitals"):
+            assert {k: data[key][k] for k in value} == value, key
+        else:
+            assert data[key] == value, key
 
 
 # -- bundles built here ---------------------------------------------------------------------------------

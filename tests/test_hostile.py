@@ -19,10 +19,10 @@ from pathlib import Path
 
 import pytest
 
-from medmassage_rules.files import reading as loaders
 from medmassage_rules.batch.baseline import Comparison, Signature
 from medmassage_rules.cases.loading import validate_case
 from medmassage_rules.errors import CaseError, printable, shown
+from medmassage_rules.files import reading as loaders
 from medmassage_rules.planning.planner import plan_case
 from medmassage_rules.render.markdown import inline
 
@@ -354,6 +354,7 @@ def _worst_case(diagnoses: int, trigger_points: int, vocab) -> dict:  # type: ig
                           "side": ("left", "right")[(i // len(targets)) % 2]} for i in range(trigger_points)]}
 
 
+@pytest.mark.slow  # large generated inputs
 def test_planning_time_grows_linearly_with_the_worst_shape(kb) -> None:  # type: ignore[no-untyped-def]
     """Many diagnoses by many trigger points: the time per unit of work must not grow with the case.
 
@@ -376,6 +377,7 @@ def test_planning_time_grows_linearly_with_the_worst_shape(kb) -> None:  # type:
     assert large / small < 2.0, (small, large)
 
 
+@pytest.mark.slow  # large generated inputs
 def test_the_handout_of_the_worst_shape_grows_linearly(kb) -> None:  # type: ignore[no-untyped-def]
     """Explaining each modality looked at every node of the derivation graph for each finding:
     the markdown handout of 50 x 200 took 34 s against 4.3 s for 25 x 100; now 0.4 s and 0.1 s."""

@@ -297,6 +297,7 @@ def _browse(browser: str, page_file: Path, tmp_path: Path, width: int, *what: st
                            page_file.as_uri()], capture_output=True, timeout=180, check=False, text=True)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("width", [700, 1400])
 def test_page_renders_in_a_real_browser(kb, tmp_path: Path, width: int) -> None:
     browser = _chromium()

@@ -58,6 +58,7 @@ def test_every_package_code_is_valid_in_the_index_and_nothing_else(package) -> N
     assert INDEX.valid_codes() == expected
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(st.data())
 def test_descriptions_and_seventh_characters_match_the_package(package, data) -> None:

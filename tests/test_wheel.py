@@ -44,7 +44,10 @@ def test_wheel_holds_the_knowledge_base(wheel: Path) -> None:
     assert len(rule_files) > 1
     for name in rule_files:
         assert f"medmassage_rules/rules/{name}" in names, name
-    assert "medmassage_rules/cli.py" in names
+    modules = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "medmassage_rules").rglob("*.py"))
+    assert "medmassage_rules/cli/__init__.py" in modules
+    for module in modules:  # every stage subpackage, every module
+        assert module in names, module
     assert any(n.endswith("entry_points.txt") for n in names)
 
 

@@ -14,6 +14,7 @@ import difflib
 from collections import defaultdict
 
 from ..cases.models import Case
+from ..intake.medications import load_drugs
 from ..kb.knowledge_base import KnowledgeBase
 from .certainty import GRADE_WEIGHT, combine
 from .limits import Limits
@@ -64,7 +65,7 @@ class Resolver:
         severe = [(f["status"], f["rule"]) for f in c["block"] if f["kind"] == "all"]
         if required:
             severe += [("needs_clearance", f["rule"]) for f in c["requirement"]]
-        treatment_notes = self.sort_advisories()
+        treatment_notes = self.split_advisories()
         for clearance in required:
             self.advisories.append(f"needs {clearance} clearance: {self.v.clearances[clearance]}")
         ceiling = min([case.prescription.max_minutes or DEFAULT_CEILING] + [f["minutes"] for f in c["limit"]])
@@ -153,7 +154,7 @@ class Resolver:
             blocked_mods.append(BlockedModality(mod, self.ids(because), reason))
         return blocked_mods
 
-    def sort_advisories(self) -> list[str]:
+    def split_advisories(self) -> list[str]:
         """The rules' advisories in knowledge-base order, not firing order (that follows the order of
         the case's lists). A safety rule's advisory is always shown (it is added now); a rule that
         serves a benefit gives a treatment note, returned to be shown only on a plan that treats."""
@@ -193,7 +194,6 @@ class Resolver:
         names = tuple(getattr(self.case, "unrecognised_medications", ()))
         if not names:
             return []
-        from ..intake.medications import load_drugs  # only when a name was not recognised
         known = sorted({*self.v.medications, *load_drugs().drugs})
         out = []
         for name in names:
@@ -212,7 +212,8 @@ class Resolver:
         return f"no target it applies to: {mod.label} works on {tissues}" + (f", and {sites}" if sites else "")
 
     def nothing_to_treat(self, blocked: dict[str, tuple[str, ...]], undeliverable: dict[str, str],
-                          had_targets: bool) -> str:
+                         had_targets: bool) -> str:
+        """Why a plan with no target left is deferred, and when to reassess."""
         if blocked and not had_targets:
             rules = self.ids(r for rs in blocked.values() for r in rs)
             return ("nothing can be treated today: every candidate target lies in a blocked area "

@@ -281,12 +281,18 @@ def test_no_traceback_reaches_stderr_of_the_real_process(bad: Bad, tmp_path: Pat
     assert_problems(lines, path, bad.problems)
 
 
-def test_unreadable_file(tmp_path: Path) -> None:
-    if os.geteuid() == 0:
-        pytest.skip("root reads any file")
+def test_unreadable_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "locked.yaml"
     path.write_text(GOOD, encoding="utf-8")
     path.chmod(0)
+    if os.geteuid() == 0:  # root reads any file: the operating system's refusal is simulated
+        real_open = os.open
+
+        def refuse(file: object, *args: object, **kwargs: object) -> int:
+            if Path(str(file)) == path:
+                raise PermissionError(13, "Permission denied", str(file))
+            return real_open(file, *args, **kwargs)  # type: ignore[arg-type]
+        monkeypatch.setattr(os, "open", refuse)
     result = invoke("recommend", path)
     lines = assert_refused(result.exit_code, result.stdout, result.stderr, path)
     assert_problems(lines, path, (Expected("", "cannot read file: Permission denied"),))

@@ -16,8 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from medmassage_rules.cases.loading import load_case, validate_case
-from medmassage_rules.errors import CaseError
 from medmassage_rules.files.reading import parse_yaml
+from medmassage_rules.intake import codes
 from medmassage_rules.kb.knowledge_base import KnowledgeBase
 from medmassage_rules.kb.rule_specs import Reference, RuleSpec
 from medmassage_rules.planning.planner import plan_case
@@ -104,7 +104,7 @@ def test_every_condition_has_an_icd10cm_code_in_the_map(vocab) -> None:
 
 
 def test_the_v2_codes_are_valid_icd10cm_codes() -> None:
-    icd = pytest.importorskip("simple_icd_10_cm")
+    import simple_icd_10_cm as icd  # the test extra installs it; imported here, it takes 1.6 s
     mapped = parse_yaml(CODE_MAP.read_text(encoding="utf-8"))["conditions"]
     ours = [code for code, v in mapped.items() if (v if isinstance(v, str) else v["condition"]) in V2_CONDITIONS]
     assert len(ours) >= len(V2_CONDITIONS)
@@ -118,7 +118,6 @@ def test_the_v2_codes_are_valid_icd10cm_codes() -> None:
     ("Z90.12", "post_mastectomy_pain", "left"), ("G44.86", "cervicogenic_headache", None),
 ])
 def test_a_code_reaches_its_condition_and_side(code: str, condition: str, side: str | None) -> None:
-    codes = pytest.importorskip("medmassage_rules.intake.codes")
     found = codes.load_index().get(code)
     assert found is not None
     mapped = codes.load_code_map().condition(found)
@@ -127,7 +126,6 @@ def test_a_code_reaches_its_condition_and_side(code: str, condition: str, side: 
 
 
 def test_a_complete_cuff_tear_is_not_mapped_to_tendinopathy() -> None:
-    codes = pytest.importorskip("medmassage_rules.intake.codes")
     found = codes.load_index().get("M75.122")
     assert found is not None and codes.load_code_map().condition(found) is None
 
@@ -194,15 +192,8 @@ def test_the_new_spinal_and_headache_conditions_are_listed(vocab) -> None:
 
 
 # -- safety ------------------------------------------------------------------------------------
-def _has_spinal_fever_rule(kb: KnowledgeBase) -> bool:
-    return any(any(p.get("spinal") is True for p in _diagnosis_patterns(r))
-               and any(kind == "vitals" for kind, _ in r.positive) for r in kb.rules)
-
-
 @pytest.mark.parametrize("condition", V2_SPINAL)
 def test_a_spinal_condition_with_fever_is_an_urgent_referral(kb, condition: str) -> None:
-    if not _has_spinal_fever_rule(kb):
-        pytest.skip("the fever-with-spinal-pain rule is not in this knowledge base")
     d = plan(kb, {"patient": {"age": 50}, "diagnoses": [{"condition": condition}],
                   "vitals": {"temperature_c": 38.5}})
     assert d["status"] == "refer_urgent"
@@ -331,22 +322,12 @@ def test_raised_blood_pressure_with_pelvic_girdle_pain_is_an_urgent_referral(kb,
     assert (to, "urgent") in {(r["to"], r["urgency"]) for r in d["referrals"]}
 
 
-def _icd10_diagnoses_supported(kb: KnowledgeBase) -> bool:
-    try:
-        validate_case({"id": "t", "diagnoses": [{"icd10": "M54.2"}]}, "probe", kb.vocabulary)
-    except CaseError:
-        return False
-    return True
-
-
 @pytest.mark.parametrize(("code", "condition", "side"), [
     ("M54.32", "sciatica", "left"), ("M77.11", "lateral_epicondylitis", "right"),
     ("S76.312A", "hamstring_strain", "left"), ("Z90.11", "post_mastectomy_pain", "right"),
 ])
 def test_a_diagnosis_given_only_by_its_code_is_planned_as_that_condition(kb, code: str, condition: str,
                                                                           side: str) -> None:
-    if not _icd10_diagnoses_supported(kb):
-        pytest.skip("diagnoses given by an ICD-10-CM code alone are not accepted by this version")
     case = validate_case({"id": "t", "diagnoses": [{"icd10": code, "acuity": "chronic"}]}, "test", kb.vocabulary)
     assert [(d.condition, d.side) for d in case.diagnoses] == [(condition, side)]
     assert plan_case(case, kb).plan.status != "defer"

@@ -46,7 +46,7 @@ from medmassage_rules.kb.knowledge_base import KnowledgeBase  # noqa: E402
 from medmassage_rules.kb.loading import load_knowledge_base  # noqa: E402
 from medmassage_rules.kb.vocabulary import Vocabulary  # noqa: E402
 from medmassage_rules.planning.case_facts import case_facts  # noqa: E402
-from medmassage_rules.planning.planner import plan_case  # noqa: E402
+from medmassage_rules.planning.pipeline import plan_case  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 P01 = ROOT / "facts" / "p01-cts-mild-right.yaml"

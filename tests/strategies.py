@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from medmassage_rules.cases.loading import validate_case
 from medmassage_rules.cases.models import NEEDS_AREA, Case
 from medmassage_rules.kb.loading import load_knowledge_base
-from medmassage_rules.planning.planner import plan_case
+from medmassage_rules.planning.pipeline import plan_case
 from medmassage_rules.planning.results import PlanResult
 
 KB = load_knowledge_base()

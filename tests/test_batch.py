@@ -19,7 +19,7 @@ from medmassage_rules.batch.summary import Tally
 from medmassage_rules.cases.loading import iter_cases
 from medmassage_rules.errors import Problem
 from medmassage_rules.kb.loading import load_knowledge_base
-from medmassage_rules.planning.planner import plan_case
+from medmassage_rules.planning.pipeline import plan_case
 
 from .conftest import FACTS, ROOT
 from .helpers import EXIT_INVALID, assert_plan_shape, invoke

@@ -20,7 +20,7 @@ from medmassage_rules.files.reading import parse_yaml
 from medmassage_rules.intake import codes
 from medmassage_rules.kb.knowledge_base import KnowledgeBase
 from medmassage_rules.kb.rule_specs import Reference, RuleSpec
-from medmassage_rules.planning.planner import plan_case
+from medmassage_rules.planning.pipeline import plan_case
 
 from .conftest import FACTS, ROOT
 

@@ -50,7 +50,7 @@ PLAN_EVERY_FACT = """
 import sys
 from medmassage_rules.cases.loading import load_case
 from medmassage_rules.kb.loading import load_knowledge_base
-from medmassage_rules.planning.planner import plan_case
+from medmassage_rules.planning.pipeline import plan_case
 from medmassage_rules.render.json import render_json
 kb = load_knowledge_base()
 for path in sys.argv[1:]:
@@ -95,7 +95,7 @@ def test_the_first_plan_of_a_process_is_the_plan_of_the_whole_engine() -> None:
     case = FACTS / "p13-runner-competing.yaml"
     code = ("import sys; from medmassage_rules.cases.loading import load_case; "
             "from medmassage_rules.kb.loading import load_knowledge_base; "
-            "from medmassage_rules.planning.planner import plan_case; "
+            "from medmassage_rules.planning.pipeline import plan_case; "
             "from medmassage_rules.render.json import render_json; "
             "kb = load_knowledge_base(); c = load_case(sys.argv[1], kb.vocabulary); "
             "a = render_json(plan_case(c, kb)); b = render_json(plan_case(c, kb)); "

@@ -77,7 +77,7 @@ def test_the_docs_name_every_check_of_lint_and_every_grade() -> None:
     for check in ("unknown-id", "duplicate-id", "evidence", "never-fires", "redundant", "conflict", "gap",
                   "unused-term", "invalid-rule", "grade-source", "traceable", "claim-acuity"):
         assert f"`{check}`" in authoring, check
-    from medmassage_rules.kb.operators import MODIFIERS, OPERATORS
+    from medmassage_rules.kb.condition_operators import MODIFIERS, OPERATORS
 
     for op in [*OPERATORS, *MODIFIERS]:
         assert f"`{op}`" in authoring, op

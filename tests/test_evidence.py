@@ -188,7 +188,7 @@ def test_the_graph_drops_an_x_reason_even_from_unvalidated_rules(rules_copy: Pat
 def test_no_explanation_or_handout_line_says_a_modality_serves_a_benefit_graded_x_for_it(kb) -> None:
     from medmassage_rules.cases.loading import load_case
     from medmassage_rules.explain import why
-    from medmassage_rules.planning.planner import plan_case
+    from medmassage_rules.planning.pipeline import plan_case
 
     checked = 0
     for path in sorted(FACTS.glob("*.yaml")):

@@ -17,7 +17,7 @@ from medmassage_rules.kb.fact_types import KIND_OF
 from medmassage_rules.kb.loading import load_knowledge_base
 from medmassage_rules.kb.wording import Words
 from medmassage_rules.planning.certainty import GRADE_WEIGHT
-from medmassage_rules.planning.planner import plan_case
+from medmassage_rules.planning.pipeline import plan_case
 from medmassage_rules.render.explain_text import render_explanation, render_explanation_markdown
 
 from .conftest import FACTS

@@ -10,7 +10,7 @@ from medmassage_rules.batch.expectations import check_expectations
 from medmassage_rules.cases.loading import load_case
 from medmassage_rules.kb.knowledge_base import PLANNER_RULES
 from medmassage_rules.kb.loading import load_knowledge_base
-from medmassage_rules.planning.planner import plan_case
+from medmassage_rules.planning.pipeline import plan_case
 
 from .conftest import FACTS
 

@@ -17,7 +17,7 @@ from medmassage_rules.cli import main
 from medmassage_rules.explain.derivation import derivation_graph, plan_node
 from medmassage_rules.kb.graph import chain_modalities, edges_of, treatment_modalities
 from medmassage_rules.kb.knowledge_base import PLANNER_RULES
-from medmassage_rules.planning.planner import plan_case
+from medmassage_rules.planning.pipeline import plan_case
 from medmassage_rules.render.graph_formats import to_dot
 
 from .conftest import FACTS, ROOT

@@ -23,7 +23,7 @@ from medmassage_rules.batch.baseline import Comparison, Signature
 from medmassage_rules.cases.loading import validate_case
 from medmassage_rules.errors import CaseError, printable, shown
 from medmassage_rules.files import reading as loaders
-from medmassage_rules.planning.planner import plan_case
+from medmassage_rules.planning.pipeline import plan_case
 from medmassage_rules.render.markdown import inline
 
 from .conftest import FACTS, ROOT
@@ -455,7 +455,7 @@ def test_duplicate_and_invalid_rows_are_not_added_to_the_baseline_diff(tmp_path:
 # -- the package -----------------------------------------------------------------------------------
 
 def test_importing_the_package_leaves_the_root_logger_to_the_host() -> None:
-    code = ("import logging, medmassage_rules.planning.planner, medmassage_rules.engine.compiler\n"
+    code = ("import logging, medmassage_rules.planning.pipeline, medmassage_rules.engine.compiler\n"
             "assert logging.getLogger().handlers == [], logging.getLogger().handlers\n"
             "logging.basicConfig(level=logging.INFO, format='HOST %(message)s')\n"
             "logging.getLogger('host').info('configured')\n")

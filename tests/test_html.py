@@ -19,7 +19,7 @@ from click.testing import CliRunner
 from medmassage_rules.cases.loading import load_case, validate_case
 from medmassage_rules.cli import main
 from medmassage_rules.explain.layers import LAYERS, layout, node_state, reasoning_graph
-from medmassage_rules.planning.planner import plan_case
+from medmassage_rules.planning.pipeline import plan_case
 from medmassage_rules.render.html import render_html
 from medmassage_rules.render.svg import CHAR_W, reasoning_geometry
 

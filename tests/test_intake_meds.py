@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from medmassage_rules.cases.loading import validate_case
 from medmassage_rules.errors import CaseError
 from medmassage_rules.intake.medications import is_atc, load_drugs, parse_table
-from medmassage_rules.planning.planner import plan_case
+from medmassage_rules.planning.pipeline import plan_case
 
 DRUGS = load_drugs()
 CTS = {"condition": "carpal_tunnel_syndrome", "side": "right", "acuity": "chronic"}

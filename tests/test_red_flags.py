@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from medmassage_rules.cases.models import Case
-from medmassage_rules.planning.planner import plan_case
+from medmassage_rules.planning.pipeline import plan_case
 from medmassage_rules.planning.results import PlanResult
 
 from .strategies import KB, V, build, case_dicts

@@ -13,8 +13,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from medmassage_rules.planning.planner import plan_case
-from medmassage_rules.planning.session import DEFAULT_CEILING, SEGMENT_MAX, SEGMENT_MIN, GroupNeed, allocate
+from medmassage_rules.planning.pipeline import plan_case
+from medmassage_rules.planning.session_time import DEFAULT_CEILING, SEGMENT_MAX, SEGMENT_MIN, GroupNeed, allocate
 
 from .strategies import KB, build
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from medmassage_rules.planning.pipeline import plan_case
 from medmassage_rules.planning.plan import Plan
-from medmassage_rules.planning.planner import plan_case
 
 from .strategies import KB, V, build
 

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from medmassage_rules.cases.loading import load_case, validate_case
 from medmassage_rules.cli import main
-from medmassage_rules.planning.planner import plan_case
+from medmassage_rules.planning.pipeline import plan_case
 from medmassage_rules.teach.consult import consult
 from medmassage_rules.teach.quiz import quiz_questions
 from medmassage_rules.teach.rule_needs import Needs

@@ -15,7 +15,7 @@ from ..files.reading import (
     read_text,
 )
 from ..kb.knowledge_base import KnowledgeBase
-from ..planning.planner import plan_case
+from ..planning.pipeline import plan_case
 from .baseline import Signature
 from .expectations import check_expectations
 from .inputs import Task

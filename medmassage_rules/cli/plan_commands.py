@@ -40,7 +40,7 @@ def recommend(case: Path, fmt: str | None, output: Path | None, explain: bool, r
     """
     from ..cases.streams import STDIN, load_case_or_stream
     from ..files.writing import check_outputs, identities
-    from ..planning.planner import plan_case
+    from ..planning.pipeline import plan_case
     from ..render.formats import TERMINAL_FORMATS, format_of_output, render_plan
 
     if fmt is None:
@@ -85,7 +85,7 @@ def explain(case: Path, why_id: str | None, why_not_id: str | None, fmt: str, ru
         raise click.UsageError("give exactly one of --why ID or --why-not ID")
     from ..cases.loading import load_case
     from ..explain import why, why_not
-    from ..planning.planner import plan_case
+    from ..planning.pipeline import plan_case
     from ..render.explain_text import render_explanation, render_explanation_markdown
 
     kb = knowledge_base(rules_dir)
@@ -115,7 +115,7 @@ def trace(case: Path, step: bool, quiz: bool, rules_dir: Path | None) -> None:
       medmassage trace facts/p01-cts-mild-right.yaml --step --quiz
     """
     from ..cases.loading import load_case
-    from ..planning.planner import plan_case
+    from ..planning.pipeline import plan_case
     from ..teach.trace_session import TraceSession
 
     kb = knowledge_base(rules_dir)

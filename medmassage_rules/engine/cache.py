@@ -14,7 +14,7 @@ from typing import Any
 
 from ..kb import fact_types as F
 from ..kb.knowledge_base import KnowledgeBase
-from ..kb.patterns import pattern_matches
+from ..kb.pattern_matching import pattern_matches
 from ..kb.rule_specs import RuleSpec
 from .compiler import compile_engine
 from .planning_engine import PlanningEngine

@@ -1,7 +1,7 @@
 """Compile a knowledge base into an experta engine, run it deterministically, trace it.
 
 Each rule spec becomes one experta ``Rule``: its patterns become fact patterns (field
-conditions through :mod:`~medmassage_rules.kb.operators`), its clearance gates become
+conditions through :mod:`~medmassage_rules.kb.condition_operators`), its clearance gates become
 ``NOT(Clearance(...))``, and its actions become a right-hand side that declares derived
 facts. The engine class is built once per knowledge base; one instance per process is
 reused with ``reset()``.
@@ -15,9 +15,9 @@ from typing import Any
 from experta import AS, MATCH, NOT, P, Rule
 
 from ..kb import fact_types as F
+from ..kb.condition_operators import compile_condition
 from ..kb.fact_types import SUBJECT_FIELD
 from ..kb.knowledge_base import KnowledgeBase
-from ..kb.operators import compile_condition
 from ..kb.rule_specs import DEFAULT_CERTAINTY, RuleSpec, SiteRef
 from ..kb.vocabulary import Vocabulary
 from .planning_engine import PlanningEngine

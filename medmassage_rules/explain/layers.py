@@ -7,7 +7,7 @@ targets of its session segments. Vetoes stand out: a blocked or priced-out modal
 blocked area, a pressure cap, a required clearance, a referral or a no-treatment status is a
 node of its own, linked from the fact that caused it by a ``blocks`` or ``caps`` edge.
 
-Built from :class:`~medmassage_rules.planning.planner.PlanResult` (its trace and plan) as a networkx
+Built from :class:`~medmassage_rules.planning.pipeline.PlanResult` (its trace and plan) as a networkx
 ``DiGraph``; :func:`layout` gives every edge that skips a column a bend point in each column
 it crosses (so it is drawn between the boxes, never over one), then orders each column by
 the barycentre of its neighbours, which keeps edge crossings low. Plain Python: no numpy.

@@ -16,7 +16,7 @@ from typing import Any
 from ..kb import fact_types as F
 from ..kb.graph import edges_of
 from ..kb.knowledge_base import KnowledgeBase
-from ..kb.patterns import pattern_matches
+from ..kb.pattern_matching import pattern_matches
 from ..kb.rule_specs import RuleSpec
 from ..kb.wording import STATUS_PHRASES, Words, describe_conclusion, or_list, side_note
 from ..planning.certainty import GRADE_WEIGHT, evidence_factor

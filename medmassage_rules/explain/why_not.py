@@ -14,7 +14,7 @@ from typing import Any
 
 from ..kb import fact_types as F
 from ..kb.graph import edges_of
-from ..kb.patterns import pattern_matches
+from ..kb.pattern_matching import pattern_matches
 from ..kb.rule_specs import RuleSpec
 from ..kb.wording import LINE_WORDS, or_list
 from ..planning.resolution import NO_TARGET_IT_APPLIES_TO

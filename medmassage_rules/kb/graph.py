@@ -26,10 +26,10 @@ from typing import Any
 
 import networkx as nx
 
-from ..kb.patterns import field_matches
-from ..kb.vocabulary import Vocabulary
 from .fact_types import SUBJECT_FIELD
+from .pattern_matching import field_matches
 from .rule_specs import DEFAULT_CERTAINTY, Caveat, RuleSpec, SiteRef, contradicted_benefits
+from .vocabulary import Vocabulary
 from .wording import Words, or_list
 
 # Which node kind the subject field of a pattern points at.

@@ -11,8 +11,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from ..errors import NO_VALUE, Problem, key_text, shown
+from .condition_operators import LIST_OPERATORS, MODIFIERS, NUMERIC_OPERATORS, OPERATORS
 from .fact_types import BOOLEAN_FIELDS, DOMAINS, FIELDS, INPUT_KINDS, NUMERIC_FIELDS
-from .operators import LIST_OPERATORS, MODIFIERS, NUMERIC_OPERATORS, OPERATORS
 from .rule_specs import RuleSpec, SiteRef
 from .vocabulary import Vocabulary
 

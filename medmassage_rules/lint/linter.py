@@ -3,7 +3,7 @@
 Every problem the loader finds (unknown ids, duplicate rule ids, a missing grade or
 citation, an unknown citation key) becomes a lint error naming the file and rule, under the
 check its code belongs to (:data:`~medmassage_rules.lint.findings.LOAD_CHECKS`); then the
-rules that load are analysed as sets of facts (:mod:`~medmassage_rules.kb.patterns`):
+rules that load are analysed as sets of facts (:mod:`~medmassage_rules.kb.pattern_matching`):
 
 - **never fires** (error): a condition no value satisfies (``lt: 20`` with ``ge: 50``, an ``in``
   list of ids none of which exists), contradictory conditions on the one labs, vitals or patient
@@ -31,7 +31,7 @@ from ..errors import Problem, RuleDefinitionError
 from ..intake.check import intake_problems
 from ..kb.graph import build_knowledge_graph, edges_of, treatment_modalities
 from ..kb.loading import KnowledgeFiles, read_knowledge_base
-from ..kb.patterns import SINGLE_KINDS, Universe
+from ..kb.pattern_matching import SINGLE_KINDS, Universe
 from ..kb.rule_specs import RuleSpec
 from ..kb.wording import Words, or_list
 from .evidence import evidence_problems

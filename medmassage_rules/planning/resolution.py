@@ -29,7 +29,7 @@ from .plan import (
     Work,
 )
 from .results import Conclusions, Outcome
-from .session import DEFAULT_CEILING, SEGMENT_MIN, GroupNeed, allocate
+from .session_time import DEFAULT_CEILING, SEGMENT_MIN, GroupNeed, allocate
 from .targets import Targets, TargetState
 
 NO_TARGET_IT_APPLIES_TO = "no target it applies to"

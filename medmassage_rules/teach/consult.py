@@ -17,7 +17,7 @@ import yaml
 from ..cases.loading import validate_case
 from ..cases.models import Case
 from ..kb.knowledge_base import KnowledgeBase
-from ..planning.planner import plan_case
+from ..planning.pipeline import plan_case
 from ..planning.results import PlanResult
 from .case_draft import SOURCE
 from .dialogue import Ask, Say

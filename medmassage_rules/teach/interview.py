@@ -17,7 +17,7 @@ from typing import Any
 from ..cases.loading import validate_case
 from ..cases.models import NEEDS_AREA
 from ..kb.rule_specs import RuleSpec
-from ..planning.planner import plan_case
+from ..planning.pipeline import plan_case
 from .case_draft import DEFAULT_ID, SOURCE
 from .dialogue import menu
 from .questions import Question, Script, as_id, yes_no

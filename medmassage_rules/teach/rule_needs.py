@@ -22,7 +22,7 @@ from typing import Any
 from ..cases.models import NEEDS_AREA
 from ..kb.fact_types import SUBJECT_FIELD
 from ..kb.knowledge_base import KnowledgeBase
-from ..kb.patterns import Universe, field_matches, pattern_matches
+from ..kb.pattern_matching import Universe, field_matches, pattern_matches
 from ..kb.rule_specs import RuleSpec, SiteRef
 
 SCREENED_KINDS = ("finding", "history", "patient", "vitals", "labs", "medication")

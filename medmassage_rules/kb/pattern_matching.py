@@ -5,7 +5,7 @@ the same questions without running it: which fact of a case satisfies a pattern 
 counterfactual: which condition a case lacks), and over the finite universe of values a
 field can take, which values a condition admits (for lint: a condition nothing satisfies,
 a pattern that implies another). Every field test goes through
-:func:`~medmassage_rules.kb.operators.compile_condition`, the engine's own registry.
+:func:`~medmassage_rules.kb.condition_operators.compile_condition`, the engine's own registry.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from .condition_operators import NUMERIC_OPERATORS, compile_condition
 from .fact_types import BOOLEAN_FIELDS, DOMAINS, NUMERIC_FIELDS
-from .operators import NUMERIC_OPERATORS, compile_condition
 from .vocabulary import Vocabulary
 
 # Kinds of which a case holds exactly one fact: two patterns on them test the same fact.

@@ -6,7 +6,7 @@
 * docs/evidence.md — every rule's claim, grade and source with what the source found, the
   caveats (grade X) and the references.
 
-tests/test_docs.py fails when any page differs from what this script would write.
+tests/docs/test_docs.py fails when any page differs from what this script would write.
 """
 
 from __future__ import annotations
@@ -151,7 +151,7 @@ CAVEAT_EXAMPLE = "medmassage explain facts/p14-lymphedema-arm-cleared.yaml --why
 
 def _console(command: str) -> str:
     """What a command prints on a terminal (stdout and stderr as they come), run from the checkout
-    (as tests/test_doc_examples.py runs it)."""
+    (as tests/docs/test_doc_examples.py runs it)."""
     cwd = Path.cwd()
     terminal = io.StringIO()
     try:

@@ -3,7 +3,7 @@
 The index is generated from the maintained ``simple-icd-10-cm`` package (the CMS tabular list
 it ships), so the code set is never typed by hand; the package itself is too slow to import on
 every run (about 1.6 s), so the command line reads this index instead, and only when a case
-holds a code. ``tests/test_intake_codes.py`` checks the shipped index against the package.
+holds a code. ``tests/intake/test_codes.py`` checks the shipped index against the package.
 
 Usage:  pip install simple-icd-10-cm && python scripts/build_icd10_index.py [OUTPUT]
 

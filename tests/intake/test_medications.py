@@ -1,0 +1,162 @@
+"""Any medication list (case-format §5): names, brands, ATC codes and classes; drugs with
+several classes; unrecognised names kept and never refused; scoped clearances."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from medmassage_rules.cases.loading import validate_case
+from medmassage_rules.errors import CaseError
+from medmassage_rules.intake.medications import is_atc, load_drugs, parse_table
+from medmassage_rules.planning.pipeline import plan_case
+
+DRUGS = load_drugs()
+CTS = {"condition": "carpal_tunnel_syndrome", "side": "right", "acuity": "chronic"}
+
+
+def case(medications: list, **more: object) -> dict:
+    return {"id": "m", "diagnoses": [CTS], "medications": medications, **more}
+
+
+def valid(data: dict, vocab):
+    return validate_case(data, "c.yaml", vocab)
+
+
+def test_the_table_holds_at_least_150_drugs_with_full_atc_codes() -> None:
+    drugs = {d.name: d for d in DRUGS.drugs.values()}
+    assert len(drugs) >= 150
+    assert all(is_atc(code) and len(code) == 7 for d in drugs.values() for code in d.atc)
+
+
+def test_every_class_of_the_table_is_a_vocabulary_class(vocab) -> None:
+    assert {c for classes in DRUGS.prefixes.values() for c in classes} <= set(vocab.medication_classes)
+
+
+@pytest.mark.parametrize(("atc", "classes"), [
+    ("B01AA03", ("anticoagulant",)), ("B01AE07", ("anticoagulant",)), ("B01AF02", ("anticoagulant",)),
+    ("B01AB05", ("anticoagulant",)), ("B01AC04", ("antiplatelet",)), ("L01XA03", ("chemotherapy",)),
+    ("H02AB07", ("long_term_corticosteroid",)), ("M03BX01", ("muscle_relaxant",)),
+    ("N02BE01", ("analgesic",)), ("N02AA01", ("analgesic", "opioid")), ("M01AE01", ("analgesic", "nsaid")),
+    ("A10AE04", ("insulin",)), ("C09AA03", ("antihypertensive",)), ("A10BA02", ()), ("J01CA04", ()),
+])
+def test_atc_prefixes_classify(atc: str, classes: tuple[str, ...]) -> None:
+    assert DRUGS.atc_classes(atc) == classes
+
+
+def test_v1_names_and_classes_keep_their_class(vocab) -> None:
+    names = [*vocab.medications, *vocab.medication_classes[:6]]
+    got = valid(case(names), vocab)
+    expected = {**{n: c for n, c in vocab.medications.items()}, **{c: c for c in vocab.medication_classes[:6]}}
+    assert got.medication_classes(vocab) == expected
+    assert got.unrecognised_medications == ()
+
+
+def test_a_drug_may_have_several_classes(vocab) -> None:
+    got = valid(case(["aspirin"]), vocab)
+    assert got.medication_pairs(vocab) == [("aspirin", "antiplatelet"), ("aspirin", "analgesic"),
+                                          ("aspirin", "nsaid")]
+    assert got.medication_classes(vocab) == {"aspirin": "antiplatelet"}
+
+
+@pytest.mark.parametrize(("entry", "pairs"), [
+    ("Eliquis", [("eliquis", "anticoagulant")]),
+    ("lisinopril", [("lisinopril", "antihypertensive")]),
+    ({"name": "Eliquis", "atc": "B01AF02"}, [("eliquis", "anticoagulant")]),
+    ({"name": "a trial drug", "atc": "b01af"}, [("a trial drug", "anticoagulant")]),
+    ({"name": "a trial drug", "class": "Chemotherapy"}, [("a trial drug", "chemotherapy")]),
+    ({"name": "Lantus"}, [("lantus", "insulin")]),
+    ("metformin", []),
+])
+def test_names_brands_atc_codes_and_classes(vocab, entry, pairs) -> None:
+    got = valid(case([entry]), vocab)
+    assert got.medication_pairs(vocab) == pairs
+    assert got.unrecognised_medications == ()
+
+
+def test_an_unknown_name_is_kept_and_listed_not_refused(vocab) -> None:
+    got = valid(case(["lisinopril", "Zorblax 5 mg", {"name": "herbal tea"}]), vocab)
+    assert got.unrecognised_medications == ("zorblax 5 mg", "herbal tea")
+    assert got.medication_pairs(vocab) == [("lisinopril", "antihypertensive")]
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.text(alphabet="qwxzjkv", min_size=3, max_size=12), min_size=1, max_size=3))
+def test_an_unrecognised_medication_never_changes_the_plan(kb, names: list[str]) -> None:
+    base = plan_case(valid(case(["warfarin"]), kb.vocabulary), kb).plan.to_dict()
+    more = plan_case(valid(case(["warfarin", *names]), kb.vocabulary), kb).plan.to_dict()
+    assert more["unrecognised_medications"] == list(dict.fromkeys(names))
+    for key in ("status", "modalities", "targets", "blocked", "pressure_cap", "session", "clearances_required",
+                "referrals"):
+        assert more[key] == base[key], key
+
+
+@pytest.mark.parametrize(("entry", "path", "fragment"), [
+    ({"name": "x", "class": "elixir"}, "medications[0].class", "unknown medication class id"),
+    ({"name": "x", "atc": "B1"}, "medications[0].atc", "not an ATC code"),
+    ({"atc": "B01AF02"}, "medications[0].name", "required field is missing"),
+    ({"name": "x", "dose": "5 mg"}, "medications[0].dose", "unknown field"),
+])
+def test_bad_medication_objects_are_refused(vocab, entry: dict, path: str, fragment: str) -> None:
+    with pytest.raises(CaseError) as caught:
+        valid(case([entry]), vocab)
+    lines = [str(p) for p in caught.value.problems]
+    assert len(lines) == 1 and lines[0].startswith(f"c.yaml: {path}: ") and fragment in lines[0], lines
+
+
+@pytest.mark.parametrize(("medication", "rule"), [
+    ("insulin glargine", "med-insulin-injection-site"),
+    ("lisinopril", "med-antihypertensive-rising"),
+    ("oxycodone", "med-analgesic-feedback"),
+    ("ibuprofen", "med-analgesic-feedback"),
+])
+def test_each_new_class_brings_its_advisory(kb, medication: str, rule: str) -> None:
+    result = plan_case(valid(case([medication]), kb.vocabulary), kb)
+    advisory = kb.by_id[rule].then.advisory
+    assert advisory in result.plan.advisories
+    assert result.plan.status == "treat"  # an advisory changes no status
+
+
+def test_the_table_refuses_its_own_mistakes() -> None:
+    data = {"atc_classes": {"B01AF": "anticoagulant", "B1": "x"},
+            "drugs": {"apixaban": {"atc": "B01AF02", "brands": ["Eliquis"]},
+                      "other": {"atc": "B01AF0", "brands": ["eliquis"]}}}
+    _, found = parse_table(data, "medications.yaml", ("anticoagulant",))
+    problems = [str(p) for p in found]
+    assert {p.code for p in found} == {"not_an_atc_code", "unknown_class", "duplicate_name"}
+    assert any("atc_classes.B1: not an ATC code" in p for p in problems)
+    assert any("unknown medication class 'x'" in p for p in problems)
+    assert any("'B01AF0' is not a full ATC code" in p for p in problems)
+    assert any("the name 'eliquis' is already apixaban" in p for p in problems)
+
+
+# -- clearances ---------------------------------------------------------------------------------------
+def test_clearances_may_be_ids_or_scoped_objects(vocab) -> None:
+    got = valid(case([], clearances=["cardiac", {"id": "physician", "for": "cellulitis"},
+                                      {"id": "obstetric", "for": "blood_pressure"}]), vocab)
+    assert got.clearance_pairs() == (("cardiac", None), ("physician", "cellulitis"), ("obstetric", "blood_pressure"))
+
+
+@pytest.mark.parametrize(("entry", "path"), [
+    ({"id": "physician", "for": "sunburn"}, "clearances[0].for"),
+    ({"id": "plumber", "for": "cellulitis"}, "clearances[0].id"),
+    ({"id": "physician"}, "clearances[0].for"),
+    ("vascularr", "clearances[0]"),
+])
+def test_bad_clearances_are_refused(vocab, entry, path: str) -> None:
+    with pytest.raises(CaseError) as caught:
+        valid(case([], clearances=[entry]), vocab)
+    lines = [str(p) for p in caught.value.problems]
+    assert len(lines) == 1 and lines[0].startswith(f"c.yaml: {path}: "), lines
+
+
+def test_the_public_intake_case(vocab) -> None:
+    from medmassage_rules.cases.loading import load_case
+
+    from ..conftest import FACTS
+
+    got = load_case(FACTS / "p23-icd10-and-intake-meds.yaml", vocab)
+    assert got.diagnoses[0].condition == "carpal_tunnel_syndrome" and got.diagnoses[0].side == "right"
+    assert ("eliquis", "anticoagulant") in got.medication_pairs(vocab)
+    assert got.unrecognised_medications == ()

@@ -16,17 +16,6 @@ from ..kb.knowledge_base import KnowledgeBase
 from ..kb.wording import Words, describe_conclusion, side_note
 from ..planning.results import PlanResult
 
-# Which node kind the subject field of a pattern points at.
-SUBJECT_KIND = {"diagnosis": "condition", "finding": "finding", "history": "history",
-                "medication": "medication_class", "clearance": "clearance", "request": "modality",
-                "exclusion": "modality", "focus": "area"}
-CHAIN_TYPES = frozenset({"indicates", "serves", "served_by"})
-TREATMENT_TYPES = frozenset({"triggers", "proposes"})
-
-
-def node_id(kind: str, ident: str) -> str:
-    return f"{kind}:{ident}"
-
 
 # -- the derivation graph -----------------------------------------------------------------------------
 def case_fact_id(fact: Mapping[str, Any]) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 
 class MedMassageError(Exception):
@@ -71,13 +71,20 @@ def key_text(value: object) -> str:
     return value if isinstance(value, str) else shown(value)
 
 
+NUMBER_BITS = 64  # a number in a data file is at most this wide
+
+
+def _too_wide(value: object) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > NUMBER_BITS
+
+
 def shown(value: object) -> str:
     """repr() of a value for a message: at most 80 characters; a huge integer described, not printed.
 
     Formatting an integer of more than 4,300 digits raises ValueError; a YAML hex literal
     can hold one.
     """
-    if isinstance(value, int) and value.bit_length() > 64:
+    if _too_wide(value):
         return f"an integer of about {int(value.bit_length() * 0.30103) + 1} digits"
     try:
         text = repr(value)
@@ -85,8 +92,6 @@ def shown(value: object) -> str:
         return f"a {type(value).__name__} holding an integer too long to print"
     return text if len(text) <= 80 else text[:77] + "..."
 
-
-NUMBER_BITS = 64  # a number in a data file is at most this wide
 
 
 def huge_numbers(data: Any, path: str = "") -> list[tuple[str, int]]:
@@ -99,12 +104,12 @@ def huge_numbers(data: Any, path: str = "") -> list[tuple[str, int]]:
     stack: list[tuple[str, Any]] = [(path, data)]
     while stack:
         where, value = stack.pop()
-        if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > NUMBER_BITS:
+        if _too_wide(value):
             found.append((where, value))
         elif isinstance(value, dict):
             for key, item in value.items():
                 inner = f"{where}.{key_text(key)}" if where else key_text(key)
-                if isinstance(key, int) and not isinstance(key, bool) and key.bit_length() > NUMBER_BITS:
+                if _too_wide(key):
                     found.append((where, key))
                 stack.append((inner, item))
         elif isinstance(value, list):

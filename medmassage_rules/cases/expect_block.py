@@ -20,7 +20,7 @@ from pydantic import BeforeValidator, Field, ValidationInfo, model_validator
 from pydantic_core import PydanticCustomError
 
 from ..intake import codes as icd
-from ..kb.vocabulary import Vocabulary
+from ..kb.vocabulary import NO_TREATMENT, REFERRING, Vocabulary
 from .fields import (
     MAX_IDS,
     ClearanceId,
@@ -37,9 +37,6 @@ from .fields import (
 )
 
 IMPOSSIBLE = "impossible_expectation"
-# the statuses of contract §2 whose plans treat nothing: no modalities, no targets, 0 minutes
-NO_TREATMENT = ("refer_urgent", "refer", "defer", "needs_clearance")
-REFERRING = ("refer_urgent", "refer")  # plans that carry at least one referral
 UNCAPPED = ("treat",)  # plans with no pressure cap below the highest pressure
 
 # An any-of list "should have at least 1 item", as pydantic words it; the schema says so too (minItems).

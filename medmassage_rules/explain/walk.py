@@ -19,7 +19,7 @@ from ..kb.knowledge_base import KnowledgeBase
 from ..kb.pattern_matching import pattern_matches
 from ..kb.rule_specs import RuleSpec
 from ..kb.wording import STATUS_PHRASES, Words, describe_conclusion, or_list, side_note
-from ..planning.certainty import GRADE_WEIGHT, evidence_factor
+from ..planning.certainty import evidence_factor, grade_weight
 from ..planning.plan import PlannedModality, PlannedTarget
 from ..planning.results import PlanResult
 from .derivation import derivation_graph, plan_node
@@ -105,8 +105,7 @@ class DerivationWalk:
 
     def certainty(self, firing: str, proposal: Any) -> Certainty:
         rule = self.kb.by_id[proposal["rule"]]
-        weight = 1.0 if proposal["line"] == "request" else GRADE_WEIGHT.get(rule.grade, GRADE_WEIGHT["L"])
-        factor = round((rule.certainty or 1.0) * weight, 6)
+        factor = round((rule.certainty or 1.0) * grade_weight(self.kb, proposal), 6)
         premise = min((self.fact(n).get("cf", 1.0) for n in self.inputs_of(firing)), default=1.0)
         return Certainty(factor, premise, round(evidence_factor(self.kb, proposal), 6))
 

@@ -5,6 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 Pressure = str
+# The plan statuses of contract §2 whose plans treat nothing (no modalities, no targets, 0 minutes),
+# and those among them that always carry a referral.
+NO_TREATMENT = ("refer_urgent", "refer", "defer", "needs_clearance")
+REFERRING = ("refer_urgent", "refer")
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import Problem, printable
+from ..errors import Problem
 
 ERROR, WARNING = "error", "warning"
 
@@ -58,7 +58,7 @@ class LintFinding:
         return self.problem.what
 
     def __str__(self) -> str:
-        return f"{self.severity}: {printable(str(self.problem), one_line=True)} [{self.check}]"
+        return f"{self.severity}: {self.problem} [{self.check}]"  # a problem prints as one escaped line
 
 
 @dataclass(frozen=True)

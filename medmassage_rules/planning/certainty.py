@@ -14,13 +14,19 @@ from ..kb.knowledge_base import KnowledgeBase
 GRADE_WEIGHT = {"H": 1.0, "M": 0.85, "L": 0.6}  # certainty follows the evidence (clinical-v2 §5)
 
 
+def grade_weight(kb: KnowledgeBase, proposal: Any) -> float:
+    """What the grade of a proposing rule's evidence weighs its factor by (clinical-v2 §5); a
+    request is not evidence and is not weighed."""
+    if proposal["line"] == "request":
+        return 1.0
+    rule = kb.by_id.get(proposal["rule"])
+    return GRADE_WEIGHT.get(rule.grade if rule else "L", GRADE_WEIGHT["L"])
+
+
 def evidence_factor(kb: KnowledgeBase, proposal: Any) -> float:
     """A proposing rule's certainty (its line's factor times the weakest premise) weighed by the
-    grade of its evidence (clinical-v2 §5)."""
-    if proposal["line"] == "request":
-        return float(proposal["certainty"])
-    rule = kb.by_id.get(proposal["rule"])
-    return float(proposal["certainty"]) * GRADE_WEIGHT.get(rule.grade if rule else "L", GRADE_WEIGHT["L"])
+    grade of its evidence."""
+    return float(proposal["certainty"]) * grade_weight(kb, proposal)
 
 
 def combine(kb: KnowledgeBase, proposals: Iterable[Any]) -> tuple[tuple[tuple[str, float], ...], float]:

@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ..kb.vocabulary import NO_TREATMENT
+
 SCHEMA_VERSION = 2
 SITE_APPLICABILITY = "site-applicability"  # the planner's own rule: no target the modality applies to
-NO_TREATMENT = ("refer_urgent", "refer", "defer", "needs_clearance")
 
 
 @dataclass(frozen=True)

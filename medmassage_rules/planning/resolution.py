@@ -16,10 +16,10 @@ from collections import defaultdict
 from ..cases.models import Case
 from ..intake.medications import load_drugs
 from ..kb.knowledge_base import KnowledgeBase
+from ..kb.vocabulary import NO_TREATMENT
 from .certainty import GRADE_WEIGHT, combine
 from .limits import Limits
 from .plan import (
-    NO_TREATMENT,
     SITE_APPLICABILITY,
     BlockedModality,
     Plan,

@@ -17,7 +17,6 @@ from ..kb.wording import Words
 from ..planning.results import PlanResult
 
 QUIZ_LINES = ("first", "second")
-QUIZ_COMMANDS = ("hint", "skip", "quit")
 
 
 def _fact_key(fact: Any) -> str:

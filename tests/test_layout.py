@@ -27,6 +27,7 @@ STAGES: tuple[tuple[str, ...], ...] = (
     ("explain", "teach", "batch"),
     ("lint",),
     ("render",),
+    ("web",),
     ("cli",),
     ("__main__",),
 )

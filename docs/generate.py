@@ -50,8 +50,8 @@ def cli_reference() -> str:
         info = " ".join(path)
         settings = {**main.context_settings, "max_content_width": 100, "terminal_width": 100}
         parent = None
-        for depth in range(1, len(path)):
-            parent = click.Context(main, info_name=" ".join(path[:depth]), parent=parent, **settings)
+        for depth in range(1, len(path)):  # each context names one word: click joins them on the usage line
+            parent = click.Context(main, info_name=path[depth - 1], parent=parent, **settings)
         ctx = click.Context(command, info_name=path[-1], parent=parent, **settings)
         parts += [f"## `{info}`", "", "```", command.get_help(ctx).rstrip(), "```", ""]
     return "\n".join(parts)

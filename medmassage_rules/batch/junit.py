@@ -7,6 +7,12 @@ invalid, and ``<skipped>`` marks a case without an ``expect`` block. The counts 
 suite's attributes, which are only known at the end: test cases are streamed to a
 temporary file as they finish (memory stays flat however many cases there are) and the
 document is assembled when the batch ends.
+
+A comparison with a baseline (``batch --baseline``) adds a second suite, ``medmassage
+baseline``: its properties count the changed cases by kind of change (``changed.<kind>``) and
+name the rules involved (``rule.<id>``); each changed case is a test case whose
+``<system-out>`` lists its differences and rules, as the summary does. A change is not a
+failure: the expectations decide that.
 """
 
 from __future__ import annotations
@@ -17,7 +23,10 @@ import tempfile
 import xml.etree.ElementTree as ET
 from typing import IO
 
+from .baseline import BaselineDiff
+
 SUITE_NAME = "medmassage batch"
+BASELINE_SUITE = "medmassage baseline"
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
@@ -55,8 +64,9 @@ class JUnitWriter:
             node.text = _xml("\n".join(failures))
         self.body.write(ET.tostring(case, encoding="utf-8") + b"\n")
 
-    def finish(self, seconds: float) -> None:
-        """Write the whole document: the suite with its counts around the streamed test cases."""
+    def finish(self, seconds: float, baseline: BaselineDiff | None = None) -> None:
+        """Write the whole document: the suite with its counts around the streamed test cases,
+        and the baseline suite when the batch was compared with one."""
         suite = ET.Element("testsuite", name=SUITE_NAME, tests=str(self.tests), failures=str(self.failures),
                            errors=str(self.errors), skipped=str(self.skipped), time=f"{seconds:.3f}")
         suite.text = "\n"
@@ -65,13 +75,37 @@ class JUnitWriter:
         self.out.write(head.encode("utf-8"))
         self.body.seek(0)
         shutil.copyfileobj(self.body, self.out)
-        self.out.write(b"</testsuite>" + tail.encode("utf-8") + b"\n</testsuites>\n")
+        self.out.write(b"</testsuite>" + tail.encode("utf-8") + b"\n")
+        if baseline is not None:
+            self.out.write(ET.tostring(baseline_suite(baseline), encoding="utf-8") + b"\n")
+        self.out.write(b"</testsuites>\n")
 
     def __enter__(self) -> JUnitWriter:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.body.close()
+
+
+def baseline_suite(diff: BaselineDiff) -> ET.Element:
+    """The comparison with a baseline as a JUnit suite (see the module doc)."""
+    suite = ET.Element("testsuite", name=BASELINE_SUITE, tests=str(len(diff.changed)), failures="0",
+                       errors="0", skipped="0")
+    props = ET.SubElement(suite, "properties")
+    counts = [("baseline", diff.baseline), ("compared", str(diff.compared)), ("changed", str(len(diff.changed))),
+              ("added", str(len(diff.added))), ("removed", str(len(diff.removed)))]
+    counts += [(f"changed.{kind}", str(n)) for kind, n in diff.kinds]
+    counts += [(f"rule.{rule}", f"{how} in {n} changed case{'s' if n != 1 else ''}") for rule, how, n in diff.rules]
+    for name, value in counts:
+        ET.SubElement(props, "property", name=name, value=_xml(value))
+    for change in diff.changed:
+        case = ET.SubElement(suite, "testcase", name=_xml(change.case_id), classname=_xml(classname(change.source)))
+        ET.SubElement(case, "system-out").text = _xml(str(change))
+    for case_id in diff.added:
+        ET.SubElement(props, "property", name="added", value=_xml(case_id))
+    for case_id in diff.removed:
+        ET.SubElement(props, "property", name="removed", value=_xml(case_id))
+    return suite
 
 
 def classname(source: str) -> str:

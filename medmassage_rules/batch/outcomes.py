@@ -16,7 +16,7 @@ from ..files.reading import (
 )
 from ..kb.knowledge_base import KnowledgeBase
 from ..planning.pipeline import plan_case
-from .baseline import Signature
+from .baseline import Signature, fired_rules
 from .expectations import check_expectations
 from .inputs import Task
 from .metrics import Judgement, judge
@@ -46,9 +46,12 @@ def error_text(problems: tuple[Problem, ...]) -> str | None:
 
 
 def _row_json(case_id: str | None, source: str, passed: bool | None, error: str | None,
-              failures: tuple[str, ...], plan: dict | None) -> str:  # type: ignore[type-arg]
+              failures: tuple[str, ...], plan: dict | None,  # type: ignore[type-arg]
+              rules: dict[str, str] | None = None) -> str:
+    """The report row (contract §4), and ``rules``: each rule that fired with its content hash
+    (none for an invalid case), for a later ``--baseline`` comparison to name the rules involved."""
     return json.dumps({"case_id": case_id, "source": source, "passed": passed, "error": error,
-                       "failures": list(failures), "plan": plan}, ensure_ascii=False)
+                       "failures": list(failures), "plan": plan, "rules": rules or {}}, ensure_ascii=False)
 
 
 def invalid_outcome(source: str, case_id: str | None, problems: tuple[Problem, ...]) -> CaseOutcome:
@@ -82,7 +85,8 @@ def evaluate(task: Task, kb: KnowledgeBase) -> CaseOutcome:
     except CaseError as exc:
         return invalid_outcome(task.source, case_id, exc.problems)
     try:
-        plan = plan_case(case, kb).plan
+        result = plan_case(case, kb)
+        plan = result.plan
     except Exception as exc:  # a planner bug on one case must not lose the rest of a long batch
         why = f"internal error while planning: {type(exc).__name__}: {exc}"
         return invalid_outcome(task.source, case_id, (Problem(task.source, "", "internal_error", why),))
@@ -93,7 +97,8 @@ def evaluate(task: Task, kb: KnowledgeBase) -> CaseOutcome:
         failures = tuple(check_expectations(case.expect, plan, kb.vocabulary))
         judgement = judge(case.expect, plan)
         passed = not failures
-    signature = Signature.of(plan.status, (m.id for m in plan.modalities), (t.id for t in plan.targets),
-                             plan.total_minutes)
-    row = _row_json(case.id, task.source, passed, None, failures, plan.to_dict())
+    rules = fired_rules((firing.rule_id for firing in result.trace), kb)
+    plan_json = plan.to_dict()
+    signature = Signature.of_plan(plan_json, rules)
+    row = _row_json(case.id, task.source, passed, None, failures, plan_json, rules)
     return CaseOutcome(task.source, case.id, passed, (), failures, judgement, signature, row)

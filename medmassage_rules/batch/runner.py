@@ -129,7 +129,7 @@ def run_batch(paths: Iterable[str | Path], kb: KnowledgeBase, *, jobs: int = 1,
             if summary.cases == 0:
                 raise no_cases_error(paths)
             if writer is not None:
-                writer.finish(seconds)
+                writer.finish(seconds, summary.baseline)
             for output in files_out.values():
                 output.commit()
         except KeyboardInterrupt:

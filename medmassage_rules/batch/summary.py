@@ -161,12 +161,7 @@ def format_summary(s: Summary) -> str:
         if s.problems_not_shown:
             lines.append(f"  ... and {s.problems_not_shown} more (every row is in the --report file)")
     if s.baseline is not None:
-        b = s.baseline
-        lines += ["", f"compared with {b.baseline}: {b.compared} cases matched, {len(b.changed)} changed, "
-                      f"{len(b.added)} added, {len(b.removed)} removed"]
-        lines += [f"  changed  {c}" for c in b.changed]
-        lines += [f"  added    {case_id}" for case_id in b.added]
-        lines += [f"  removed  {case_id}" for case_id in b.removed]
+        lines += ["", *s.baseline.lines()]
     return "\n".join(lines)
 
 

@@ -50,8 +50,10 @@ class Progress:
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="The summary on stdout: a table, or one JSON object.")
 @click.option("--baseline", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
-              help="An earlier --report file: list the cases whose status, modalities, targets or minutes "
-                   "changed, and the cases added or removed.")
+              help="An earlier --report file: list the cases whose plan changed in any field (status, "
+                   "modalities, targets and their sides, pressures, caps, blocks, clearances, referrals, "
+                   "minutes) with the rules involved (fired, no longer fired, edited), the counts per kind "
+                   "of change, and the cases added or removed.")
 @rules_option
 def batch(paths: tuple[Path, ...], jobs: int, report: Path | None, junit: Path | None, fmt: str,
           baseline: Path | None, rules_dir: Path | None) -> int:

@@ -26,7 +26,7 @@ from ..helpers import EXIT_INVALID, assert_plan_shape, invoke
 from ..planning.test_properties import assert_invariants
 from ..strategies import case_dicts
 
-ROW_KEYS = {"case_id", "source", "passed", "error", "failures", "plan"}
+ROW_KEYS = {"case_id", "source", "passed", "error", "failures", "plan", "rules"}
 P01 = FACTS / "p01-cts-mild-right.yaml"
 
 BAD_YAML = """\

@@ -7,6 +7,7 @@ Each parses its options, makes one library call and prints; the library's errors
 from __future__ import annotations
 
 import functools
+import shutil
 import sys
 from pathlib import Path
 
@@ -18,10 +19,12 @@ from .console import ask, emit, knowledge_base, rules_option, say_on_stderr, wri
 
 @click.command()
 @click.argument("case", type=click.Path(dir_okay=False, path_type=Path, allow_dash=True))
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "html", "markdown"]), default=None,
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "html", "markdown", "soap", "fhir"]), default=None,
               help="text for a therapist at a glance; json for the plan of contract §2; html for one "
                    "self-contained page with the reasoning drawn (for teaching; works offline, prints); "
-                   "markdown for a handout: the case, the plan, why each modality and why not each blocked one. "
+                   "markdown for a handout: the case, the plan, why each modality and why not each blocked one; "
+                   "soap for a SOAP-note draft of the visit (S, O, A, P) to edit and file; "
+                   "fhir for a FHIR R4 Bundle (ServiceRequests, DetectedIssues, Provenance). "
                    "[default: from --output's extension (.txt, .json, .html, .md), else text]")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path, allow_dash=True), default=None,
               help="Write the rendered plan to this file instead of stdout (never over the case file; "
@@ -29,14 +32,19 @@ from .console import ask, emit, knowledge_base, rules_option, say_on_stderr, wri
 @click.option("--explain", is_flag=True,
               help="After the text plan, explain each recommended modality: the chain condition -> mechanism "
                    "-> benefit -> modality, with evidence grades, citations and the certainty arithmetic.")
+@click.option("--brief", is_flag=True,
+              help="Only 'today' in at most ten lines: the status, modalities with pressure, areas by side, "
+                   "minutes, what not to do, referrals and clearances (text format).")
 @rules_option
-def recommend(case: Path, fmt: str | None, output: Path | None, explain: bool, rules_dir: Path | None) -> None:
+def recommend(case: Path, fmt: str | None, output: Path | None, explain: bool, brief: bool,
+              rules_dir: Path | None) -> None:
     """Plan one session for CASE (a .yaml, .yml or .json case file; - reads YAML or JSON from stdin).
 
     The plan gives the status first (treat, treat with precautions, needs clearance,
     defer, refer, refer urgently), then the modalities with pressure and certainty, the
     targets by area and side, the session timeline, what is blocked and why, the
     clearances and referrals, and advisories. An `expect` block in the case is ignored.
+    Text is wrapped to the terminal's width (100 columns when not printed on a terminal).
     """
     from ..cases.streams import STDIN, load_case_or_stream
     from ..files.writing import check_outputs, identities
@@ -45,13 +53,19 @@ def recommend(case: Path, fmt: str | None, output: Path | None, explain: bool, r
 
     if fmt is None:
         fmt = format_of_output(output)
-    if explain and fmt in ("json", "html"):
+    if explain and fmt in ("json", "html", "soap"):
         raise click.UsageError("--explain goes with --format text (markdown always explains)")
+    if brief and (fmt != "text" or explain):
+        raise click.UsageError("--brief goes with --format text, without --explain")
     if output is not None and str(output) != "-":
         check_outputs({"--output": output}, identities([] if str(case) == STDIN else [case]))
     kb = knowledge_base(rules_dir)
     result = plan_case(load_case_or_stream(case, kb.vocabulary, sys.stdin), kb)
-    emit(render_plan(result, kb, fmt, explain=explain, source=str(case)), output,
+    width = None
+    if fmt == "text":
+        to_terminal = (output is None or str(output) == "-") and sys.stdout.isatty()
+        width = shutil.get_terminal_size((100, 24)).columns if to_terminal else 100
+    emit(render_plan(result, kb, fmt, explain=explain, source=str(case), brief=brief, width=width), output,
          terminal_safe=fmt in TERMINAL_FORMATS)
 
 

@@ -1,8 +1,14 @@
-"""The plan as a therapist reads it at a glance: status first, then what to do."""
+"""The plan as a therapist reads it at a glance: status first, then what to do.
+
+A rule's description is said once: where the rule is named again, its id stands for it
+("as above [contra-anticoagulant]"). :func:`wrap_text` fits the lines to a terminal's width.
+"""
 
 from __future__ import annotations
 
+import textwrap
 from collections import defaultdict
+from collections.abc import Iterable
 
 from ..kb.knowledge_base import KnowledgeBase
 from ..kb.rule_specs import RuleSpec
@@ -14,19 +20,43 @@ def _is_request(rule: RuleSpec) -> bool:
     return rule.then.propose is not None and rule.then.propose.line == "request"
 
 
+def wrap_text(text: str, width: int) -> str:
+    """Each line of ``text`` wrapped to ``width`` columns, its continuation indented under it."""
+    out: list[str] = []
+    for line in text.split("\n"):
+        if len(line) <= width:
+            out.append(line)
+            continue
+        body = line.lstrip(" ")
+        lead = len(line) - len(body) + (2 if body.startswith("- ") else 0)
+        out += textwrap.wrap(line, width, subsequent_indent=" " * min(lead + 2, width // 2),
+                             break_long_words=False, break_on_hyphens=False) or [line]
+    return "\n".join(out)
+
+
 def render_text(result: PlanResult, kb: KnowledgeBase) -> str:
     plan, v = result.plan, kb.vocabulary
     rule = kb.by_id
+    said: set[str] = set()
+
+    def reasons(ids: Iterable[str]) -> str:
+        """The rules' descriptions, each said once; a rule said before is named by its id."""
+        ids = list(ids)
+        new = [f"{rule[r].description} [{r}]" for r in ids if r not in said]
+        old = [r for r in ids if r in said]
+        said.update(ids)
+        return "; ".join(new + ([f"as above [{', '.join(old)}]"] if old else []))
+
     lines = [f"Case {plan.case_id}", f"Status: {STATUS_HEADLINES[plan.status]}"]
     for rid in plan.status_because:
-        lines.append(f"  because {rule[rid].description} [{rid}]")
+        lines.append(f"  because {reasons([rid])}")
     if plan.treats:
         cap = f"{plan.pressure_cap}" + (" (nothing caps pressure)" if plan.pressure_cap == "deep" else "")
     else:
         cap = f"none given - no treatment today (the case implies {plan.pressure_cap} at most)"
     lines.append(f"Pressure cap: {cap}")
     for rid in plan.pressure_cap_because:
-        lines.append(f"  set by {rule[rid].description} [{rid}]")
+        lines.append(f"  set by {reasons([rid])}")
 
     if plan.modalities:
         lines.append("")
@@ -34,6 +64,7 @@ def render_text(result: PlanResult, kb: KnowledgeBase) -> str:
         for m in plan.modalities:
             benefits = "; ".join(v.benefits[b] for b in m.benefits) or "requested by the prescription"
             evidence = f", evidence {m.grade}" if m.grade else ", no evidence grade (only requested)"
+            evidence += f" (extrapolated from {m.extrapolated_from})" if m.extrapolated_from else ""
             asked = " (requested)" if m.requested and m.grade else ""
             lines.append(f"  - {v.label(m.id)}{asked}: {m.pressure} pressure, certainty {m.certainty:.2f}"
                          f"{evidence} - {benefits}")
@@ -65,7 +96,7 @@ def render_text(result: PlanResult, kb: KnowledgeBase) -> str:
         lines.append("Not to be done:")
         for b in plan.blocked_modalities:
             requested = [r for r in b.because if _is_request(rule[r])]
-            why = "; ".join(f"{rule[r].description} [{r}]" for r in b.because if r not in requested)
+            why = reasons(r for r in b.because if r not in requested)
             if b.reason == "no target it applies to":
                 mod = v.modalities[b.id]
                 why = (f"{mod.label} works on {' or '.join(v.label(t) for t in mod.applies_to)} "
@@ -75,7 +106,7 @@ def render_text(result: PlanResult, kb: KnowledgeBase) -> str:
             note = " (requested by the prescription)" if requested else ""
             lines.append(f"  - {v.label(b.id)}{note}: {verb} - {why}")
         for a in plan.blocked_areas:
-            why = "; ".join(f"{rule[r].description} [{r}]" for r in a.because)
+            why = reasons(a.because)
             lines.append(f"  - no work on the {v.label(a.id)}{side_note(a.side)} - {why}")
     if plan.caps:
         lines.append("")

@@ -131,7 +131,7 @@ MedicationId = Annotated[str, InVocabulary("medications", "medication or medicat
 MedicationClassId = Annotated[str, InVocabulary("medication_classes", "medication class"), BeforeValidator(lower)]
 MedicationName = Annotated[str, BeforeValidator(lower), Field(min_length=1, max_length=200)]
 ClearanceScopeId = Annotated[str, InVocabulary("clearance_scopes",
-                                                "condition, finding or history id, or blood_pressure")]
+                                                "condition, finding or history id, blood_pressure or joint")]
 Icd10Text = Annotated[str, Field(min_length=1, max_length=16)]
 Minutes = Annotated[int, Field(ge=0, le=600)]
 

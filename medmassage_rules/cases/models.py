@@ -56,7 +56,10 @@ from .fields import (
 # Thresholds of contract §1.
 ACUTE_MAX_DAYS = 3
 SUBACUTE_MAX_DAYS = 42
-ACUTE_BY_DEFAULT = ("ankle_sprain", "delayed_onset_muscle_soreness")
+# Conditions defined by a dated injury: without acuity or onset_days they count as acute, the safe
+# side (clinical-v2.1 §2.6); every strain, sprain or contusion (vocabulary soft_tissue_injuries) is one.
+ACUTE_BY_DEFAULT = ("ankle_sprain", "delayed_onset_muscle_soreness", "hamstring_strain",
+                    "whiplash_associated_disorder")
 NEEDS_AREA = ("lymphedema", "post_surgical_edema")
 
 
@@ -98,15 +101,24 @@ class Diagnosis(StrictModel):
             return "subacute" if self.onset_days <= SUBACUTE_MAX_DAYS else "chronic"
         return "acute" if self.condition in ACUTE_BY_DEFAULT else "chronic"
 
+    @property
+    def acuity_recorded(self) -> bool:
+        """Whether the case gives acuity or onset_days (else the acuity is the condition's default)."""
+        return self.acuity is not None or self.onset_days is not None
+
 
 class Finding(StrictModel):
     finding: FindingId
     area: AreaId | None = None
     target: SiteId | None = None
     side: SideId | None = None
+    hours_since: Annotated[int, Field(ge=0, le=MAX_DAYS * 24)] | None = None  # chest_pain only; absent = 0
 
     @model_validator(mode="after")
     def _target_rules(self, info: ValidationInfo) -> Finding:
+        if self.hours_since is not None and self.finding != "chest_pain":
+            raise PydanticCustomError("hours_since_not_allowed", "hours_since is given only for a chest_pain "
+                                      "finding (got {finding})", {"finding": self.finding, "field": "hours_since"})
         if self.finding == "trigger_point" and self.target is None:
             raise PydanticCustomError("missing_target", "a trigger_point finding needs a target "
                                       "(the muscle holding it)", {"field": "target"})

@@ -115,8 +115,8 @@ KIND_OF: dict[type[Fact], str] = {cls: kind for kind, cls in {**INPUT_KINDS, **D
 # The fields a rule may test, per input kind (index/cf are bookkeeping, not testable).
 FIELDS: dict[str, tuple[str, ...]] = {
     "diagnosis": ("condition", "side", "acuity", "severity", "area", "group", "onset_days", "spinal",
-                  "headache"),
-    "finding": ("finding", "area", "target", "site", "group", "side"),
+                  "headache", "injury", "acuity_recorded"),
+    "finding": ("finding", "area", "target", "site", "group", "side", "hours_since"),
     "history": ("item", "area", "side", "group", "fragility_fracture", "active", "days_since",
                 "weeks", "high_risk", "decompensated"),
     "medication": ("name", "class"),
@@ -135,10 +135,10 @@ DOMAINS: dict[str, str] = {
     "site": "sites", "item": "history", "class": "medication_classes", "modality": "modalities",
     "scope": "clearance_scopes",
 }
-NUMERIC_FIELDS = frozenset({"onset_days", "days_since", "weeks", "age", "platelets_k",
+NUMERIC_FIELDS = frozenset({"onset_days", "days_since", "hours_since", "weeks", "age", "platelets_k",
                             "temperature_c", "systolic", "diastolic"})
 BOOLEAN_FIELDS = frozenset({"fragility_fracture", "active", "high_risk", "decompensated", "frail", "spinal",
-                            "headache"})
+                            "headache", "injury", "acuity_recorded"})
 
 # The field of each fact kind that names what the fact is about.
 SUBJECT_FIELD: dict[str, str] = {

@@ -104,7 +104,7 @@ class RuleChecker:
         scoped = rule.scoped_gate
         if scoped is not None and scoped.scope not in v.clearance_scopes:
             add("unless_clearance.for", "unknown_id", f"unknown id {shown(scoped.scope)} (a condition, finding, "
-                "history item or blood_pressure)")
+                "history item, blood_pressure or joint)")
         if rule.grade == "X":
             add("", "x_graded_rule", "a rule graded X cannot be a reason; write it as a caveat instead")
         return self._found

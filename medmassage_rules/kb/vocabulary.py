@@ -51,6 +51,7 @@ class Vocabulary:
     approach_areas: dict[str, str] = field(default_factory=dict)   # target -> the area it is worked through
     spinal_conditions: frozenset[str] = frozenset()                 # spinal pain conditions (red-flag rows)
     headache_conditions: frozenset[str] = frozenset()               # headache conditions (red-flag rows)
+    soft_tissue_injuries: frozenset[str] = frozenset()              # strains, sprains, contusions (clinical-v2.1 §1.6)
 
     # -- pressures -------------------------------------------------------------------
     def rank(self, pressure: Pressure) -> int:
@@ -86,8 +87,8 @@ class Vocabulary:
 
     @property
     def clearance_scopes(self) -> tuple[str, ...]:
-        """What a clearance object's ``for`` may name: a condition, finding or history id, or blood_pressure."""
-        return tuple(dict.fromkeys((*self.conditions, *self.findings, *self.history, "blood_pressure")))
+        """What a clearance object's ``for`` may name: a condition, finding or history id, blood_pressure or joint."""
+        return tuple(dict.fromkeys((*self.conditions, *self.findings, *self.history, "blood_pressure", "joint")))
 
     def label(self, ident: str) -> str:
         """Plain words for an id."""

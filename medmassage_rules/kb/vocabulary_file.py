@@ -25,7 +25,8 @@ SPEC_MAPS = ("modalities", "mechanisms", "areas")                     # id -> ma
 REQUIRED = ("pressures", "sides", "acuities", "severities", "statuses", "modalities", "mechanisms", "benefits",
             "area_groups", "areas", "targets", "endangerment_sites", "conditions", "findings", "history",
             "medication_classes", "medications", "referrals", "referral_urgencies", "clearances")
-OPTIONAL_LISTS = ("tissues", "axial_areas", "indicator_findings", "spinal_conditions", "headache_conditions")
+OPTIONAL_LISTS = ("tissues", "axial_areas", "indicator_findings", "spinal_conditions", "headache_conditions",
+                  "soft_tissue_injuries")
 OPTIONAL_ID_MAPS = ("target_tissues", "area_tissues", "approach_areas")
 OPTIONAL_TEXT_MAPS = ("labels",)
 MAPPINGS = (*ID_MAPS, *TEXT_MAPS, *SPEC_MAPS, *OPTIONAL_ID_MAPS, *OPTIONAL_TEXT_MAPS)
@@ -118,7 +119,7 @@ def _references(data: dict[str, Any], source: str) -> Iterator[Problem]:
     for target, area in (data.get("approach_areas") or {}).items():
         if target not in data["targets"] or area not in areas:
             yield Problem(source, f"approach_areas.{target}", "unknown_id", "unknown target or area")
-    for section in ("spinal_conditions", "headache_conditions"):
+    for section in ("spinal_conditions", "headache_conditions", "soft_tissue_injuries"):
         yield from (Problem(source, section, "unknown_id", f"unknown condition {shown(c)}")
                     for c in data.get(section) or () if c not in data["conditions"])
 
@@ -192,4 +193,5 @@ def load_vocabulary(path: Path) -> Vocabulary:
         approach_areas=dict(data.get("approach_areas") or {}),
         spinal_conditions=frozenset(data.get("spinal_conditions") or ()),
         headache_conditions=frozenset(data.get("headache_conditions") or ()),
+        soft_tissue_injuries=frozenset(data.get("soft_tissue_injuries") or ()),
     )

@@ -36,6 +36,7 @@ MEASURES: dict[str, tuple[str, str]] = {
     "age": ("age", ""),
     "onset_days": ("days since onset", ""),
     "days_since": ("days since", ""),
+    "hours_since": ("hours since the last episode", ""),
     "weeks": ("weeks of pregnancy", ""),
 }
 # Boolean fields: the words for true and for false.
@@ -47,6 +48,8 @@ FLAGS: dict[str, tuple[str, str]] = {
     "frail": ("the patient is frail", "the patient is not frail"),
     "spinal": ("a spinal pain condition", "not a spinal pain condition"),
     "headache": ("a headache condition", "not a headache condition"),
+    "injury": ("a strain, sprain or contusion", "not a strain, sprain or contusion"),
+    "acuity_recorded": ("acuity or onset recorded", "acuity and onset not recorded"),
 }
 _COMPARE = {"lt": "under {}", "le": "{} or less", "gt": "over {}", "ge": "{} or more"}
 
@@ -115,7 +118,8 @@ class Words:
             site = get("target") or get("area")
             where = f" at {self.site(site)}" if site else ""
             side = f" ({get('side')})" if get("side") else ""
-            return f"the finding {self.plain(get('finding'))}{where}{side}"
+            when = f", {get('hours_since')} hours since the last episode" if get("hours_since") is not None else ""
+            return f"the finding {self.plain(get('finding'))}{where}{side}{when}"
         if kind == "history":
             where = f" at {self.site(get('area'))}" if get("area") else ""
             where += side_note(get("side"))

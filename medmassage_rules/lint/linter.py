@@ -175,6 +175,8 @@ class _Linter:
         for kind, fields in general.negative:
             if not any(k == kind and u.implies(kind, fields, f) for k, f in specific.negative):
                 return False
+        if general.scoped_gate is not None and general.scoped_gate != specific.scoped_gate:
+            return False  # a clearance given for X lifts the general rule, not the specific one
         return set(general.clearance_gates) <= set(specific.clearance_gates)
 
     def redundant(self, rules: list[RuleSpec]) -> None:

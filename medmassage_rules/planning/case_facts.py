@@ -17,11 +17,14 @@ def case_facts(case: Case, vocab: Vocabulary) -> list[Any]:
                                severity=d.severity, area=d.area,
                                group=vocab.areas[d.area] if d.area else None, onset_days=d.onset_days,
                                spinal=d.condition in vocab.spinal_conditions,
-                               headache=d.condition in vocab.headache_conditions))
+                               headache=d.condition in vocab.headache_conditions,
+                               injury=d.condition in vocab.soft_tissue_injuries,
+                               acuity_recorded=d.acuity_recorded))
     for i, f in enumerate(case.findings):
         site = f.site
         out.append(F.Finding(index=i, finding=f.finding, area=f.site_area(vocab), target=f.target,
-                             site=site, group=vocab.group_of(site) if site else None, side=f.side))
+                             site=site, group=vocab.group_of(site) if site else None, side=f.side,
+                             hours_since=f.hours_since))
     for i, h in enumerate(case.history):
         out.append(F.History(index=i, item=h.item, area=h.area, side=h.side,
                              group=vocab.areas[h.area] if h.area else None,

@@ -51,6 +51,15 @@ FLAGS: dict[str, tuple[str, str]] = {
     "injury": ("a strain, sprain or contusion", "not a strain, sprain or contusion"),
     "acuity_recorded": ("acuity or onset recorded", "acuity and onset not recorded"),
 }
+# The attributes each history item has (vocabulary.yaml): no other item's attribute is ever said of it.
+ITEM_ATTRIBUTES: dict[str, tuple[str, ...]] = {
+    "osteoporosis": ("fragility_fracture",), "malignancy": ("active",), "pregnancy": ("weeks", "high_risk"),
+    "heart_failure": ("decompensated",),
+}
+SAID_WHEN_FALSE = frozenset({"active", "decompensated"})  # "compensated" is news; "not high risk" is not
+# History items that are the patient's present state, worded as such (not "a history of ...").
+CURRENT_STATES = {"pregnancy": "pregnant", "heart_failure": "heart failure",
+                  "exercise_program": "follows an exercise programme"}
 _COMPARE = {"lt": "under {}", "le": "{} or less", "gt": "over {}", "ge": "{} or more"}
 
 
@@ -121,23 +130,7 @@ class Words:
             when = f", {get('hours_since')} hours since the last episode" if get("hours_since") is not None else ""
             return f"the finding {self.plain(get('finding'))}{where}{side}{when}"
         if kind == "history":
-            where = f" at {self.site(get('area'))}" if get("area") else ""
-            where += side_note(get("side"))
-            details = []
-            for name, (yes, no) in FLAGS.items():
-                if name == "active" and get("item") != "malignancy":
-                    continue
-                value = get(name)
-                if value is True:
-                    details.append(yes)
-                elif value is False and name in ("active", "decompensated") and get("item") in (
-                        "malignancy", "heart_failure"):
-                    details.append(no)
-            if get("days_since") is not None:
-                details.append(f"{get('days_since')} days ago")
-            if get("weeks") is not None:
-                details.append(f"{get('weeks')} weeks")
-            return ", ".join([f"a history of {self.plain(get('item'))}{where}", *details])
+            return self._history(fact)
         if kind == "medication":
             return f"medications include {self.medication(str(get('name')), get('class'))}"
         if kind == "clearance":
@@ -153,6 +146,34 @@ class Words:
             said = [self._measure(name, value) for name, value in fact.items()
                     if name in MEASURES or name in FLAGS if value is not None]
         return or_list(said, "and") or f"the {kind} of the case"
+
+    def _history(self, fact: Mapping[str, Any]) -> str:
+        """A history item as what it is ("pregnant, 30 weeks", "an active malignancy at the
+        abdomen"), with only the attributes that item has (:data:`ITEM_ATTRIBUTES`)."""
+        get = fact.get
+        item = str(get("item"))
+        where = (f" at {self.site(get('area'))}" if get("area") else "") + side_note(get("side"))
+        own = ITEM_ATTRIBUTES.get(item, ())
+        details = []
+        if "weeks" in own and get("weeks") is not None:
+            details.append(f"{get('weeks')} weeks")
+        for name in own:
+            if name in FLAGS and get(name) is not None:
+                yes, no = FLAGS[name]
+                if get(name):
+                    details.append(yes)
+                elif name in SAID_WHEN_FALSE:
+                    details.append(no)
+        if get("days_since") is not None:
+            details.append(f"{get('days_since')} days ago")
+        if item == "malignancy" and get("active") is not None:
+            details = [d for d in details if d not in FLAGS["active"]]
+            head = f"an active malignancy{where}" if get("active") else f"a past malignancy{where}, not active"
+        elif item in CURRENT_STATES:
+            head = CURRENT_STATES[item] + where
+        else:
+            head = f"a history of {self.plain(item)}{where}"
+        return ", ".join([head, *details])
 
     def _measure(self, name: str, value: Any) -> str:
         if name in FLAGS:
@@ -268,16 +289,19 @@ def describe_conclusion(fact: Any, words: Words) -> str:
     if kind == "proposal":
         limit = f", at most {get('pressure')} pressure" if get("pressure") else ""
         return (f"proposes {label(get('modality'))} ({LINE_WORDS[get('line')]}, "
-                f"certainty {get('certainty'):.2f}{limit})")
+                f"rule factor {get('certainty'):.2f}{limit})")
     if kind == "block":
         if get("kind") == "all":
             return f"stops all treatment: {STATUS_PHRASES.get(get('status'), get('status'))}"
         if get("kind") == "modality":
             return f"blocks {label(get('modality'))}"
+        if get("kind") == "target":
+            return f"blocks work on {label(get('target'))}{side_note(get('side'))}"
         where = f"the {label(get('area'))}" if get("area") else "every area"
         return f"blocks work on {where}{side_note(get('side'))}"
     if kind == "cap":
-        where = f" on {words.site(get('area'), get('side'))}" if get("area") else " everywhere"
+        site = get("target") or get("area")
+        where = f" on {words.site(site, get('side'))}" if site else " everywhere"
         return f"caps pressure at {get('pressure')}{where}"
     if kind == "requirement":
         return f"requires a {get('clearance')} clearance ({v.clearances.get(get('clearance'), '')})"

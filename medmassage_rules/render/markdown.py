@@ -94,9 +94,10 @@ def render_markdown(result: PlanResult, kb: KnowledgeBase) -> str:
     out += ["", f"**Pressure cap:** {plan.pressure_cap} - {cap}"]
     if plan.modalities:
         out += ["", "### Modalities", ""]
-        out += _table(["modality", "pressure", "certainty", "evidence", "benefits (seed wording)"],
+        out += _table(["modality", "pressure", "certainty", "evidence", "benefits"],
                       [(v.label(m.id) + (" (requested)" if m.requested else ""), m.pressure, f"{m.certainty:.2f}",
-                        m.grade or "none (only requested)",
+                        (m.grade or "none (only requested)")
+                        + (f" (extrapolated from {m.extrapolated_from})" if m.extrapolated_from else ""),
                         "; ".join(v.benefits[b] for b in m.benefits) or "requested by the prescription")
                        for m in plan.modalities])
     if plan.targets:

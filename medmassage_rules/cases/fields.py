@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Annotated, Any
 
 from pydantic import (
@@ -105,6 +106,21 @@ def as_list(value: Any) -> Any:
 def id_or_object(value: Any) -> str:
     """The union tag of a list entry that is an id (v1) or an object (v2); one of :data:`UNION_TAGS`."""
     return "object" if isinstance(value, dict) else "id"
+
+
+def calendar_date(value: Any) -> Any:
+    """A date written YYYY-MM-DD (YAML reads it as a date already; JSON gives the text)."""
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            if len(text) != 10:
+                raise ValueError(text)
+            return date.fromisoformat(text)
+        except ValueError:
+            raise PydanticCustomError("date", "not a date: write it YYYY-MM-DD") from None
+    if isinstance(value, datetime):
+        raise PydanticCustomError("date", "a date without a time: write it YYYY-MM-DD")
+    return value
 
 
 def atc_code(value: str) -> str:

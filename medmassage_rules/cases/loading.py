@@ -42,14 +42,15 @@ def _path_text(loc: tuple[Any, ...]) -> str:
     return text
 
 
-def _problems(exc: ValidationError, source: str, kept: dict[str, list[int]] | None = None) -> list[Problem]:
+def _problems(exc: ValidationError, source: str,
+              origin: dict[str, list[tuple[str, int]]] | None = None) -> list[Problem]:
     problems: list[Problem] = []
     for err in exc.errors(include_url=False):
         loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and "[" in p))
         if len(loc) > 2 and loc[0] in ("medications", "clearances") and loc[2] in UNION_TAGS:
             loc = loc[:2] + loc[3:]  # the union's tag is no part of the field path
-        if kept and len(loc) > 1 and loc[0] in kept and isinstance(loc[1], int) and loc[1] < len(kept[loc[0]]):
-            loc = (loc[0], kept[loc[0]][loc[1]], *loc[2:])  # the entry's index in the file
+        if origin and len(loc) > 1 and loc[0] in origin and isinstance(loc[1], int) and loc[1] < len(origin[loc[0]]):
+            loc = (*origin[loc[0]][loc[1]], *loc[2:])  # the entry's place in the file (a code may have moved it)
         message = err["msg"]
         kind = err["type"]
         if kind == "extra_forbidden":
@@ -85,7 +86,7 @@ def validate_case(data: Any, source: str, vocab: Vocabulary) -> Case:
     try:
         return Case.model_validate(data, context=context)
     except ValidationError as exc:
-        raise CaseError(_problems(exc, source, context.get("kept"))) from None
+        raise CaseError(_problems(exc, source, context.get("origin"))) from None
     except RecursionError:
         raise CaseError([Problem(source, "", "too_deep", "case is nested too deeply")]) from None
 

@@ -10,6 +10,7 @@ with their side; see docs/codes-and-medications.md) and generate the JSON Schema
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any
 
 from pydantic import (
@@ -24,7 +25,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from ..intake import codes as icd
+from ..intake.code_placement import sort_entries
 from ..intake.medications import classify
 from ..kb.vocabulary import Vocabulary
 from .expect_block import Expectation, beyond_prescription, impossible
@@ -47,6 +48,7 @@ from .fields import (
     SiteId,
     StrictModel,
     atc_code,
+    calendar_date,
     fill_from_code,
     id_or_object,
     upper,
@@ -61,6 +63,10 @@ SUBACUTE_MAX_DAYS = 42
 ACUTE_BY_DEFAULT = ("ankle_sprain", "delayed_onset_muscle_soreness", "hamstring_strain",
                     "whiplash_associated_disorder")
 NEEDS_AREA = ("lymphedema", "post_surgical_edema")
+# clinical-v2.1 §2.8: facts that cannot hold for a male patient (sex is free text: "male" or "m", any case)
+MALE = ("male", "m")
+FEMALE_ONLY_HISTORY = ("pregnancy", "postpartum")
+FEMALE_ONLY_CONDITIONS = ("pelvic_girdle_pain",)
 
 
 class Patient(StrictModel):
@@ -163,6 +169,7 @@ class MedicationEntry(StrictModel):
     name: MedicationName
     atc: Annotated[str, BeforeValidator(upper), AfterValidator(atc_code)] | None = None
     cls: Annotated[MedicationClassId | None, Field(alias="class")] = None
+    ordered: Annotated[date, BeforeValidator(calendar_date)] | None = None  # v2.1: when it was ordered
 
 
 class ScopedClearance(StrictModel):
@@ -202,6 +209,7 @@ class Case(StrictModel):
     """One validated case: the physician's diagnosis of a patient, and what to expect."""
 
     id: Annotated[str, Field(min_length=1, max_length=200)]
+    as_of: Annotated[date, BeforeValidator(calendar_date)] | None = None  # v2.1: the date the facts describe
     patient: Patient = Patient()
     # at least one diagnosis, or a code outside the knowledge base (then the case is not covered)
     diagnoses: Annotated[list[Diagnosis], Field(max_length=50, json_schema_extra={"minItems": 1})]
@@ -216,45 +224,36 @@ class Case(StrictModel):
 
     _not_covered: tuple[tuple[str, str], ...] = PrivateAttr(default=())
     _unrecognised: tuple[str, ...] = PrivateAttr(default=())
+    _read_as: tuple[tuple[str, str, str, str, str], ...] = PrivateAttr(default=())
 
     @model_validator(mode="before")
     @classmethod
-    def _outside_the_map(cls, data: Any, info: ValidationInfo) -> Any:
-        """Set aside the entries given only by a valid code the knowledge base does not map.
+    def _codes_where_they_belong(cls, data: Any, info: ValidationInfo) -> Any:
+        """A code means the same wherever it is entered (clinical-v2.1 §8).
 
-        They become ``not_covered``; the kept entries' positions in the file are remembered so
-        that a problem in one of them names its own index.
+        An entry given only by a code that maps to a history item counts as that item under
+        ``diagnoses`` too (and one that maps to a condition counts as a diagnosis under
+        ``history``); only a code that maps to nothing goes to ``not_covered``. Each entry's place
+        in the file is remembered (``origin``), so that a problem in it names its own path.
         """
         context = info.context if isinstance(info.context, dict) else {}
-        context["not_covered"] = []
-        context["kept"] = {}
+        context["not_covered"], context["read_as"], context["origin"] = [], [], {}
         if not isinstance(data, dict):
             return data
-        for section, term_key in (("diagnoses", "condition"), ("history", "item")):
-            entries = data.get(section)
-            if not isinstance(entries, list) or not any(
-                    isinstance(e, dict) and term_key not in e and isinstance(e.get("icd10"), str) for e in entries):
-                continue
-            index, code_map = icd.load_index(), icd.load_code_map()
-            find = code_map.condition if term_key == "condition" else code_map.history_item
-            kept: list[int] = []
-            for i, entry in enumerate(entries):
-                if isinstance(entry, dict) and term_key not in entry and isinstance(entry.get("icd10"), str):
-                    code = index.get(entry["icd10"])
-                    if code is not None and find(code) is None:
-                        context["not_covered"].append((code.code, code.description))
-                        continue
-                kept.append(i)
-            if len(kept) < len(entries):
-                context["kept"][section] = kept
-                data = {**data, section: [entries[i] for i in kept]}
-        return data
+        moved = sort_entries(data.get("diagnoses"), data.get("history"))
+        if moved is None:
+            return data
+        context["not_covered"] += moved.not_covered
+        context["read_as"] += moved.read_as
+        context["origin"] = {"diagnoses": moved.diagnosis_origin, "history": moved.history_origin}
+        return {**data, "diagnoses": moved.diagnoses, "history": moved.history}
 
     @model_validator(mode="after")
     def _intake(self, info: ValidationInfo) -> Case:
         context = info.context if isinstance(info.context, dict) else {}
         self._not_covered = tuple(dict.fromkeys(context.get("not_covered") or ()))
-        if not self.diagnoses and not self._not_covered:
+        self._read_as = tuple(dict.fromkeys(context.get("read_as") or ()))
+        if not self.diagnoses and not self._not_covered and not self._read_as:
             raise PydanticCustomError("too_short", "should have at least 1 item (a diagnosis, by condition "
                                       "or by ICD-10-CM code)", {"field": "diagnoses"})
         vocab = context.get("vocabulary")
@@ -262,6 +261,31 @@ class Case(StrictModel):
             self._unrecognised = tuple(dict.fromkeys(
                 name for name, atc, cls in self._medication_parts()
                 if not classify(name, atc, cls, vocab)[1]))
+        return self
+
+    @model_validator(mode="after")
+    def _facts_agree(self, info: ValidationInfo) -> Case:
+        """Facts that contradict each other are invalid input, one problem each (clinical-v2.1 §2.8):
+        a pregnancy, postpartum or pelvic girdle pain with sex male ("male" or "m", any case)."""
+        sex = self.patient.sex
+        if sex is None or sex.strip().lower() not in MALE:
+            return self
+        context = info.context if isinstance(info.context, dict) else {}
+        origin: dict[str, list[tuple[str, int]]] = context.get("origin") or {}
+        entries: list[tuple[str, int, str, str | None]] = [
+            ("history", i, h.item, h.icd10) for i, h in enumerate(self.history) if h.item in FEMALE_ONLY_HISTORY]
+        entries += [("diagnoses", i, d.condition, d.icd10) for i, d in enumerate(self.diagnoses)
+                    if d.condition in FEMALE_ONLY_CONDITIONS]
+        found = []
+        for section, i, term, code in entries:
+            places = origin.get(section) or []
+            where = places[i] if i < len(places) else (section, i)
+            field = "icd10" if code is not None else "item" if section == "history" else "condition"
+            found.append(((*where, field), f"{term} contradicts patient.sex {sex!r}: the case cannot hold both",
+                          code or term))
+        if found:
+            raise PydanticCustomError("contradictory_facts", "{message}",
+                                      {"message": found[0][1], "contradictions": tuple(found)})
         return self
 
     @model_validator(mode="after")
@@ -275,6 +299,18 @@ class Case(StrictModel):
     def not_covered(self) -> tuple[tuple[str, str], ...]:
         """(code, description) of each valid ICD-10-CM code given that the knowledge base does not map."""
         return self._not_covered
+
+    @property
+    def read_as(self) -> tuple[tuple[str, str, str, str, str], ...]:
+        """(section, code, description, "history item" or "condition", term) of each code entered where
+        its meaning does not belong: it counts as that term (clinical-v2.1 §8)."""
+        return self._read_as
+
+    @property
+    def medication_orders(self) -> tuple[tuple[str, date], ...]:
+        """(name, date ordered) of each medication object that gives ``ordered``."""
+        return tuple((m.name, m.ordered) for m in self.medications
+                     if isinstance(m, MedicationEntry) and m.ordered is not None)
 
     @property
     def unrecognised_medications(self) -> tuple[str, ...]:

@@ -8,7 +8,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from .rule_specs import VOCABULARY_FILE, Actions, Caveat, Reference, RuleSpec
+from .rule_specs import VOCABULARY_FILE, Actions, Caveat, ConditionDose, Reference, RuleSpec
 from .vocabulary import Vocabulary
 
 
@@ -23,6 +23,7 @@ class KnowledgeBase:
     caveats: tuple[Caveat, ...]
     unused_ok: dict[str, str] = field(default_factory=dict)  # term -> why no rule uses it
     reference_meta: dict[str, Reference] = field(default_factory=dict)  # key -> the structured source
+    doses: dict[str, ConditionDose] = field(default_factory=dict)  # condition -> evidence dose (clinical-v2.1 §5.1)
 
     @cached_property
     def rule_order(self) -> dict[str, int]:

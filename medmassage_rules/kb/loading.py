@@ -24,12 +24,12 @@ from ..errors import CaseError, Problem, RuleDefinitionError, huge_numbers, key_
 from ..files.reading import parse_yaml, read_text
 from .knowledge_base import KnowledgeBase, default_rules_dir
 from .rule_checks import RuleChecker, pydantic_problems
-from .rule_specs import VOCABULARY_FILE, Caveat, Reference, RuleSpec, contradicted_benefits
+from .rule_specs import VOCABULARY_FILE, Caveat, ConditionDose, Reference, RuleSpec, contradicted_benefits
 from .vocabulary import Vocabulary
 from .vocabulary_file import load_vocabulary
 
 RULE_FILE_LIMIT = 16 * 1024 * 1024  # bytes: a rule file is read only if it is a regular file this small
-SECTIONS = ("rules", "references", "caveats", "lint")
+SECTIONS = ("rules", "references", "caveats", "lint", "doses")
 
 
 def _read(path: Path) -> Any:
@@ -59,6 +59,7 @@ class KnowledgeFiles:
     problems: tuple[Problem, ...]
     faulty: frozenset[str]
     reference_meta: dict[str, Reference] = field(default_factory=dict)
+    doses: dict[str, ConditionDose] = field(default_factory=dict)  # condition -> its evidence dose (v2.1 §5.1)
 
 
 class _Reader:
@@ -72,6 +73,7 @@ class _Reader:
         self.references: dict[str, str] = {}
         self.reference_meta: dict[str, Reference] = {}
         self.caveats: list[Caveat] = []
+        self.doses: dict[str, ConditionDose] = {}
         self.unused_ok: dict[str, str] = {}
         self.faulty: set[str] = set()
         self.seen: dict[str, str] = {}
@@ -114,6 +116,27 @@ class _Reader:
             self.caveats.append(caveat)
         for i, raw in enumerate(sections["rules"]):
             self.rule(raw, i, name)
+        self.dose_section(data.get("doses") or [], name)
+
+    def dose_section(self, raw: Any, name: str) -> None:
+        """``doses:`` a list of {condition, dose_minutes, citation, note}: one per condition (clinical-v2.1 §5.1)."""
+        if not isinstance(raw, list):
+            self.problems.append(Problem(name, "doses", "not_a_list", f"a list of doses, not {type(raw).__name__}"))
+            return
+        for i, item in enumerate(raw):
+            try:
+                dose = ConditionDose.model_validate(item)
+            except ValidationError as exc:
+                self.problems += pydantic_problems(exc, name, f"dose {i}")
+                continue
+            where = f"dose {dose.condition}"
+            if dose.condition not in self.vocab.conditions:
+                self.problems.append(Problem(name, where, "unknown_id",
+                                             f"unknown condition id {shown(dose.condition)}"))
+            elif dose.condition in self.doses:
+                self.problems.append(Problem(name, where, "duplicate_dose", "a second dose for this condition"))
+            else:
+                self.doses[dose.condition] = dose
 
     def lint_section(self, raw: Any, name: str) -> None:
         unused = raw.get("unused_ok") if isinstance(raw, dict) else None
@@ -186,6 +209,10 @@ class _Reader:
             if rule.citation not in self.references:
                 self.problems.append(Problem(rule.source, "", "unknown_citation",
                                              f"unknown citation key {shown(rule.citation)}", rule=rule.id))
+        for dose in self.doses.values():
+            if dose.citation not in self.references:
+                self.problems.append(Problem(f"dose {dose.condition}", "", "unknown_citation",
+                                             f"unknown citation key {shown(dose.citation)}"))
         v = self.vocab
         for caveat in self.caveats:
             where = f"caveat {caveat.id}"  # caveats are named by id, as the plan's caveats are
@@ -225,7 +252,8 @@ def read_knowledge_base(rules_dir: str | Path | None = None) -> KnowledgeFiles:
     if not reader.rules and not reader.problems:
         reader.problems.append(Problem(str(root), "", "no_rules", "no rules found"))
     return KnowledgeFiles(root, reader.vocab, tuple(reader.rules), reader.references, tuple(reader.caveats),
-                          reader.unused_ok, tuple(reader.problems), frozenset(reader.faulty), reader.reference_meta)
+                          reader.unused_ok, tuple(reader.problems), frozenset(reader.faulty), reader.reference_meta,
+                          reader.doses)
 
 
 def iter_problems(rules_dir: str | Path | None = None) -> Iterator[Problem]:
@@ -244,4 +272,4 @@ def load_knowledge_base(rules_dir: str | Path | None = None) -> KnowledgeBase:
     if files.problems:
         raise RuleDefinitionError(files.problems)
     return KnowledgeBase(files.root, files.vocabulary, files.rules, files.references, files.caveats,
-                         files.unused_ok, files.reference_meta)
+                         files.unused_ok, files.reference_meta, files.doses)

@@ -73,6 +73,9 @@ class CapAction(SiteRef):
 class ReferralAction(_Spec):
     to: str
     urgency: Literal["routine", "urgent"]
+    # clinical-v2.1 §5.2: a referral that goes beside a treatment (exercise first): kept only on a plan
+    # that treats, and never a reason for its status
+    beside_treatment: bool = False
 
 
 class Actions(_Spec):
@@ -88,6 +91,11 @@ class Actions(_Spec):
     drainage_zone: SiteRef | None = None
     referral: ReferralAction | None = None
     advisory: str | None = None
+    # clinical-v2.1 §7: delivery (how to give a session), status (why the plan is what it is,
+    # what would allow treatment) or action (do something now); absent: see RuleSpec.advisory_kind
+    advisory_kind: Literal["delivery", "status", "action"] | None = None
+    # clinical-v2.1 §5.1: a "may under-dose" note, shown only when the plan's minutes are below the evidence dose
+    under_dose_note: bool = False
     limit_minutes: Annotated[int, Field(ge=15, le=120)] | None = None
 
 
@@ -151,11 +159,29 @@ class RuleSpec(_Spec):
         return tuple(dict.fromkeys(g for g in gates if g and g != "any"))
 
     @property
+    def advisory_kind(self) -> str:
+        """The kind of this rule's advisory (clinical-v2.1 §7): as written, else ``status`` for a rule that
+        stops treatment, asks for a clearance or refers (it explains the status), else ``delivery``."""
+        t = self.then
+        if t.advisory_kind is not None:
+            return t.advisory_kind
+        return "status" if (t.block_all or t.require or t.referral) else "delivery"
+
+    @property
     def certainty(self) -> float | None:
         propose = self.then.propose
         if propose is None:
             return None
         return propose.certainty if propose.certainty is not None else DEFAULT_CERTAINTY[propose.line]
+
+
+class ConditionDose(_Spec):
+    """clinical-v2.1 §5.1: the session length (minutes) of the trials that worked for a chronic condition."""
+
+    condition: str
+    dose_minutes: Annotated[int, Field(ge=30, le=60)]
+    citation: Annotated[str, Field(min_length=1)]
+    note: str | None = None            # what the trial gave, for the evidence table
 
 
 REFERENCE_KINDS = ("guideline", "systematic_review", "rct", "cohort", "case_series", "textbook",

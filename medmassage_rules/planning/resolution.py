@@ -17,6 +17,7 @@ from ..cases.models import Case
 from ..intake.medications import load_drugs
 from ..kb.knowledge_base import KnowledgeBase
 from ..kb.vocabulary import NO_TREATMENT
+from .advisory_kinds import RuleAdvisories, beside_treatment_only, intake_notes
 from .certainty import GRADE_WEIGHT, combine
 from .limits import Limits
 from .plan import (
@@ -29,7 +30,7 @@ from .plan import (
     Work,
 )
 from .results import Conclusions, Outcome
-from .session_time import DEFAULT_CEILING, SEGMENT_MIN, GroupNeed, allocate
+from .session_time import SEGMENT_MIN, GroupNeed, allocate, evidence_dose, session_ceiling
 from .targets import Targets, TargetState
 
 NO_TARGET_IT_APPLIES_TO = "no target it applies to"
@@ -65,18 +66,23 @@ class Resolver:
         severe = [(f["status"], f["rule"]) for f in c["block"] if f["kind"] == "all"]
         if required:
             severe += [("needs_clearance", f["rule"]) for f in c["requirement"]]
-        treatment_notes = self.split_advisories()
+        rule_notes = RuleAdvisories.of(self.kb, c["advisory"])  # clinical-v2.1 §7: delivery ones only if it treats
+        self.advisories += rule_notes.always
+        self.advisories += intake_notes(case)
         for clearance in required:
             self.advisories.append(f"needs {clearance} clearance: {self.v.clearances[clearance]}")
-        ceiling = min([case.prescription.max_minutes or DEFAULT_CEILING] + [f["minutes"] for f in c["limit"]])
+        dose = evidence_dose(((d.condition, d.effective_acuity) for d in case.diagnoses),
+                             {k: d.dose_minutes for k, d in self.kb.doses.items()})
+        ceiling = session_ceiling(case.prescription.max_minutes, dose, (f["minutes"] for f in c["limit"]))
 
         not_covered = tuple(getattr(case, "not_covered", ()))
         self.advisories += self.unchecked_medications()
-        outside = bool(not_covered) and not case.diagnoses
+        outside = not case.diagnoses  # only codes the knowledge base treats as no diagnosis (§8)
         if outside:
             severe.append(("defer", ""))
+            uncovered = [*not_covered, *((code, text) for _, code, text, _, _ in case.read_as)]
             self.advisories.append("the case lies outside the knowledge base: no rule covers "
-                                   + ", ".join(f"{code} ({text})" for code, text in not_covered)
+                                   + ", ".join(f"{code} ({text})" for code, text in dict.fromkeys(uncovered))
                                    + "; plan the session by clinical judgement or refer back to the physician")
         blocked_targets = self.targets.apply_area_blocks(states, blocked_areas)
         self.targets.drop_subsumed_areas(states)
@@ -111,7 +117,7 @@ class Resolver:
             precautions = (blocked_mods or blocked_areas or cap != "deep" or c.by_kind.get("restrict")
                            or any(t.pressure_cap not in (None, "deep") for t in targets))
             status = "treat_with_precautions" if precautions else "treat"
-            self.advisories += treatment_notes
+            self.advisories += rule_notes.shown(True, sum(s.minutes for s in segments), dose)
             self.advisories += self.left_out(states, segments, outcome_time, modalities, ceiling)
             self.advisories += self.unplanned_focus_areas(targets)
             self.advisories += self.endangerment(targets)
@@ -123,7 +129,9 @@ class Resolver:
             blocked_modalities=tuple(blocked_mods), blocked_areas=blocked_areas,
             pressure_cap=cap, pressure_cap_because=cap_because,
             total_minutes=sum(s.minutes for s in segments), minutes_ceiling=ceiling,
-            segments=tuple(segments), clearances_required=required, referrals=referrals,
+            segments=tuple(segments), clearances_required=required,
+            referrals=tuple(r for r in referrals  # exercise first (§5.2): beside a treatment only
+                            if status not in NO_TREATMENT or not beside_treatment_only(self.kb, r.because)),
             advisories=tuple(dict.fromkeys(self.advisories)), caps=self.limits.area_caps(),
             not_covered=not_covered,
             unrecognised_medications=tuple(getattr(case, "unrecognised_medications", ())),
@@ -153,16 +161,6 @@ class Resolver:
                                        "a request never overrides a contraindication or an exclusion")
             blocked_mods.append(BlockedModality(mod, self.ids(because), reason))
         return blocked_mods
-
-    def split_advisories(self) -> list[str]:
-        """The rules' advisories in knowledge-base order, not firing order (that follows the order of
-        the case's lists). A safety rule's advisory is always shown (it is added now); a rule that
-        serves a benefit gives a treatment note, returned to be shown only on a plan that treats."""
-        treatment_notes: list[str] = []
-        for f in sorted(self.c["advisory"], key=lambda f: (self.order.get(f["rule"], 1 << 30), f["text"])):
-            rule = self.kb.by_id.get(f["rule"])
-            (treatment_notes if rule is not None and rule.benefits else self.advisories).append(f["text"])
-        return treatment_notes
 
     def left_out(self, states: dict[str, TargetState], segments: list[Segment],
                  outcome_time: dict[str, tuple[str, ...]], modalities: list[PlannedModality],

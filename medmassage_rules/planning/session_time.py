@@ -6,11 +6,27 @@ better than waiting), so a session may hold several segments over the same area 
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 SEGMENT_MIN = 15
 SEGMENT_MAX = 30
-DEFAULT_CEILING = 30
+DEFAULT_CEILING = 30   # without a prescribed length or an evidence dose (v1-v2: always)
+MAX_DOSE = 60          # an evidence dose never sets a ceiling above this (clinical-v2.1 §5.1)
+
+
+def evidence_dose(diagnoses: Iterable[tuple[str, str]], doses: Mapping[str, int]) -> int:
+    """The evidence dose of a case (clinical-v2.1 §5.1): the largest dose among its chronic diagnoses,
+    given as (condition, effective acuity); a chronic condition without a dose, an acute or subacute
+    diagnosis, or none at all counts 30; never above 60."""
+    chronic = [doses.get(condition, DEFAULT_CEILING) for condition, acuity in diagnoses if acuity == "chronic"]
+    return min(MAX_DOSE, max([DEFAULT_CEILING, *chronic]))
+
+
+def session_ceiling(max_minutes: int | None, dose: int, limits: Iterable[int]) -> int:
+    """The session's ceiling: the prescribed minutes, else the evidence dose; lowered by every limit
+    (reduced tolerance 30, a migraine attack 15)."""
+    return min([max_minutes or dose, *limits])
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,14 @@
-"""A batch's inputs: case files and folders expanded in sorted order, one task per case."""
+"""A batch's inputs: case files and folders expanded in sorted order, one task per case.
+
+``-`` names standard input: JSON Lines cases read line by line as they come (a line over the
+size limit of a case is cut and refused as a case file's would be); its rows have the source
+``<stdin>:N``.
+"""
 
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +21,13 @@ from ..files.reading import (
     iter_raw_lines,
     open_regular,
 )
+
+STDIN = "-"               # the PATH that names standard input (JSON Lines)
+STDIN_SOURCE = "<stdin>"
+
+
+def is_stdin(path: str | Path) -> bool:
+    return str(path) == STDIN
 
 
 @dataclass(frozen=True)
@@ -40,7 +53,10 @@ def expand_inputs(paths: Iterable[str | Path], skip: Iterable[str | Path] = ()) 
     missing: list[Problem] = []
     for raw in paths:
         path = Path(raw)
-        if path.is_dir():
+        if is_stdin(raw):
+            if all(not is_stdin(f) for f in files):
+                files.append(path)
+        elif path.is_dir():
             files += sorted(p for p in path.rglob("*") if p.suffix.lower() in CASE_SUFFIXES
                             and p.is_file() and p.resolve() not in skipped)
         elif path.exists():
@@ -84,6 +100,9 @@ def iter_tasks(files: Iterable[Path]) -> Iterator[Task]:
     """One task per case, streaming JSON Lines files line by line."""
     for path in files:
         source = str(path)
+        if is_stdin(path):
+            yield from (Task(f"{STDIN_SOURCE}:{n}", line=raw, number=n) for n, raw in stdin_lines())
+            continue
         if path.suffix.lower() not in JSONL_SUFFIXES:
             yield Task(source, path=source)
             continue
@@ -97,3 +116,26 @@ def iter_tasks(files: Iterable[Path]) -> Iterator[Task]:
 def count_cases(files: Iterable[Path]) -> int:
     """How many tasks :func:`iter_tasks` will yield (for a progress bar); reads JSON Lines files once."""
     return sum(1 for _ in iter_tasks(files))
+
+
+def stdin_lines(stream: object = None) -> Iterator[tuple[int, bytes]]:
+    """The non-blank lines of standard input (or ``stream``) as (line number, raw bytes), as they come.
+
+    A line longer than the size limit of a case is cut just past it (and refused when parsed);
+    the rest of it is skipped without being held in memory.
+    """
+    stream = sys.stdin if stream is None else stream
+    raw_stream = getattr(stream, "buffer", stream)
+    number = 0
+    while True:
+        raw = raw_stream.readline(MAX_CASE_BYTES + 1)  # type: ignore[attr-defined]
+        if not raw:
+            return
+        if isinstance(raw, str):  # a text stream without a buffer (io.StringIO)
+            raw = raw.encode("utf-8", "surrogatepass")
+        number += 1
+        if len(raw) > MAX_CASE_BYTES and not raw.endswith(b"\n"):
+            while (rest := raw_stream.readline(MAX_CASE_BYTES)) and rest[-1:] not in ("\n", b"\n"):  # type: ignore[attr-defined]
+                pass
+        if raw.strip():
+            yield number, raw

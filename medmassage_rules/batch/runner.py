@@ -26,6 +26,7 @@ import time
 from collections.abc import Callable, Iterable
 from contextlib import ExitStack
 from pathlib import Path
+from typing import IO
 
 from ..errors import MedMassageError, Problem, printable
 from ..files.reading import (
@@ -35,7 +36,15 @@ from ..files.writing import OutputFile, check_outputs, identities
 from ..kb.knowledge_base import KnowledgeBase
 from .baseline import Comparison, load_baseline
 from .case_ids import FirstSeen, Sources
-from .inputs import count_cases, expand_inputs, is_earlier_output, iter_tasks, no_cases_error
+from .inputs import (
+    STDIN_SOURCE,
+    count_cases,
+    expand_inputs,
+    is_earlier_output,
+    is_stdin,
+    iter_tasks,
+    no_cases_error,
+)
 from .junit import JUnitWriter, classname
 from .outcomes import CaseOutcome, invalid_outcome
 from .summary import Summary, Tally
@@ -61,7 +70,8 @@ def _duplicate(outcome: CaseOutcome, first: str) -> CaseOutcome:
 def run_batch(paths: Iterable[str | Path], kb: KnowledgeBase, *, jobs: int = 1,
               report: str | Path | None = None, junit: str | Path | None = None,
               baseline: str | Path | None = None, on_start: Callable[[int], None] | None = None,
-              on_case: Callable[[CaseOutcome], None] | None = None) -> Summary:
+              on_case: Callable[[CaseOutcome], None] | None = None,
+              report_stream: IO[str] | None = None) -> Summary:
     """Evaluate every case under ``paths`` and return the summary.
 
     ``report``: JSON Lines file receiving one row per case (contract §4) as each finishes, in
@@ -71,8 +81,10 @@ def run_batch(paths: Iterable[str | Path], kb: KnowledgeBase, *, jobs: int = 1,
     ``baseline``: an earlier report to compare with (it may be the ``report`` path itself:
     it is read before anything is written). ``on_start`` is called with the number of cases
     before the first one runs (which costs one extra read of JSON Lines files: pass it for a
-    progress bar only); ``on_case`` is called with every outcome, in order. ``jobs`` is capped
-    at :func:`max_jobs`.
+    progress bar only; not called when a PATH is ``-``, standard input, which is read once, as
+    it comes); ``on_case`` is called with every outcome, in order. ``report_stream``: a text
+    stream receiving the report rows instead of a file (``--report -``). ``jobs`` is capped at
+    :func:`max_jobs`.
 
     Raises, all before any case runs and before any file is touched: CaseError for a missing
     PATH, PATHs without a case, or a bad baseline; MedMassageError for an output that is also
@@ -85,16 +97,17 @@ def run_batch(paths: Iterable[str | Path], kb: KnowledgeBase, *, jobs: int = 1,
                "--junit": None if junit is None else Path(junit)}
     earlier = [p for p in outputs.values() if p is not None and p.is_file() and is_earlier_output(p)]
     files = expand_inputs(paths, skip=[*earlier, *([baseline] if baseline is not None else [])])
-    check_outputs(outputs, identities(files))
+    check_outputs(outputs, identities([f for f in files if not is_stdin(f)]))
     comparison = Comparison(str(baseline), load_baseline(baseline)) if baseline is not None else None
     jobs = max(1, min(jobs, max_jobs()))
-    if not any(f.suffix.lower() in JSONL_SUFFIXES for f in files):
+    streamed = any(is_stdin(f) for f in files)
+    if not streamed and not any(f.suffix.lower() in JSONL_SUFFIXES for f in files):
         jobs = min(jobs, len(files))  # a worker per case at most: each one loads the knowledge base
-    if on_start is not None:
+    if on_start is not None and not streamed:
         on_start(count_cases(files))
     start = time.perf_counter()
     tally = Tally()
-    sources, first_seen = Sources(files), FirstSeen()
+    sources, first_seen = Sources([Path(STDIN_SOURCE) if is_stdin(f) else f for f in files]), FirstSeen()
     files_out = {option: OutputFile(path, binary=option == "--junit")
                  for option, path in outputs.items() if path is not None}
     with ExitStack() as stack:
@@ -102,7 +115,7 @@ def run_batch(paths: Iterable[str | Path], kb: KnowledgeBase, *, jobs: int = 1,
         for option, output in files_out.items():
             stack.callback(output.discard)  # whatever was not committed or kept is dropped
             handles[option] = output.open()
-        out = handles.get("--report")
+        out = handles.get("--report", report_stream)
         writer = stack.enter_context(JUnitWriter(handles["--junit"])) if "--junit" in handles else None
         try:
             for outcome in evaluated(iter_tasks(files), kb, jobs):

@@ -37,13 +37,14 @@ class Progress:
 
 @click.command()
 @click.argument("paths", metavar="PATH...", nargs=-1, required=True,
-                type=click.Path(exists=True, path_type=Path))
+                type=click.Path(exists=True, path_type=Path, allow_dash=True))
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True,
               help="Worker processes (each builds its engine once; at most 4 per CPU). Any N gives the same "
                    "rows in the same order.")
-@click.option("--report", type=click.Path(dir_okay=False, path_type=Path), default=None,
+@click.option("--report", type=click.Path(dir_okay=False, path_type=Path, allow_dash=True), default=None,
               help="Write one JSON Lines row per case (contract §4), in input order, as the cases finish "
-                   "(into a temporary file beside it, renamed into place when the batch is complete).")
+                   "(into a temporary file beside it, renamed into place when the batch is complete); "
+                   "- writes the rows to stdout as they come, and the summary to stderr.")
 @click.option("--junit", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write JUnit XML for CI: a testcase per case, failing expectations as failures, "
                    "invalid cases as errors, cases without expect as skipped.")
@@ -59,8 +60,9 @@ def batch(paths: tuple[Path, ...], jobs: int, report: Path | None, junit: Path |
           baseline: Path | None, rules_dir: Path | None) -> int:
     """Run many cases and check their `expect` blocks (contract §3).
 
-    PATH is a case file (.yaml, .yml, .json), a JSON Lines file (.jsonl, one case per line)
-    or a folder, searched recursively in sorted order. Every case gets a row; a bad case
+    PATH is a case file (.yaml, .yml, .json), a JSON Lines file (.jsonl, one case per line),
+    a folder, searched recursively in sorted order, or - for JSON Lines cases on stdin, read
+    as they come (memory stays flat however many). Every case gets a row; a bad case
     (unreadable, invalid, or repeating an earlier case id) is an error row and the batch
     goes on. The summary gives the counts, the failing expectations by kind, and metrics
     over the cases with expectations: status agreement, per-modality precision and recall
@@ -81,6 +83,7 @@ def batch(paths: tuple[Path, ...], jobs: int, report: Path | None, junit: Path |
       medmassage batch facts cases.jsonl --jobs 2 --report report.jsonl --junit junit.xml
       medmassage batch facts --format json > summary.json
       medmassage batch facts --rules my-rules --baseline report.jsonl   # what did my rule edit change?
+      medmassage import fhir-bulk export/ | medmassage batch - --report - > rows.jsonl
     """
     from ..batch.runner import BatchInterrupted, max_jobs, run_batch
     from ..batch.summary import format_summary, summary_json
@@ -89,14 +92,17 @@ def batch(paths: tuple[Path, ...], jobs: int, report: Path | None, junit: Path |
         click.echo(f"note: --jobs {jobs} is more than 4 workers per CPU; using {max_jobs()}", err=True)
     kb = knowledge_base(rules_dir)
     progress = Progress()
+    rows_out = report is not None and str(report) == "-"  # the rows on stdout: the summary goes to stderr
+    say = (lambda text: click.echo(printable(text), err=True)) if rows_out else emit
     try:
-        summary = run_batch(paths, kb, jobs=jobs, report=report, junit=junit, baseline=baseline,
-                            on_start=progress.start if progress.tty else None, on_case=progress.step)
-    except BatchInterrupted as stop:  # the summary so far on stdout; run() says where the rows are kept
+        summary = run_batch(paths, kb, jobs=jobs, report=None if rows_out else report, junit=junit,
+                            baseline=baseline, on_start=progress.start if progress.tty else None,
+                            on_case=progress.step, report_stream=sys.stdout if rows_out else None)
+    except BatchInterrupted as stop:  # the summary so far; run() says where the rows are kept
         progress.close()
-        emit(summary_json(stop.summary) if fmt == "json" else format_summary(stop.summary))
+        say(summary_json(stop.summary) if fmt == "json" else format_summary(stop.summary))
         raise
     finally:
         progress.close()
-    emit(summary_json(summary) if fmt == "json" else format_summary(summary))
+    say(summary_json(summary) if fmt == "json" else format_summary(summary))
     return EXIT_OK if summary.ok else EXIT_FAILED

@@ -58,8 +58,8 @@ def id_choices(vocab: Vocabulary, kind: str) -> Any:
         return {**vocab.targets, **vocab.areas}
     if kind == "medications":
         return {**vocab.medications, **{c: c for c in vocab.medication_classes}}
-    if kind == "clearance_scopes":  # what a clearance object may be `for`
-        return {*vocab.conditions, *vocab.findings, *vocab.history, BLOOD_PRESSURE}
+    if kind == "clearance_scopes":  # what a clearance object may be `for` (one list: Vocabulary.clearance_scopes)
+        return set(vocab.clearance_scopes)
     return getattr(vocab, kind)
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from ..errors import MedMassageError
+from ..errors import MedMassageError, printable
 from .console import knowledge_base, rules_option, write
 
 
@@ -115,6 +115,8 @@ def import_fhir(bundle: Path, output: Path | None, as_of: Any, rules_dir: Path |
 
     kb = knowledge_base(rules_dir)
     imported, day = import_bundle(bundle, kb.vocabulary, as_of.date() if as_of is not None else None)
+    for line in imported.advisories:
+        click.echo(f"note: {line}", err=True)
     for line in imported.unmapped:
         click.echo(f"not mapped: {line}", err=True)
     validate_case(imported.case, str(bundle), kb.vocabulary)  # what is written is a valid case
@@ -124,3 +126,58 @@ def import_fhir(bundle: Path, output: Path | None, as_of: Any, rules_dir: Path |
     else:
         write(output, text)
 
+
+
+@import_group.command(name="fhir-bulk")
+@click.argument("paths", metavar="PATH...", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path, allow_dash=True), default=None,
+              help="Write the cases (JSON Lines) here instead of printing them.")
+@click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="The day every case describes; by default each patient's latest Encounter start.")
+@rules_option
+def import_fhir_bulk(paths: tuple[Path, ...], output: Path | None, as_of: Any, rules_dir: Path | None) -> int:
+    """Build one case per patient from a FHIR Bulk Data export (NDJSON files, or a folder of them).
+
+    Reads Patient, Condition, MedicationStatement, MedicationRequest, Observation, Encounter
+    and ServiceRequest lines, joins them by patient through an on-disk index (memory holds one
+    patient at a time) and writes one case per Patient as JSON Lines - the case `import fhir`
+    gives for the same resources in a bundle. What could not be mapped is listed on stderr,
+    one line each, after the case id; a patient whose resources cannot be read is an error line
+    and the others go on (exit 1 at the end). Feed the output to `medmassage batch -`.
+
+    \b
+    Example:
+      medmassage import fhir-bulk export/ --output cases.jsonl
+      medmassage import fhir-bulk export/ | medmassage batch - --report - > report.jsonl
+    """
+    from ..files.writing import OutputFile
+    from ..intake.fhir_bulk import import_bulk
+    from .console import EXIT_FAILED, EXIT_OK
+
+    kb = knowledge_base(rules_dir)
+    out = None if output is None or str(output) == "-" else OutputFile(output)
+    handle = out.open() if out is not None else None
+    failed = False
+    try:
+        for found in import_bulk(paths, kb.vocabulary, as_of.date() if as_of is not None else None):
+            for problem in found.problems:
+                click.echo(f"error: {printable(str(problem), one_line=True)}", err=True)
+            failed = failed or bool(found.problems)
+            if found.imported is None:
+                continue
+            case_id = found.imported.case.get("id")
+            for line in found.imported.advisories:
+                click.echo(printable(f"note: {case_id}: {line}", one_line=True), err=True)
+            for line in found.imported.unmapped:
+                click.echo(printable(f"not mapped: {case_id}: {line}", one_line=True), err=True)
+            text = json.dumps(found.imported.case, ensure_ascii=False)
+            if handle is None:
+                click.echo(text)
+            else:
+                handle.write(text + "\n")
+        if out is not None:
+            out.commit()
+    finally:
+        if out is not None:
+            out.discard()
+    return EXIT_FAILED if failed else EXIT_OK

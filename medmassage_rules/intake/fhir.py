@@ -1,17 +1,23 @@
-"""FHIR R4 import: one patient Bundle -> one case file (case-format §5, `medmassage import fhir`).
+"""FHIR R4 import: one patient's resources -> one case file (case-format §5, §6; `medmassage import fhir`).
 
-The bundle is read with the ``fhir.resources`` models (the optional extra ``[fhir]``; its R4B
-models read R4 bundles), so a malformed bundle is refused as a whole. Then:
+The resources are read through the light projection of :mod:`.fhir_projection` (only the fields
+used, each checked as it is read; a field the import cannot read refuses the bundle with one
+line naming it), so a bundle, the NDJSON files of a Bulk Data export and a CDS Hooks prefetch
+all give the same case for the same data. Then:
 
-- Patient: the case id and the age at the as-of date (by default the start of the bundle's
-  latest Encounter: generated bundles carry shifted dates) and the sex.
-- Condition: only active problems (clinicalStatus active, recurrence or relapse; not refuted
-  or entered in error; begun and not abated by the as-of date). An ICD-10-CM coding is used as
-  it is; a SNOMED CT coding goes through rules/intake/snomed-map.yaml to an ICD-10-CM code.
-  A code the knowledge base maps to a history item becomes history, any other a diagnosis (a
-  valid code it does not cover is then listed as not covered by the plan).
+- Patient: the case id and the age at the as-of date (by default the start of the latest
+  Encounter: generated bundles carry shifted dates) and the sex; the case's ``as_of``.
+- Condition: the problems active on the as-of date (clinicalStatus active, recurrence or
+  relapse, or resolved only after that date; not refuted or entered in error; begun by then and
+  not abated by then). An ICD-10-CM coding is used as it is; a SNOMED CT coding goes through
+  rules/intake/snomed-map.yaml to an ICD-10-CM code. A code the knowledge base maps to a history
+  item becomes history, any other a diagnosis (a valid code it does not cover is then listed as
+  not covered by the plan), with its onset as ``onset_days`` and its side from the code, from
+  ``bodySite`` (a SNOMED CT laterality qualifier or the words left / right / bilateral) or from
+  the SNOMED CT concept's name; a problem of a limb or joint without a side is named in a note.
 - MedicationStatement / MedicationRequest: every active, intended or on-hold medication, by
-  an ATC coding, by a drug of rules/intake/medications.yaml named in its text, or by its text.
+  an ATC coding, by a drug of rules/intake/medications.yaml named in its text, or by its text;
+  a request's ``authoredOn`` is kept as ``ordered`` (the latest when a drug is ordered twice).
 - Observation by LOINC: the latest platelet count (777-3, 26515-7), body temperature
   (8310-5) and blood pressure (panel 85354-9 or 55284-4, components 8480-6 and 8462-4).
 - ServiceRequest: its reason codes as conditions, its notes as comments in the case file.
@@ -22,18 +28,20 @@ What cannot be mapped is returned as one line each for the command to print on s
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from ..errors import CaseError, MedMassageError, Problem
+from ..errors import CaseError, Problem
 from ..files.reading import parse_json, parse_yaml
 from ..kb.vocabulary import Vocabulary
 from . import codes, intake_dir
+from .fhir_projection import Concept, Projected, ProjectionError, Quantity, bundle_resources
 from .medications import load_drugs
 
 ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
@@ -45,15 +53,18 @@ PLATELETS = ("777-3", "26515-7")
 TEMPERATURE = ("8310-5",)
 BP_PANELS = ("85354-9", "55284-4")
 SYSTOLIC, DIASTOLIC = "8480-6", "8462-4"
+OBSERVATION_CODES = (*PLATELETS, *TEMPERATURE, *BP_PANELS, SYSTOLIC, DIASTOLIC)  # every LOINC code read
 ACTIVE_PROBLEM = {"active", "recurrence", "relapse"}
 NOT_A_PROBLEM = {"refuted", "entered-in-error"}
 ACTIVE_MEDICATION = {"active", "intended", "on-hold"}
 MAX_BUNDLE_BYTES = 64 * 1024 * 1024
 SNOMED_MAP_FILE = "snomed-map.yaml"
-
-
-class FhirUnavailableError(MedMassageError):
-    """The optional FHIR models are not installed."""
+# SNOMED CT laterality qualifiers (Left 7771000, Right 24028007, Bilateral 51440002)
+SIDE_QUALIFIERS = {"7771000": "left", "24028007": "right", "51440002": "bilateral"}
+_SIDE_WORDS = re.compile(r"\b(left|right|bilateral|both)\b", re.IGNORECASE)
+# a problem of a paired part of the body: worked on both sides when the record gives no side
+_PAIRED = re.compile(r"\b(knee|hip|ankle|foot|feet|wrist|hand|elbow|shoulder|arm|leg|limb|forearm|thigh|calf|heel"
+                     r"|carpal|epicondyl\w*|plantar|breast|sciatic\w*)\b", re.IGNORECASE)
 
 
 @dataclass
@@ -63,10 +74,12 @@ class Imported:
     case: dict[str, Any]
     unmapped: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    advisories: list[str] = field(default_factory=list)   # for the user to act on: printed on stderr too
 
     def yaml(self, source: str, as_of: date) -> str:
         head = [f"# imported from {source} by medmassage import fhir (as of {as_of.isoformat()})"]
         head += [f"# {line}" for note in self.notes for line in note.splitlines()]
+        head += [f"# note: {line}" for line in self.advisories]
         head += [f"# not mapped: {line}" for line in self.unmapped]
         body = yaml.dump(self.case, Dumper=_NoAliases, sort_keys=False, allow_unicode=True, default_flow_style=None,
                          width=100)
@@ -87,49 +100,15 @@ def load_snomed_map(path: Path | None = None) -> dict[str, str]:
     return {str(k): str(v) for k, v in (data.get("concepts") or {}).items()}
 
 
-def _models() -> Any:
-    try:
-        from fhir.resources.R4B.bundle import Bundle
-    except ImportError:
-        raise FhirUnavailableError("FHIR import needs the optional models: "
-                                   "pip install 'medmassage-rules[fhir]'") from None
-    return Bundle
+def refused(source: str, error: ProjectionError) -> CaseError:
+    """A resource field the import cannot read, as the one line that refuses the input."""
+    return CaseError([Problem(source, error.path, "not_a_bundle", f"not a valid FHIR R4 Bundle: {error.message}",
+                              error.value)])
 
 
-def _day(value: Any) -> date | None:
-    if value is None:
-        return None
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    text = str(value)
-    try:
-        return date.fromisoformat(text[:10]) if len(text) >= 10 else date(int(text[:4]), int(text[5:7] or 1), 1)
-    except ValueError:
-        return None
-
-
-def _codings(concept: Any) -> list[Any]:
-    return list(getattr(concept, "coding", None) or []) if concept is not None else []
-
-
-def _text(concept: Any) -> str:
-    if concept is None:
-        return ""
-    if getattr(concept, "text", None):
-        return str(concept.text)
-    return next((str(c.display) for c in _codings(concept) if c.display), "")
-
-
-def _status(concept: Any) -> str | None:
-    return next((str(c.code) for c in _codings(concept) if c.code), None)
-
-
-def read_bundle(path: Path) -> Any:
-    """Parse and validate a FHIR Bundle file; any problem is one CaseError line naming the file."""
+def read_bundle(path: Path) -> list[Projected]:
+    """Read a FHIR Bundle file and project its resources; any problem is one CaseError line naming the file."""
     source = str(path)
-    Bundle = _models()
     try:
         if path.stat().st_size > MAX_BUNDLE_BYTES:
             raise CaseError([Problem(source, "", "too_large",
@@ -143,28 +122,34 @@ def read_bundle(path: Path) -> Any:
         found = data.get("resourceType") if isinstance(data, dict) else type(data).__name__
         raise CaseError([Problem(source, "resourceType", "not_a_bundle", "not a FHIR Bundle", found)])
     try:
-        return Bundle.model_validate(data)
-    except Exception as exc:  # the models' validation error: report its first problem on one line
-        first = str(exc).splitlines()
-        detail = "; ".join(line.strip() for line in first[1:3]) if len(first) > 1 else str(exc)
-        raise CaseError([Problem(source, "", "not_a_bundle", f"not a valid FHIR R4 Bundle: {detail}")]) from None
+        return bundle_resources(data)
+    except ProjectionError as exc:
+        raise refused(source, exc) from None
 
 
 def import_bundle(path: str | Path, vocab: Vocabulary, as_of: date | None = None) -> tuple[Imported, date]:
     """Build a case (as plain data) from a bundle file; returns it with the as-of date used."""
     path = Path(path)
-    bundle = read_bundle(path)
-    resources = [e.resource for e in (bundle.entry or []) if e.resource is not None]
-    by_type: dict[str, list[Any]] = {}
+    return case_from_resources(read_bundle(path), vocab, as_of, str(path))
+
+
+def latest_encounter(resources: Iterable[Projected]) -> date | None:
+    """The start of the latest Encounter: the default as-of date of a generated record."""
+    return max((r.start for r in resources if r.type == "Encounter" and r.start is not None), default=None)
+
+
+def case_from_resources(resources: list[Projected], vocab: Vocabulary, as_of: date | None = None,
+                        source: str = "") -> tuple[Imported, date]:
+    """The case of one patient's resources (in record order); ``as_of`` by default the latest Encounter's start."""
+    by_type: dict[str, list[Projected]] = {}
     for resource in resources:
-        by_type.setdefault(resource.get_resource_type(), []).append(resource)
+        by_type.setdefault(resource.type, []).append(resource)
     patients = by_type.get("Patient", [])
     if len(patients) != 1:
-        raise CaseError([Problem(str(path), "", "patients", f"a bundle for one case holds exactly one Patient "
-                                                f"(found {len(patients)})")])
+        raise CaseError([Problem(source, "", "patients", f"a bundle for one case holds exactly one Patient "
+                                                         f"(found {len(patients)})")])
     if as_of is None:
-        starts = [_day(e.period.start) for e in by_type.get("Encounter", []) if e.period and e.period.start]
-        as_of = max((d for d in starts if d), default=date.today())
+        as_of = latest_encounter(by_type.get("Encounter", [])) or date.today()
     builder = _Builder(vocab, as_of)
     builder.patient(patients[0])
     for condition in by_type.get("Condition", []):
@@ -178,6 +163,28 @@ def import_bundle(path: str | Path, vocab: Vocabulary, as_of: date | None = None
     return builder.result(), as_of
 
 
+def _codings(concept: Concept | None) -> tuple[Any, ...]:
+    return concept.codings if concept is not None else ()
+
+
+def _text(concept: Concept | None) -> str:
+    return concept.label if concept is not None else ""
+
+
+def _side_of(concepts: Iterable[Concept | None]) -> str | None:
+    """The side a set of concepts names: a laterality qualifier code, or the words left / right / bilateral."""
+    sides: set[str] = set()
+    for concept in concepts:
+        if concept is None:
+            continue
+        sides.update(SIDE_QUALIFIERS[c.code] for c in concept.codings if c.code in SIDE_QUALIFIERS)
+        for text in (concept.text, *(c.display for c in concept.codings)):
+            sides.update("bilateral" if w.lower() == "both" else w.lower() for w in _SIDE_WORDS.findall(text or ""))
+    if not sides:
+        return None
+    return sides.pop() if len(sides) == 1 else "bilateral"
+
+
 class _Builder:
     def __init__(self, vocab: Vocabulary, as_of: date):
         self.vocab = vocab
@@ -185,41 +192,48 @@ class _Builder:
         self.out = Imported({})
         self.diagnoses: list[dict[str, Any]] = []
         self.history: list[dict[str, Any]] = []
-        self.medications: list[Any] = []
+        self.medications: dict[str, Any] = {}   # by lower-case name, in the order first seen
         self.seen: set[str] = set()
 
-    def patient(self, patient: Any) -> None:
+    def patient(self, patient: Projected) -> None:
         self.out.case["id"] = f"fhir-{patient.id}" if patient.id else "fhir-patient"
+        self.out.case["as_of"] = self.as_of.isoformat()
         block: dict[str, Any] = {}
-        born = _day(patient.birthDate)
+        born = patient.birth_date
         if born is not None:
             age = self.as_of.year - born.year - ((self.as_of.month, self.as_of.day) < (born.month, born.day))
             if 0 <= age <= 120:
                 block["age"] = age
         if patient.gender:
-            block["sex"] = str(patient.gender)
+            block["sex"] = patient.gender
         if block:
             self.out.case["patient"] = block
 
     # -- problems ---------------------------------------------------------------------------
-    def _active(self, condition: Any) -> bool:
-        if _status(condition.verificationStatus) in NOT_A_PROBLEM:
-            return False
-        status = _status(condition.clinicalStatus)
-        if status is not None and status not in ACTIVE_PROBLEM:
-            return False
-        onset = _day(getattr(condition, "onsetDateTime", None))
-        if onset is not None and onset > self.as_of:
-            return False
-        abated = _day(getattr(condition, "abatementDateTime", None))
-        return abated is None or abated > self.as_of
+    def _active(self, condition: Projected) -> bool:
+        """Active on the as-of date: begun by then, not abated by then, and not refuted.
 
-    def condition(self, condition: Any) -> None:
+        A problem resolved (or inactive, in remission) after the as-of date was active on it.
+        """
+        if condition.verification in NOT_A_PROBLEM:
+            return False
+        if condition.start is not None and condition.start > self.as_of:
+            return False
+        abated = condition.end
+        if abated is not None and abated <= self.as_of:
+            return False
+        if condition.status is None or condition.status in ACTIVE_PROBLEM:
+            return True
+        return abated is not None  # resolved later than the as-of date
+
+    def condition(self, condition: Projected) -> None:
         if self._active(condition):
-            onset = _day(getattr(condition, "onsetDateTime", None))
-            self._problem(condition.code, "Condition", (self.as_of - onset).days if onset is not None else None)
+            onset = condition.start
+            self._problem(condition.code, "Condition", (self.as_of - onset).days if onset is not None else None,
+                          sites=condition.body_sites)
 
-    def _problem(self, concept: Any, kind: str, onset_days: int | None = None) -> None:
+    def _problem(self, concept: Concept | None, kind: str, onset_days: int | None = None,
+                 sites: tuple[Concept, ...] = ()) -> None:
         code = self._icd10(concept)
         label = _text(concept) or "(no text)"
         if code is None:
@@ -231,81 +245,87 @@ class _Builder:
         code_map = codes.load_code_map()
         if code_map.condition(code) is None and code_map.history_item(code) is not None:
             self.history.append({"icd10": code.code})
-        else:
-            entry: dict[str, Any] = {"icd10": code.code}
-            if onset_days is not None and onset_days >= 0:
-                entry["onset_days"] = onset_days  # the acuity follows from it
-            self.diagnoses.append(entry)
+            return
+        entry: dict[str, Any] = {"icd10": code.code}
+        if code.side is None:
+            side = _side_of(sites) or _side_of([concept])
+            if side is not None:
+                entry["side"] = side
+            elif code_map.condition(code) is not None and _PAIRED.search(f"{code.description} {label}"):
+                self.out.advisories.append(f"{kind} {label} ({code.code}): side not given - the plan works both sides; "
+                                      f"add side: left, right or bilateral to the diagnosis if the record knows it")
+        if onset_days is not None and onset_days >= 0:
+            entry["onset_days"] = onset_days  # the acuity follows from it
+        self.diagnoses.append(entry)
 
-    def _icd10(self, concept: Any) -> codes.Code | None:
+    def _icd10(self, concept: Concept | None) -> codes.Code | None:
         index = codes.load_index()
         for coding in _codings(concept):
             if coding.system == ICD10CM and coding.code:
-                found = index.get(str(coding.code))
+                found = index.get(coding.code)
                 if found is not None:
                     return found
         crosswalk = load_snomed_map()
         for coding in _codings(concept):
-            if coding.system == SNOMED and str(coding.code) in crosswalk:
-                return index.get(crosswalk[str(coding.code)])
+            if coding.system == SNOMED and coding.code in crosswalk:
+                return index.get(crosswalk[coding.code])
         return None
 
     # -- medications --------------------------------------------------------------------------
-    def medication(self, resource: Any, kind: str) -> None:
-        if str(resource.status) not in ACTIVE_MEDICATION:
+    def medication(self, resource: Projected, kind: str) -> None:
+        if resource.status not in ACTIVE_MEDICATION:
             return
-        period = getattr(resource, "effectivePeriod", None)
-        started = (_day(getattr(resource, "authoredOn", None)) or _day(getattr(resource, "effectiveDateTime", None))
-                   or _day(getattr(period, "start", None) if period is not None else None))
-        if started is not None and started > self.as_of:
+        if resource.start is not None and resource.start > self.as_of:
             return  # prescribed after the day the case describes
-        concept = getattr(resource, "medicationCodeableConcept", None)
+        concept = resource.code
         if concept is None:
-            reference = getattr(resource, "medicationReference", None)
-            display = getattr(reference, "display", None) if reference is not None else None
-            if not display:
+            if not resource.medication_display:
                 self.out.unmapped.append(f"{kind} {resource.id}: a medication given only by reference")
                 return
-            self._add_medication(str(display), None, kind)
+            self._add_medication(resource.medication_display, None, kind, resource.ordered)
             return
-        atc = next((str(c.code) for c in _codings(concept) if c.system == ATC and c.code), None)
-        self._add_medication(_text(concept), atc, kind)
+        atc = next((c.code for c in concept.codings if c.system == ATC and c.code), None)
+        self._add_medication(concept.label, atc, kind, resource.ordered)
 
-    def _add_medication(self, text: str, atc: str | None, kind: str) -> None:
+    def _add_medication(self, text: str, atc: str | None, kind: str, ordered: date | None) -> None:
         generic = _drug_named(text)
         name = generic or " ".join(text.split())[:200]
         if not name:
             return
-        if generic is None and atc is None:
-            self.out.unmapped.append(f"{kind} {name}: no ATC code and no drug of the table named (kept by name)")
-        entry: Any = {"name": name, "atc": atc} if atc else name
         key = name.lower()
-        if key not in self.seen:
-            self.seen.add(key)
-            self.medications.append(entry)
+        known = self.medications.get(key)
+        if known is None and generic is None and atc is None:
+            self.out.unmapped.append(f"{kind} {name}: no ATC code and no drug of the table named (kept by name)")
+        entry: dict[str, Any] = {"name": name}
+        if atc:
+            entry["atc"] = atc
+        if ordered is not None:
+            entry["ordered"] = ordered.isoformat()
+        if known is None:
+            self.medications[key] = entry
+        elif ordered is not None and (not isinstance(known, dict) or known.get("ordered", "") < entry["ordered"]):
+            known["ordered"] = entry["ordered"]  # the latest order of a drug ordered again
 
     # -- observations ---------------------------------------------------------------------------
-    def observations(self, observations: list[Any]) -> None:
+    def observations(self, observations: list[Projected]) -> None:
         latest: dict[str, tuple[date, float]] = {}
 
-        def note(what: str, when: date | None, value: Any) -> None:
+        def note(what: str, when: date | None, value: float | None) -> None:
             if when is None or when > self.as_of or value is None:
                 return
             if what not in latest or when >= latest[what][0]:
                 latest[what] = (when, float(value))
 
         for obs in observations:
-            if str(obs.status) in ("entered-in-error", "cancelled"):
+            if obs.status in ("entered-in-error", "cancelled"):
                 continue
-            loinc = {str(c.code) for c in _codings(obs.code) if c.system == LOINC}
-            when = _day(getattr(obs, "effectiveDateTime", None)) or _day(getattr(obs, "issued", None))
-            quantity = getattr(obs, "valueQuantity", None)
+            loinc = set(obs.code.codes(LOINC)) if obs.code is not None else set()
+            when, quantity = obs.start, obs.quantity
             if loinc & set(PLATELETS) and quantity is not None:
                 note("platelets_k", when, _platelets(quantity))
             if loinc & set(TEMPERATURE) and quantity is not None:
                 note("temperature_c", when, _celsius(quantity))
-            parts = [(loinc, quantity)] + [({str(c.code) for c in _codings(p.code) if c.system == LOINC},
-                                             getattr(p, "valueQuantity", None)) for p in (obs.component or [])]
+            parts = [(loinc, quantity)] + [(set(c.codes(LOINC)), q) for c, q in obs.components]
             if loinc & set(BP_PANELS) or loinc & {SYSTOLIC, DIASTOLIC}:
                 for codes_here, q in parts:
                     if q is None or q.value is None:
@@ -327,26 +347,27 @@ class _Builder:
             self.out.case["vitals"] = vitals
 
     # -- the massage order -------------------------------------------------------------------------
-    def service_request(self, request: Any) -> None:
-        if str(request.status) not in ("active", "draft", "on-hold"):
+    def service_request(self, request: Projected) -> None:
+        if request.status not in ("active", "draft", "on-hold"):
             return
-        for reason in request.reasonCode or []:
+        for reason in request.reasons:
             self._problem(reason, "ServiceRequest reason")
         what = _text(request.code)
-        for note in request.note or []:
-            if note.text:
-                self.out.notes.append(f"ServiceRequest{' (' + what + ')' if what else ''}: {note.text}")
+        for text in request.notes:
+            self.out.notes.append(f"ServiceRequest{' (' + what + ')' if what else ''}: {text}")
 
     def result(self) -> Imported:
         case = self.out.case
         ordered = {"id": case.pop("id")}
+        if "as_of" in case:
+            ordered["as_of"] = case.pop("as_of")
         if "patient" in case:
             ordered["patient"] = case.pop("patient")
         ordered["diagnoses"] = self.diagnoses
         if self.history:
             ordered["history"] = self.history
         if self.medications:
-            ordered["medications"] = self.medications
+            ordered["medications"] = [m if len(m) > 1 else m["name"] for m in self.medications.values()]
         ordered.update(case)
         self.out.case = ordered
         return self.out
@@ -355,8 +376,8 @@ class _Builder:
 _UNITS_K_PER_UL = {"10*3/uL", "10*3/ul", "10^3/uL", "K/uL", "10*9/L", "10^9/L", "/nL"}
 
 
-def _platelets(quantity: Any) -> float | None:
-    value, unit = quantity.value, str(quantity.code or quantity.unit or "")
+def _platelets(quantity: Quantity) -> float | None:
+    value, unit = quantity.value, quantity.unit
     if value is None:
         return None
     if unit in _UNITS_K_PER_UL or not unit:
@@ -366,8 +387,8 @@ def _platelets(quantity: Any) -> float | None:
     return None
 
 
-def _celsius(quantity: Any) -> float | None:
-    value, unit = quantity.value, str(quantity.code or quantity.unit or "")
+def _celsius(quantity: Quantity) -> float | None:
+    value, unit = quantity.value, quantity.unit
     if value is None:
         return None
     if unit in ("[degF]", "degF", "°F"):

@@ -1,0 +1,262 @@
+"""A light projection of FHIR R4 resources: only the fields the import reads, checked as it reads them.
+
+Validating a whole Synthea bundle with the ``fhir.resources`` models takes seconds; the import
+needs a dozen fields of five resource types. :func:`project` turns one resource (parsed JSON)
+into a :class:`Projected` record of those fields, checking the type and shape of each field it
+takes (a date that is not a FHIR date, a coding that is not an object ...): a resource the
+import cannot read is one :class:`ProjectionError` naming the field path. Fields it does not
+read are not looked at. The same projection serves a bundle file (``import fhir``), the NDJSON
+files of a Bulk Data export (``import fhir-bulk``) and the prefetch of a CDS Hooks request.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+# FHIR date / dateTime: a year, optionally a month and a day, optionally a time with a zone
+_DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2})?)?$")
+# the resource types the import reads; any other type is skipped whole (not looked at)
+READ_TYPES = frozenset({"Patient", "Condition", "MedicationStatement", "MedicationRequest", "Observation",
+                        "Encounter", "ServiceRequest"})
+
+
+class ProjectionError(ValueError):
+    """A field the import reads is not what FHIR R4 says it is."""
+
+    def __init__(self, path: str, message: str, value: Any = None):
+        self.path = path
+        self.message = message
+        self.value = value
+        super().__init__(f"{path}: {message}")
+
+
+@dataclass(frozen=True)
+class Coding:
+    system: str
+    code: str
+    display: str
+
+
+@dataclass(frozen=True)
+class Concept:
+    """A CodeableConcept: its codings and text."""
+
+    codings: tuple[Coding, ...] = ()
+    text: str = ""
+
+    @property
+    def label(self) -> str:
+        """The text, else the first display."""
+        return self.text or next((c.display for c in self.codings if c.display), "")
+
+    def codes(self, system: str) -> tuple[str, ...]:
+        return tuple(c.code for c in self.codings if c.system == system and c.code)
+
+    @property
+    def first_code(self) -> str | None:
+        return next((c.code for c in self.codings if c.code), None)
+
+
+@dataclass(frozen=True)
+class Quantity:
+    value: float | None
+    unit: str
+
+
+@dataclass(frozen=True)
+class Projected:
+    """The fields of one resource the import reads (None or empty where the resource has none)."""
+
+    type: str
+    id: str | None
+    subject: str | None = None              # the id of the Patient it is about
+    status: str | None = None               # status, or a Condition's clinicalStatus code
+    verification: str | None = None         # a Condition's verificationStatus code
+    code: Concept | None = None             # Condition / Observation / ServiceRequest code, the medication
+    medication_display: str | None = None   # a medicationReference's display
+    body_sites: tuple[Concept, ...] = ()
+    start: date | None = None               # onset, authoredOn, effective, period start, issued
+    end: date | None = None                 # a Condition's abatement
+    ordered: date | None = None             # a MedicationRequest's authoredOn
+    birth_date: date | None = None
+    gender: str | None = None
+    quantity: Quantity | None = None
+    components: tuple[tuple[Concept, Quantity | None], ...] = ()
+    reasons: tuple[Concept, ...] = ()
+    notes: tuple[str, ...] = ()
+
+
+def fhir_date(value: Any, path: str) -> date | None:
+    """A FHIR date or dateTime as the day it names (a year or a month: its first day)."""
+    if value is None:
+        return None
+    match = _DATE.match(value) if isinstance(value, str) else None
+    if match is None:
+        raise ProjectionError(path, "not a FHIR date", value)
+    year, month, day = match.groups()
+    try:
+        return date(int(year), int(month or 1), int(day or 1))
+    except ValueError:
+        raise ProjectionError(path, "not a FHIR date", value) from None
+
+
+def _object(value: Any, path: str) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise ProjectionError(path, "expected an object", value)
+    return value
+
+
+def _array(value: Any, path: str) -> list[Any]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise ProjectionError(path, "expected an array", value)
+    return value
+
+
+def _string(value: Any, path: str) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ProjectionError(path, "expected a string", value)
+    return value
+
+
+def concept(value: Any, path: str) -> Concept | None:
+    """A CodeableConcept."""
+    data = _object(value, path)
+    if data is None:
+        return None
+    codings = []
+    for i, raw in enumerate(_array(data.get("coding"), f"{path}.coding")):
+        where = f"{path}.coding[{i}]"
+        coding = _object(raw, where) or {}
+        codings.append(Coding(_string(coding.get("system"), f"{where}.system") or "",
+                              _string(coding.get("code"), f"{where}.code") or "",
+                              _string(coding.get("display"), f"{where}.display") or ""))
+    return Concept(tuple(codings), _string(data.get("text"), f"{path}.text") or "")
+
+
+def _concepts(value: Any, path: str) -> tuple[Concept, ...]:
+    return tuple(c for i, raw in enumerate(_array(value, path)) if (c := concept(raw, f"{path}[{i}]")) is not None)
+
+
+def _status_code(value: Any, path: str) -> str | None:
+    found = concept(value, path)
+    return found.first_code if found is not None else None
+
+
+def quantity(value: Any, path: str) -> Quantity | None:
+    data = _object(value, path)
+    if data is None:
+        return None
+    number = data.get("value")
+    if number is not None and (isinstance(number, bool) or not isinstance(number, (int, float))):
+        raise ProjectionError(f"{path}.value", "expected a number", number)
+    unit = _string(data.get("code"), f"{path}.code") or _string(data.get("unit"), f"{path}.unit") or ""
+    return Quantity(float(number) if number is not None else None, unit)
+
+
+def reference_id(value: Any, path: str) -> str | None:
+    """The id a Reference points to: ``Patient/123``, ``urn:uuid:123`` or a full URL all give ``123``."""
+    data = _object(value, path)
+    if data is None:
+        return None
+    ref = _string(data.get("reference"), f"{path}.reference")
+    if not ref:
+        return None
+    return ref.rsplit(":", 1)[-1] if ref.startswith("urn:") else ref.rstrip("/").rsplit("/", 1)[-1]
+
+
+def _start_of(resource: dict[str, Any], at: str, *fields: str) -> date | None:
+    for name in fields:
+        if name.lower().endswith("period"):
+            period = _object(resource.get(name), f"{at}{name}")
+            if period is not None and (day := fhir_date(period.get("start"), f"{at}{name}.start")) is not None:
+                return day
+        elif (day := fhir_date(resource.get(name), f"{at}{name}")) is not None:
+            return day
+    return None
+
+
+def project(resource: Any, path: str = "") -> Projected | None:
+    """The projection of one resource, or None for a type the import does not read.
+
+    Raises ProjectionError (with the field path under ``path``) for a field it reads that is
+    malformed, or for something that is not a resource at all.
+    """
+    data = _object(resource, path or "resource")
+    if data is None:
+        raise ProjectionError(path or "resource", "expected a resource", resource)
+    kind = data.get("resourceType")
+    if not isinstance(kind, str):
+        raise ProjectionError(f"{path}.resourceType" if path else "resourceType", "expected a resource type", kind)
+    if kind not in READ_TYPES:
+        return None
+    at = f"{path}." if path else ""
+    rid = _string(data.get("id"), f"{at}id")
+    subject = reference_id(data.get("subject"), f"{at}subject")
+    if kind == "Patient":
+        return Projected(kind, rid, subject=rid, birth_date=fhir_date(data.get("birthDate"), f"{at}birthDate"),
+                         gender=_string(data.get("gender"), f"{at}gender"))
+    if kind == "Encounter":
+        return Projected(kind, rid, subject=subject, status=_string(data.get("status"), f"{at}status"),
+                         start=_start_of(data, at, "period"))
+    if kind == "Condition":
+        return Projected(kind, rid, subject=subject,
+                         status=_status_code(data.get("clinicalStatus"), f"{at}clinicalStatus"),
+                         verification=_status_code(data.get("verificationStatus"), f"{at}verificationStatus"),
+                         code=concept(data.get("code"), f"{at}code"),
+                         body_sites=_concepts(data.get("bodySite"), f"{at}bodySite"),
+                         start=fhir_date(data.get("onsetDateTime"), f"{at}onsetDateTime"),
+                         end=fhir_date(data.get("abatementDateTime"), f"{at}abatementDateTime"))
+    if kind in ("MedicationStatement", "MedicationRequest"):
+        reference = _object(data.get("medicationReference"), f"{at}medicationReference")
+        authored = fhir_date(data.get("authoredOn"), f"{at}authoredOn")
+        return Projected(kind, rid, subject=subject, status=_string(data.get("status"), f"{at}status"),
+                         code=concept(data.get("medicationCodeableConcept"), f"{at}medicationCodeableConcept"),
+                         medication_display=_string((reference or {}).get("display"),
+                                                    f"{at}medicationReference.display"),
+                         start=authored or _start_of(data, at, "effectiveDateTime", "effectivePeriod"),
+                         ordered=authored if kind == "MedicationRequest" else None)
+    if kind == "Observation":
+        components = []
+        for i, raw in enumerate(_array(data.get("component"), f"{at}component")):
+            where = f"{at}component[{i}]"
+            part = _object(raw, where) or {}
+            components.append((concept(part.get("code"), f"{where}.code") or Concept(),
+                               quantity(part.get("valueQuantity"), f"{where}.valueQuantity")))
+        return Projected(kind, rid, subject=subject, status=_string(data.get("status"), f"{at}status"),
+                         code=concept(data.get("code"), f"{at}code"),
+                         start=_start_of(data, at, "effectiveDateTime", "effectivePeriod", "issued"),
+                         quantity=quantity(data.get("valueQuantity"), f"{at}valueQuantity"),
+                         components=tuple(components))
+    # ServiceRequest
+    notes = []
+    for i, raw in enumerate(_array(data.get("note"), f"{at}note")):
+        text = _string((_object(raw, f"{at}note[{i}]") or {}).get("text"), f"{at}note[{i}].text")
+        if text:
+            notes.append(text)
+    return Projected(kind, rid, subject=subject, status=_string(data.get("status"), f"{at}status"),
+                     code=concept(data.get("code"), f"{at}code"),
+                     reasons=_concepts(data.get("reasonCode"), f"{at}reasonCode"), notes=tuple(notes))
+
+
+def bundle_resources(data: Any, path: str = "") -> list[Projected]:
+    """The projected resources of a Bundle (entries of types the import does not read are skipped)."""
+    bundle = _object(data, path or "bundle") or {}
+    at = f"{path}." if path else ""
+    out = []
+    for i, raw in enumerate(_array(bundle.get("entry"), f"{at}entry")):
+        entry = _object(raw, f"{at}entry[{i}]") or {}
+        if entry.get("resource") is None:
+            continue
+        found = project(entry["resource"], f"{at}entry[{i}].resource")
+        if found is not None:
+            out.append(found)
+    return out

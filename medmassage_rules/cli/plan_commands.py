@@ -53,7 +53,7 @@ def recommend(case: Path, fmt: str | None, output: Path | None, explain: bool, b
 
     if fmt is None:
         fmt = format_of_output(output)
-    if explain and fmt in ("json", "html", "soap"):
+    if explain and fmt in ("json", "html", "soap", "fhir"):
         raise click.UsageError("--explain goes with --format text (markdown always explains)")
     if brief and (fmt != "text" or explain):
         raise click.UsageError("--brief goes with --format text, without --explain")

@@ -19,17 +19,16 @@ Ids are name-based UUIDs of the case id and the entry, so the output is determin
 
 from __future__ import annotations
 
-import hashlib
 import json
 import uuid
 from datetime import date
 from typing import Any
 
-from .. import __version__
 from ..kb.knowledge_base import KnowledgeBase
 from ..kb.vocabulary import REFERRING
 from ..planning.plan import Plan
 from ..planning.results import PlanResult
+from .brief import versions
 
 ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
 SNOMED = "http://snomed.info/sct"
@@ -37,13 +36,6 @@ SYSTEM = "urn:medmassage-rules"  # the code system of the knowledge base's own i
 REFERRAL_CATEGORY = {"coding": [{"system": SNOMED, "code": "3457005", "display": "Patient referral"}],
                      "text": "referral"}
 _NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:medmassage-rules:fhir-bundle")
-
-
-def kb_version(kb: KnowledgeBase) -> str:
-    """The knowledge base as a version string: its rule count and a fingerprint of its rules and references."""
-    rules = [[r.id, r.description, r.grade, r.citation, list(r.benefits)] for r in kb.rules]
-    digest = hashlib.sha256(json.dumps([rules, sorted(kb.references.items())], sort_keys=True).encode("utf-8"))
-    return f"{len(kb.rules)} rules, fingerprint {digest.hexdigest()[:12]}"
 
 
 class _Bundle:
@@ -167,7 +159,7 @@ def render_fhir_bundle(result: PlanResult, kb: KnowledgeBase) -> str:
             "resourceType": "Provenance", "target": targets, "recorded": f"{recorded}T00:00:00Z",
             "agent": [{"type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/provenance-participant-type",
                                             "code": "assembler", "display": "Assembler"}]},
-                       "who": {"display": f"medmassage-rules {__version__}; knowledge base: {kb_version(kb)}"}}],
+                       "who": {"display": versions(kb)}}],
             "entity": [{"role": "source", "what": {"identifier": {"system": f"{SYSTEM}:rule", "value": rule},
                                                    "display": f"rule {rule}"}} for rule in b.rules]})
     bundle = {"resourceType": "Bundle", "id": b.url("bundle").rsplit(":", 1)[1], "type": "collection",

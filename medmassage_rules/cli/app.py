@@ -21,6 +21,7 @@ from .batch_command import batch
 from .console import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_INVALID, EXIT_OK, OutputError
 from .kb_commands import import_group, kb_group, schema
 from .plan_commands import consult, explain, recommend, trace
+from .serve_command import serve
 
 
 class MedMassageGroup(click.Group):
@@ -66,7 +67,7 @@ def main() -> None:
     """
 
 
-for _command in (recommend, explain, trace, consult, batch, schema, import_group, kb_group):
+for _command in (recommend, explain, trace, consult, batch, schema, import_group, kb_group, serve):
     main.add_command(_command)
 
 

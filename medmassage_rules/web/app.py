@@ -1,11 +1,261 @@
-"""The FastAPI application of ``medmassage serve``: :func:`create_app` builds it."""
+"""The FastAPI application of ``medmassage serve``: :func:`create_app` builds it.
+
+Routes: ``GET /`` the intake form; ``POST /plan`` the form, ``POST /upload`` a case file,
+``POST /upload/fhir`` a FHIR bundle - each answers the form again with every problem beside
+its field (422), or sends the browser to the plan's page; ``GET /plan/{id}`` the page,
+``/plan/{id}/case.yaml`` the case, ``/plan/{id}/plan.json`` the plan JSON,
+``POST /plan/{id}/soap`` the edited SOAP note as a file; ``POST /api/plan`` a case in, the plan
+JSON of ``recommend --format json`` out, or ``{"errors": [...]}`` with the command line's lines.
+"""
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+import logging
+import time
+from importlib import resources
+from typing import Any
+
+import jinja2
+import yaml
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from ..errors import CaseError, MedMassageError, Problem, printable
+from ..kb.knowledge_base import KnowledgeBase
+from ..render.brief import DISCLAIMER, versions
+from ..render.json import render_json
+from .form import ROWS, Choices, case_data, field_of
+from .security import CSRF_COOKIE, CSRF_FIELD, FORM_LIMIT, Guard, csrf_ok, new_token, same_origin
+from .service import InputRefused, Planner, PlanStore, StoredPlan, problem_line
+from .view import plan_view, source_link
+
+log = logging.getLogger("medmassage.web")
+FHIR_PATH = "/upload/fhir"
+CASE_TYPES = ("application/json", "application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml")
 
 
-def create_app() -> FastAPI:
-    """The web application: intake form, plan pages, the plan API."""
+def _fhir_available() -> bool:
+    try:
+        from ..intake import fhir  # noqa: F401  (the import needs the [fhir] extra's packages)
+    except ImportError:
+        return False
+    return True
+
+
+def _bundle_limit() -> int:
+    try:
+        from ..intake.fhir import MAX_BUNDLE_BYTES
+    except ImportError:
+        return FORM_LIMIT
+    return MAX_BUNDLE_BYTES
+
+
+def _attachment(name: str) -> str:
+    """A download's file name made of safe characters only (the case id is the user's text)."""
+    safe = "".join(c if c.isascii() and (c.isalnum() or c in "-_.") else "_" for c in name)[:80].strip("._")
+    return f'attachment; filename="{safe or "case"}"'
+
+
+def create_app(kb: KnowledgeBase | None = None, *, host: str = "127.0.0.1", token: str | None = None,
+               store: PlanStore | None = None) -> FastAPI:
+    """The web application over ``kb`` (the shipped knowledge base when None).
+
+    ``host`` is the address the server is bound to (the Host header may name it besides
+    localhost); ``token``, when given, is required of every request.
+    """
+    if kb is None:
+        from ..kb.loading import load_knowledge_base
+        kb = load_knowledge_base()
+    planner, plans = Planner(kb), store if store is not None else PlanStore()
+    choices, fhir = Choices.of(kb.vocabulary), _fhir_available()
+    foot = {"disclaimer": DISCLAIMER, "versions": versions(kb)}
+    templates = jinja2.Environment(loader=jinja2.PackageLoader("medmassage_rules.web", "templates"),
+                                   autoescape=True, undefined=jinja2.StrictUndefined)
+    templates.globals.update(source_link=source_link)
+
     app = FastAPI(title="medmassage", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.planner, app.state.plans = planner, plans
+    static = resources.files("medmassage_rules.web") / "static"
+    app.mount("/static", StaticFiles(directory=str(static)), name="static")
+
+    def page(name: str, status: int = 200, csrf: str | None = None, **context: Any) -> HTMLResponse:
+        token_value = csrf or new_token()
+        html = templates.get_template(name).render(csrf=token_value, **foot, **context)
+        response = HTMLResponse(html, status_code=status)
+        response.set_cookie(CSRF_COOKIE, token_value, httponly=True, samesite="strict")
+        return response
+
+    def form_page(status: int = 200, values: Any = None, lists: Any = None, errors: Any = None,
+                  general: Any = None) -> HTMLResponse:
+        return page("index.html", status, values=values or {}, lists=lists or {}, errors=errors or {},
+                    general=general or [], rows=ROWS, choices=choices, fhir=fhir)
+
+    def refused(status: int, lines: list[str]) -> HTMLResponse:
+        return form_page(status, general=lines)
+
+    async def checked_form(request: Request) -> Any:
+        """The posted form, if its CSRF token and origin are right (else None)."""
+        if not same_origin(request.headers.get("origin"), request.headers.get("host")):
+            return None
+        try:
+            form = await request.form(max_files=2, max_fields=400, max_part_size=FORM_LIMIT)
+        except Exception:  # a body that is not a form (wrong content type, broken multipart)
+            return None
+        if not csrf_ok(request.cookies.get(CSRF_COOKIE), form.get(CSRF_FIELD)):
+            return None
+        return form
+
+    def planned(case_yaml: str, build: Any, notes: tuple[str, ...] = ()) -> RedirectResponse:
+        result = planner.plan(build())
+        plan_id = plans.add(result, case_yaml, notes)
+        return RedirectResponse(f"/plan/{plan_id}", status_code=303)
+
+    def stored(plan_id: str) -> StoredPlan | None:
+        return plans.get(plan_id) if len(plan_id) <= 64 else None
+
+    @app.middleware("http")
+    async def access_log(request: Request, call_next: Any) -> Response:
+        """One line per request: method, route, status, time - never a query, a body or a plan id."""
+        started = time.perf_counter()
+        response: Response = await call_next(request)
+        route = request.scope.get("route")
+        log.info("%s %s %d %.0f ms", request.method, getattr(route, "path", "-"), response.status_code,
+                 (time.perf_counter() - started) * 1000)
+        return response
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        log.error("internal error %s on %s", type(exc).__name__, request.method)  # no message: it may hold case data
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"errors": ["error: internal error; the case was not planned"]}, status_code=500)
+        return PlainTextResponse("internal error; the case was not planned", status_code=500)
+
+    @app.get("/", response_class=HTMLResponse)
+    def index() -> HTMLResponse:
+        return form_page()
+
+    @app.post("/plan")
+    async def plan_form(request: Request) -> Response:
+        form = await checked_form(request)
+        if form is None:
+            return refused(403, ["error: the form has expired or came from another site; fill it in again"])
+        data, rows = case_data(form, kb.vocabulary.areas)
+        values = {k: v for k, v in form.items() if isinstance(v, str) and k != CSRF_FIELD}
+        lists = {k: form.getlist(k) for k in ("clearances", "modalities", "exclude_modalities", "focus_areas")}
+        try:
+            case = planner.case_from_data(data, "form")
+        except CaseError as exc:
+            errors: dict[str, list[str]] = {}
+            general = []
+            for p in exc.problems:
+                field = field_of(p.path, rows)
+                if field is None:
+                    general.append(problem_line(p))
+                else:
+                    errors.setdefault(field, []).append(_beside(p))
+            return form_page(422, values, lists, errors, general)
+        case_yaml = yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+        return planned(case_yaml, lambda: case)
+
+    @app.post("/upload")
+    async def upload_case(request: Request) -> Response:
+        form = await checked_form(request)
+        if form is None:
+            return refused(403, ["error: the form has expired or came from another site; fill it in again"])
+        upload = form.get("case")
+        if upload is None or isinstance(upload, str):
+            return refused(400, ["error: upload: no case file was sent"])
+        data = await upload.read(FORM_LIMIT + 1)
+        try:
+            case = planner.case_from_bytes(data, "upload")
+        except CaseError as exc:
+            return refused(422, [problem_line(p) for p in exc.problems])
+        text = data.decode("utf-8-sig")
+        if text.lstrip().startswith("{"):
+            text = yaml.safe_dump(yaml.safe_load(text), sort_keys=False, allow_unicode=True)
+        return planned(text, lambda: case)
+
+    @app.post(FHIR_PATH)
+    async def upload_bundle(request: Request) -> Response:
+        if not fhir:
+            return refused(501, ["error: a FHIR bundle needs the optional extra: pip install 'medmassage-rules[fhir]'"])
+        form = await checked_form(request)
+        if form is None:
+            return refused(403, ["error: the form has expired or came from another site; fill it in again"])
+        upload = form.get("bundle")
+        if upload is None or isinstance(upload, str):
+            return refused(400, ["error: upload: no bundle was sent"])
+        try:
+            data, case_yaml, notes = planner.case_from_bundle(await upload.read(), "bundle")
+            case = planner.case_from_data(data, "bundle")
+        except (InputRefused, CaseError) as exc:
+            return refused(422, [problem_line(p) for p in exc.problems])
+        return planned(case_yaml, lambda: case, notes)
+
+    @app.get("/plan/{plan_id}", response_class=HTMLResponse)
+    def plan_page(plan_id: str) -> HTMLResponse:
+        held = stored(plan_id)
+        if held is None:
+            return page("message.html", 404, title="No such plan",
+                        lines=["This plan is not held (plans are kept in memory for an hour): plan the case again."])
+        with planner.lock:
+            view = plan_view(held.result, kb)
+        v = kb.vocabulary
+        return page("plan.html", view=view, plan=held.result.plan, plan_id=plan_id, notes=held.notes,
+                    referral_words=v.referrals, clearance_words=v.clearances)
+
+    @app.get("/plan/{plan_id}/case.yaml")
+    def case_yaml(plan_id: str) -> Response:
+        held = stored(plan_id)
+        if held is None:
+            return PlainTextResponse("no such plan", status_code=404)
+        return Response(held.case_yaml, media_type="application/yaml; charset=utf-8",
+                        headers={"content-disposition": _attachment(f"{held.result.plan.case_id}.yaml")})
+
+    @app.get("/plan/{plan_id}/plan.json")
+    def plan_json(plan_id: str) -> Response:
+        held = stored(plan_id)
+        if held is None:
+            return JSONResponse({"errors": ["error: no such plan"]}, status_code=404)
+        return Response(render_json(held.result), media_type="application/json")
+
+    @app.post("/plan/{plan_id}/soap")
+    async def soap_note(request: Request, plan_id: str) -> Response:
+        held = stored(plan_id)
+        if held is None:
+            return PlainTextResponse("no such plan", status_code=404)
+        form = await checked_form(request)
+        if form is None or not isinstance(form.get("note"), str):
+            return PlainTextResponse("the form has expired or came from another site; reload the plan", 403)
+        note = str(form.get("note")).replace("\r\n", "\n")
+        return PlainTextResponse(note, headers={"content-disposition": _attachment(
+            f"{held.result.plan.case_id}-soap.txt")})
+
+    @app.post("/api/plan")
+    async def api_plan(request: Request) -> Response:
+        kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if kind not in CASE_TYPES:
+            return JSONResponse({"errors": [f"error: <request>: send the case as {' or '.join(CASE_TYPES[:2])} "
+                                            f"(got {kind or 'no content type'!r})"]}, status_code=415)
+        try:
+            case = planner.case_from_bytes(await request.body(), "<request>")
+            result = planner.plan(case)
+        except CaseError as exc:
+            status = 400 if all(p.code in _UNREADABLE for p in exc.problems) else 422
+            return JSONResponse({"errors": [problem_line(p) for p in exc.problems]}, status_code=status)
+        except MedMassageError as exc:
+            return JSONResponse({"errors": [f"error: {exc}"]}, status_code=400)
+        return Response(render_json(result), media_type="application/json")
+
+    app.add_middleware(Guard, hosts={host}, token=token, limits={FHIR_PATH: _bundle_limit()})  # outermost
     return app
+
+
+_UNREADABLE = frozenset({"too_large", "not_utf8", "invalid_yaml", "invalid_json", "invalid_document", "too_deep",
+                         "not_a_number", "empty", "not_a_mapping"})
+
+
+def _beside(p: Problem) -> str:
+    """A problem beside its field: the command line's line without its ``error: form:`` head."""
+    return printable(p.what, one_line=True)

@@ -1,0 +1,59 @@
+"""``medmassage serve``: the local web application for therapists (needs the ``[web]`` extra)."""
+
+from __future__ import annotations
+
+import logging
+import webbrowser
+from pathlib import Path
+
+import click
+
+from ..errors import MedMassageError
+from .console import knowledge_base, rules_option
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on. Anything but localhost makes the server reachable from the network: "
+                   "it then asks for an access token (printed with the address).")
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True, help="Port to listen on.")
+@click.option("--open", "open_browser", is_flag=True, help="Open the intake form in the default browser.")
+@rules_option
+def serve(host: str, port: int, open_browser: bool, rules_dir: Path | None) -> None:
+    """Serve the intake form, plan pages, body chart and SOAP-note draft on this computer.
+
+    The same validation, planner and explanations as the other commands, in a browser:
+    fill in or upload a case (YAML, JSON or, with the [fhir] extra, a FHIR bundle), read the
+    plan with every why and why-not, print it, edit and download the SOAP note. Plans are
+    held in memory for an hour, never written to disk. POST /api/plan answers the plan JSON
+    of `recommend --format json`. Stop it with Ctrl-C. Needs: pip install 'medmassage-rules[web]'.
+
+    \b
+    Example:
+      medmassage serve --open
+    """
+    try:
+        import uvicorn
+
+        from ..web import create_app
+        from ..web.security import is_local, new_token
+    except ImportError as exc:
+        raise MedMassageError(f"serve needs the optional extra: pip install 'medmassage-rules[web]' "
+                              f"({exc.name} is missing)") from None
+    token = None
+    if not is_local(host):
+        token = new_token()
+        click.echo(f"warning: serving on {host}, reachable from other computers; every request needs the "
+                   "access token in the address below. Patient data crosses the network unencrypted unless "
+                   "a TLS proxy is in front.", err=True)
+    app = create_app(knowledge_base(rules_dir), host=host, token=token)
+    shown_host = f"[{host}]" if ":" in host else host
+    address = f"http://{shown_host}:{port}/" + (f"?token={token}" if token else "")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    config = uvicorn.Config(app, host=host, port=port, access_log=False, server_header=False,
+                            log_level="warning", timeout_keep_alive=5, limit_concurrency=64)
+    server = uvicorn.Server(config)
+    click.echo(f"medmassage: serving on {address} (Ctrl-C stops)", err=True)
+    if open_browser:
+        webbrowser.open(address)
+    server.run()

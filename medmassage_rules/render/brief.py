@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import defaultdict
+from typing import Any
 
 from .. import __version__
 from ..kb.knowledge_base import KnowledgeBase
@@ -43,6 +44,15 @@ def versions(kb: KnowledgeBase) -> str:
     return f"medmassage-rules {__version__}; knowledge base: {len(kb.rules)} rules, fingerprint {_kb_fingerprint(kb)}"
 
 
+def cap_place(cap: Any, kb: KnowledgeBase) -> tuple[str, str]:
+    """(area, words) of a pressure cap on an area, or on one target (then the target's words)."""
+    v = kb.vocabulary
+    target = getattr(cap, "target", None)
+    if target is not None:
+        return v.area_of(target), v.label(target)
+    return cap.area, v.label(cap.area)
+
+
 def areas_by_side(plan: Plan, kb: KnowledgeBase) -> list[str]:
     """The plan's areas in order, each with the sides its targets are worked on: 'wrist and hand (right)'."""
     v = kb.vocabulary
@@ -66,7 +76,7 @@ def brief_lines(result: PlanResult, kb: KnowledgeBase) -> list[str]:
             parts = ", ".join(f"{v.label(s.group)} {s.minutes}" for s in plan.segments)
             lines.append(f"Minutes: {plan.total_minutes} of {plan.minutes_ceiling} ({parts})")
         cap = "no overall cap" if plan.pressure_cap == "deep" else f"{plan.pressure_cap} at most"
-        capped = [f"{v.label(c.area)}{f' ({c.side})' if c.side else ''} {c.pressure}" for c in plan.caps]
+        capped = [f"{cap_place(c, kb)[1]}{f' ({c.side})' if c.side else ''} {c.pressure}" for c in plan.caps]
         lines.append(f"Pressure: {cap}" + (f"; {', '.join(capped)}" if capped else ""))
     else:
         lines.append("Do: no massage today")

@@ -13,7 +13,7 @@ from ..cases.models import Case
 from ..kb.knowledge_base import KnowledgeBase
 from ..kb.wording import MEASURES, STATUS_HEADLINES, Words, or_list, side_note
 from ..planning.results import PlanResult
-from .brief import DISCLAIMER, areas_by_side, versions
+from .brief import DISCLAIMER, areas_by_side, cap_place, versions
 
 
 def _subjective(case: Case, w: Words) -> list[str]:
@@ -75,8 +75,8 @@ def _assessment(result: PlanResult, kb: KnowledgeBase) -> list[str]:
         lines.append(f"No work on the {v.label(a.id)}{side_note(a.side)} [{', '.join(a.because)}]")
     if plan.treats and plan.pressure_cap != "deep":
         lines.append(f"Pressure at most {plan.pressure_cap} [{', '.join(plan.pressure_cap_because)}]")
-    lines += [f"Pressure on the {v.label(c.area)}{side_note(c.side)}: {c.pressure} at most [{', '.join(c.because)}]"
-              for c in plan.caps]
+    lines += [f"Pressure on the {cap_place(c, kb)[1]}{side_note(c.side)}: {c.pressure} at most "
+              f"[{', '.join(c.because)}]" for c in plan.caps]
     return lines
 
 

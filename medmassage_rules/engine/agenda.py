@@ -21,6 +21,16 @@ class Firing:
     outputs: list[Any] = field(default_factory=list)
 
 
+def rule_id(rule: Any) -> str:
+    """A compiled rule's id; a hand-written experta rule's function name."""
+    return str(getattr(rule, "rule_id", None) or getattr(rule._wrapped, "__name__", ""))
+
+
+def rule_order(rule: Any) -> int:
+    """A compiled rule's place in its knowledge base; 0 for a hand-written experta rule."""
+    return getattr(rule, "order", 0)
+
+
 class TracingAgenda(Agenda):
     """An agenda that records every activation it hands to the engine."""
 
@@ -32,7 +42,7 @@ class TracingAgenda(Agenda):
         activation = super().get_next()
         if activation is not None:
             inputs = tuple(sorted(activation.facts, key=lambda f: f["__factid__"]))
-            self.trace.append(Firing(activation.rule.rule_id, inputs))
+            self.trace.append(Firing(rule_id(activation.rule), inputs))
         return activation
 
 
@@ -55,7 +65,8 @@ class DeterministicStrategy(Strategy):
 
     @classmethod
     def _identity(cls, activation: Any) -> tuple[Any, frozenset[int], tuple[tuple[str, int], ...]]:
-        return (activation.rule.rule_id, frozenset(f["__factid__"] for f in activation.facts),
+        rule = activation.rule
+        return (getattr(rule, "rule_id", None) or rule, frozenset(f["__factid__"] for f in activation.facts),
                 cls._bindings(activation))
 
     def _update_agenda(self, agenda: Agenda, added: Iterable[Any], removed: Iterable[Any]) -> None:
@@ -65,5 +76,6 @@ class DeterministicStrategy(Strategy):
             agenda.activations = [a for a in agenda.activations if self._identity(a) not in gone]
         for activation in added:
             ids = tuple(sorted((f["__factid__"] for f in activation.facts), reverse=True))
-            activation.key = (activation.rule.salience, ids, -activation.rule.order, self._bindings(activation))
+            rule = activation.rule
+            activation.key = (rule.salience, ids, -rule_order(rule), rule_id(rule), self._bindings(activation))
             bisect.insort(agenda.activations, activation)

@@ -63,8 +63,11 @@ def explain_recommended(result: PlanResult, kb: KnowledgeBase) -> tuple[Explanat
 
 
 def explain_blocked(result: PlanResult, kb: KnowledgeBase) -> tuple[Explanation, ...]:
-    """The why-not of every blocked or priced-out modality and every blocked area."""
+    """The why-not of every blocked or priced-out modality, every blocked area, and every target
+    a rule proposed that the plan lacks."""
     explainer = Explainer(result, kb)
     out = [explainer.why_not("modality", b.id) for b in result.plan.blocked_modalities]
     out += [explainer.why_not("area", a) for a in dict.fromkeys(b.id for b in result.plan.blocked_areas)]
+    out += [explainer.why_not("area" if t in kb.vocabulary.areas else "target", t)
+            for t in explainer.missing_targets()]
     return tuple(out)

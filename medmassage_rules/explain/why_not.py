@@ -23,6 +23,10 @@ from .explanation import Counterfactual, Explanation, Step
 from .walk import DerivationWalk, by_rules, status_words
 
 
+# What a counterfactual may ask of the case: what the therapist observes or the physician can change.
+ACTIONABLE = frozenset({"finding", "clearance", "request", "exclusion", "focus"})
+
+
 class WhyNotAnswers(DerivationWalk):
     """Why the plan does not hold a modality, a target or an area."""
 
@@ -86,6 +90,9 @@ class WhyNotAnswers(DerivationWalk):
         request_rules = [r for r in self.kb.rules if r.then.propose and r.then.propose.modality_from is not None]
         if request_rules:
             details.append(f"it would also be proposed if the prescription requested it ({request_rules[0].id})")
+        if not counterfactuals:
+            details.append("no finding, clearance or prescription change would propose it with this "
+                           "patient's diagnoses")
         details += self.would_still_be_stopped(modality)
         return Explanation(asked, modality, "modality", label, "never_proposed",
                            f"{label}: no rule proposed it for this case", details=tuple(details),
@@ -167,28 +174,23 @@ class WhyNotAnswers(DerivationWalk):
         considered = [t for t in dict.fromkeys(candidates)
                       if t == ident or (kind == "area" and self.v.area_of(t) == ident)]
         dropped = {t: g for g, ts in outcome.dropped_for_time.items() for t in ts}
-        for t in considered:
-            if t in outcome.blocked_targets:
-                details.append(f"{w.plain(t)}: lies in a blocked area ({', '.join(outcome.blocked_targets[t])})")
-            elif t in dropped:
-                details.append(f"{w.plain(t)}: the {w.plain(dropped[t])} group was left out: no time "
-                               f"(ceiling {plan.minutes_ceiling} minutes)")
-            elif t in outcome.undeliverable:
-                details.append(f"{w.plain(t)}: {outcome.undeliverable[t]}")
-            elif not plan.treats:
-                details.append(f"{w.plain(t)}: nothing is treated today (status {status_words(plan.status)})")
-            elif t not in {p.id for p in plan.targets}:
-                details.append(f"{w.plain(t)}: covered by the more specific targets in "
-                               f"{w.site(self.v.area_of(t))}")
+        causes = [(cause, t) for t in considered if (cause := self.site_cause(t, dropped))[0] != "planned"]
+        details += [f"{w.plain(t)}: {text}" for (_, text), t in causes]
         if in_plan:
             details.append("still treated: " + ", ".join(self.target_words(t.id) for t in in_plan))
-        if steps:
-            summary = f"{label}: no work there, set " + by_rules(steps)
+        verdicts = [verdict for (verdict, _), _ in causes]
+        if "blocked" in verdicts and not steps:  # a block of the target itself, or of the area it is worked through
+            rules = {r for t in considered for r in outcome.blocked_targets.get(t, ())}
+            steps += self.steps_of_rules(rules)
+        if steps or "blocked" in verdicts:
+            where = "blocked, no work there" if kind == "area" or not considered else "blocked"
+            summary = f"{label}: {where}, set " + (by_rules(steps) if steps else "by a block")
             verdict = "blocked"
-        elif any(t in dropped for t in considered):
+        elif "dropped_for_time" in verdicts:
             summary, verdict = f"{label}: left out for time", "dropped_for_time"
-        elif any(t in outcome.undeliverable for t in considered):
-            summary, verdict = f"{label}: no recommended modality can be delivered there", "undeliverable"
+        elif "undeliverable" in verdicts:
+            reason = next(text for (v, text), _ in causes if v == "undeliverable")
+            summary, verdict = f"{label}: not planned - {reason}", "undeliverable"
         elif considered and not plan.treats:
             status = self.status_steps()
             steps = list(status)
@@ -210,6 +212,43 @@ class WhyNotAnswers(DerivationWalk):
                                details=tuple(details), counterfactuals=counterfactuals)
         return Explanation(asked, ident, kind, label, verdict, summary, steps=tuple(steps), details=tuple(details))
 
+    def site_cause(self, target: str, dropped: dict[str, str]) -> tuple[str, str]:
+        """Why one candidate target is not in the plan: (verdict, reason), the verdict the
+        headline names, so that the headline and the reason never disagree."""
+        plan, outcome, w = self.plan, self.result.outcome, self.w
+        if target in outcome.blocked_targets:
+            return "blocked", f"blocked ({', '.join(outcome.blocked_targets[target])})"
+        if target in dropped:
+            return "dropped_for_time", (f"the {w.plain(dropped[target])} group was left out: no time "
+                                        f"(ceiling {plan.minutes_ceiling} minutes)")
+        if target in outcome.undeliverable:
+            return "undeliverable", outcome.undeliverable[target]
+        if not plan.treats:
+            return "no_treatment", f"nothing is treated today (status {status_words(plan.status)})"
+        if target in {p.id for p in plan.targets}:
+            return "planned", "in the plan"
+        return "subsumed", f"covered by the more specific targets in {w.site(self.v.area_of(target))}"
+
+    def missing_targets(self) -> list[str]:
+        """Every target a rule proposed that the plan lacks (an area proposed as a whole counts only
+        when none of its targets is planned: otherwise its specific targets cover it)."""
+        planned = {t.id for t in self.plan.targets}
+        planned_areas = {t.area for t in self.plan.targets}
+        out = []
+        for n in self.derived_facts("candidate"):
+            target = self.fact(n)["target"]
+            if target in planned or (target in self.v.areas and target in planned_areas):
+                continue
+            out.append(target)
+        return list(dict.fromkeys(out))
+
+    def steps_of_rules(self, rules: Iterable[str]) -> tuple[Step, ...]:
+        """The steps of the blocks and restrictions these rules concluded."""
+        wanted = set(rules)
+        derived = [n for kind in ("block", "restrict") for n in self.derived_facts(kind)
+                   if self.fact(n).get("rule") in wanted]
+        return self.steps_for(derived, self.conclusion_words)
+
     def adds(self, rule: RuleSpec, kind: str, ident: str) -> str:
         """'add the gastrocnemius and soleus as primary targets': what a rule adds at the site asked about."""
         hits = [(site, t.role) for t in rule.then.targets for site in t.ids
@@ -228,14 +267,21 @@ class WhyNotAnswers(DerivationWalk):
 
     def counterfactuals(self, rules: Iterable[RuleSpec], concludes: Any) -> tuple[Counterfactual, ...]:
         """What each rule would conclude (``concludes(rule)``) and what the case lacks for it;
-        the rules closest to firing come first."""
+        the rules closest to firing come first. Only what a therapist can observe or change is
+        offered (:data:`ACTIONABLE`: a finding, a clearance, the prescription): a rule that needs a
+        diagnosis, a history item or a measure the case does not have is left out."""
         out = []
         for rule in {r.id: r for r in rules}.values():
             missing: list[str] = []
             met: list[str] = []
             in_the_way: list[str] = []
+            unreachable = False
             for kind, fields in rule.positive:
-                (met if self.has(kind, fields) else missing).append(self.w.describe_pattern(kind, fields))
+                present = self.has(kind, fields)
+                (met if present else missing).append(self.w.describe_pattern(kind, fields))
+                unreachable |= not present and kind not in ACTIONABLE
+            if unreachable:  # it would take a diagnosis (or a history) the patient does not have
+                continue
             for kind, fields in rule.negative:
                 for f in self.case_facts:
                     if F.KIND_OF[type(f)] == kind and pattern_matches(fields, f):
@@ -243,7 +289,8 @@ class WhyNotAnswers(DerivationWalk):
             in_the_way += [f"a documented {gate} clearance" for gate in rule.clearance_gates
                            if self.has("clearance", {"name": gate})]
             p = rule.then.propose
-            line = "" if p is None or not rule.certainty else f" ({LINE_WORDS[p.line]}, certainty {rule.certainty:.2f})"
+            line = ("" if p is None or not rule.certainty
+                    else f" ({LINE_WORDS[p.line]}, rule factor {rule.certainty:.2f})")
             out.append(Counterfactual(self.evidence(rule), concludes(rule) + line, tuple(missing), tuple(met),
                                       tuple(in_the_way)))
         order = {r.id: r.order for r in self.kb.rules}

@@ -161,20 +161,18 @@ def test_why_not_dropped_for_time(kb) -> None:
     assert "head and neck group was left out: no time" in answer.details[0]
 
 
-def test_why_not_never_proposed_gives_the_counterfactual(kb) -> None:
+def test_why_not_never_proposed_offers_no_diagnosis_the_patient_lacks(kb) -> None:
     result = _plan(P01, kb)
     answer = why_not(result, kb, "deep_tissue")
     assert answer.verdict == "never_proposed"
-    missing = {c.rule.rule_id: c.missing for c in answer.counterfactuals}
-    assert missing["lbp-second-line"] == ("a diagnosis of low back pain",)
-    assert missing["sciatic-second-line"] == ("a diagnosis of piriformis syndrome or pseudo sciatica",)
+    assert all(not m.startswith("a diagnosis") for c in answer.counterfactuals for m in c.missing)
     text = render_explanation(answer)
-    assert ("would propose Deep tissue massage (second line, certainty 0.60) "
-            "if the case had a diagnosis of low back pain") in text
+    assert "if the case had a diagnosis" not in text
+    assert "no finding, clearance or prescription change would propose it" in text
     target = why_not(result, kb, "piriformis")
-    missing = {c.rule.rule_id: c.missing for c in target.counterfactuals}
-    assert missing["sciatic-primary-targets"] == ("a diagnosis of piriformis syndrome or pseudo sciatica",)
-    assert missing["sciatica-primary-targets"] == ("a diagnosis of sciatica",)
+    assert target.verdict == "never_proposed"
+    assert all(not m.startswith("a diagnosis") for c in target.counterfactuals for m in c.missing)
+    assert any(d.startswith("a finding located at the piriformis would also add it") for d in target.details)
 
 
 def test_a_counterfactual_says_what_the_case_has_and_what_stands_in_the_way(kb) -> None:
@@ -187,9 +185,7 @@ def test_a_counterfactual_says_what_the_case_has_and_what_stands_in_the_way(kb) 
     assert default.concludes == "add the lower leg as a primary target"
     assert default.missing == () and default.met == ("a diagnosis of delayed onset muscle soreness",)
     assert default.in_the_way == ("the finding pain at the thigh",)
-    calf = next(c for c in answer.counterfactuals if c.rule.rule_id == "pf-primary-targets")
-    assert calf.concludes == "add the gastrocnemius and the soleus as primary targets"
-    assert calf.missing == ("a diagnosis of plantar fasciitis",)
+    assert all(c.rule.rule_id != "pf-primary-targets" for c in answer.counterfactuals)  # no plantar fasciitis here
 
 
 def test_why_not_a_recommended_item_points_to_why(kb) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 from hypothesis import strategies as st
 
 from medmassage_rules.cases.loading import validate_case
-from medmassage_rules.cases.models import NEEDS_AREA, Case
+from medmassage_rules.cases.models import FEMALE_ONLY_CONDITIONS, FEMALE_ONLY_HISTORY, NEEDS_AREA, Case
 from medmassage_rules.kb.loading import load_knowledge_base
 from medmassage_rules.planning.pipeline import plan_case
 from medmassage_rules.planning.results import PlanResult
@@ -133,6 +133,10 @@ def case_dicts(draw: st.DrawFn) -> dict[str, Any]:
         "focus_areas": draw(st.lists(areas, max_size=2)),
     })
     case["prescription"] = prescription
+    female_only = ({h["item"] for h in history} & set(FEMALE_ONLY_HISTORY)
+                   or {d["condition"] for d in case["diagnoses"]} & set(FEMALE_ONLY_CONDITIONS))
+    if patient.get("sex") == "male" and female_only:  # contradictory facts are refused (clinical-v2.1 §2.8)
+        patient["sex"] = "female"
     return {k: v for k, v in case.items() if v not in ([], {})}
 
 

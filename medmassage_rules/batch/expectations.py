@@ -92,4 +92,10 @@ def check_expectations(expect: Expectation, plan: Plan, vocab: Vocabulary) -> li
         if _code(code) not in codes:
             failures.append(f"not_covered: {code} not listed (plan has {_list(c for c, _ in plan.not_covered)})")
 
+    unrecognised = {name.lower() for name in plan.unrecognised_medications}
+    for name in expect.unrecognised_medications:
+        if name not in unrecognised:
+            failures.append(f"unrecognised_medications: {name} not listed "
+                            f"(plan has {_list(plan.unrecognised_medications)})")
+
     return failures

@@ -24,6 +24,7 @@ from ..kb.vocabulary import NO_TREATMENT, REFERRING, Vocabulary
 from .fields import (
     MAX_IDS,
     ClearanceId,
+    MedicationName,
     Minutes,
     ModalityId,
     PressureId,
@@ -85,6 +86,8 @@ class Expectation(StrictModel):
     referral: bool | ReferralExpectation | None = None
     # ICD-10-CM codes the plan must list as not covered
     not_covered: Annotated[list[Annotated[str, Field(max_length=16)]], Field(max_length=MAX_IDS)] = []
+    # v2.1: medication names the plan must list as unrecognised (not checked)
+    unrecognised_medications: Annotated[list[MedicationName], Field(max_length=MAX_IDS)] = []
 
     @model_validator(mode="after")
     def _possible(self, info: ValidationInfo) -> Expectation:

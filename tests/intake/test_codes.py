@@ -276,3 +276,98 @@ def test_a_given_side_is_accepted_exactly_when_the_code_names_it(vocab, code: st
         lines = problems(case(entry), vocab)
         assert lines == [f"c.yaml: diagnoses[0].side: contradicts icd10 {found.code} ({found.description}), "
                          f"which is {found.side} (got '{side}')"]
+
+
+# -- clinical-v2.1 §8: a code means the same wherever it is entered --------------------------------------
+@pytest.mark.parametrize(("code", "expected"), [
+    ("O26.89", {"item": "pregnancy"}),          # chapter 15, any block but the puerperium
+    ("O00.101", {"item": "pregnancy"}),
+    ("O80", {"item": "pregnancy"}),
+    ("O99.89", {"item": "pregnancy"}),
+    ("O9A.111", {"item": "pregnancy"}),
+    ("Z33.1", {"item": "pregnancy"}),
+    ("O14.03", {"item": "pregnancy", "high_risk": True}),
+    ("O86.4", {"item": "postpartum"}),          # O85-O92: the puerperium
+    ("O90.89", {"item": "postpartum"}),
+    ("O87.1", {"item": "postpartum"}),
+    ("E11.42", {"item": "peripheral_neuropathy"}),
+    ("E11.40", {"item": "peripheral_neuropathy"}),
+    ("I50.9", {"item": "heart_failure", "decompensated": False}),
+    ("I50.43", {"item": "heart_failure", "decompensated": True}),
+    ("Z85.038", {"item": "malignancy", "active": False}),
+])
+def test_v21_history_codes_read_the_same_under_diagnoses(vocab, code: str, expected: dict) -> None:
+    under_history = validate_case(case({"condition": "neck_pain"}, history=[{"icd10": code}]), "c.yaml", vocab)
+    under_diagnoses = validate_case(case({"condition": "neck_pain"}, {"icd10": code}), "c.yaml", vocab)
+    for got in (under_history, under_diagnoses):
+        item = got.history[-1]
+        assert {k: getattr(item, k) for k in expected} == expected
+        assert got.not_covered == ()
+    assert [d.condition for d in under_diagnoses.diagnoses] == ["neck_pain"]
+    assert under_diagnoses.read_as == (("diagnoses", under_diagnoses.history[-1].icd10,
+                                        INDEX.get(code).description, "history item", expected["item"]),)
+
+
+def test_a_diagnosis_code_read_as_a_history_item_keeps_its_site_and_days(vocab) -> None:
+    got = validate_case(case({"condition": "neck_pain"}, {"icd10": "I82.431", "onset_days": 9}), "c.yaml", vocab)
+    item = got.history[0]
+    assert (item.item, item.area, item.side, item.days_since) == ("known_dvt", "knee", "right", 9)
+
+
+def test_an_acute_heart_failure_under_diagnoses_is_decompensated(vocab) -> None:
+    got = validate_case(case({"condition": "neck_pain"}, {"icd10": "I50.9", "acuity": "acute"}), "c.yaml", vocab)
+    assert got.history[0].decompensated is True
+
+
+def test_a_condition_code_under_history_counts_as_a_diagnosis(vocab) -> None:
+    got = validate_case(case({"condition": "neck_pain"}, history=[{"icd10": "M17.12", "days_since": 400}]),
+                        "c.yaml", vocab)
+    assert [(d.condition, d.side, d.onset_days) for d in got.diagnoses] == [
+        ("neck_pain", None, None), ("knee_osteoarthritis", "left", 400)]
+    assert got.history == [] and got.not_covered == ()
+
+
+def test_an_inactive_condition_under_history_is_not_counted(vocab) -> None:
+    got = validate_case(case({"condition": "neck_pain"}, history=[{"icd10": "M17.12", "active": False}]),
+                        "c.yaml", vocab)
+    assert [d.condition for d in got.diagnoses] == ["neck_pain"] and got.not_covered == ()
+    assert got.read_as[0][3].startswith("condition, inactive")
+
+
+@pytest.mark.parametrize(("code", "item"), [("O26.71", "pregnancy"), ("O26.73", "postpartum")])
+def test_a_code_meaning_both_counts_as_both(vocab, code: str, item: str) -> None:
+    for data in (case({"icd10": code}), case({"condition": "neck_pain"}, history=[{"icd10": code}])):
+        got = validate_case(data, "c.yaml", vocab)
+        assert "pelvic_girdle_pain" in [d.condition for d in got.diagnoses]
+        assert [h.item for h in got.history] == [item]
+
+
+def test_a_problem_in_a_moved_entry_names_its_place_in_the_file(vocab) -> None:
+    lines = problems(case({"condition": "neck_pain"}, {"icd10": "E11.42", "area": "legg"}), vocab)
+    assert len(lines) == 1 and lines[0].startswith("c.yaml: diagnoses[1].area: "), lines
+    lines = problems(case({"condition": "neck_pain"}, history=[{"icd10": "M54.2", "side": "up"}]), vocab)
+    assert len(lines) == 1 and lines[0].startswith("c.yaml: history[0].side: "), lines
+
+
+def test_diabetic_neuropathy_caps_the_legs_wherever_it_is_entered(kb) -> None:
+    """The defect of issue 16: E11.42 under diagnoses went to not_covered and the legs got deep work."""
+    from medmassage_rules.planning.pipeline import plan_case
+
+    knee = {"condition": "knee_osteoarthritis", "side": "left", "acuity": "chronic"}
+    rx = {"modalities": ["deep_tissue", "trigger_point_therapy"]}
+    plans = [plan_case(validate_case(data, "c.yaml", kb.vocabulary), kb).plan for data in (
+        case(knee, {"icd10": "E11.42"}, prescription=rx),
+        case(knee, history=[{"icd10": "E11.42"}], prescription=rx))]
+    for plan in plans:
+        assert plan.not_covered == ()
+        pressures = {w.pressure for s in plan.segments for w in s.work}
+        assert pressures == {"light"}, pressures
+    assert any("E11.42" in a and "peripheral_neuropathy" in a for a in plans[0].advisories)
+
+
+def test_only_a_history_code_under_diagnoses_defers_with_the_reading(kb) -> None:
+    from medmassage_rules.planning.pipeline import plan_case
+
+    plan = plan_case(validate_case(case({"icd10": "E11.42"}), "c.yaml", kb.vocabulary), kb).plan
+    assert plan.status == "defer" and plan.not_covered == ()
+    assert any("outside the knowledge base" in a and "E11.42" in a for a in plan.advisories)

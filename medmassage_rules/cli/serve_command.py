@@ -49,7 +49,13 @@ def serve(host: str, port: int, open_browser: bool, rules_dir: Path | None) -> N
     app = create_app(knowledge_base(rules_dir), host=host, token=token)
     shown_host = f"[{host}]" if ":" in host else host
     address = f"http://{shown_host}:{port}/" + (f"?token={token}" if token else "")
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    # the server's own log only (method, path, status, time); the engine's loggers would print case facts
+    web_log = logging.getLogger("medmassage.web")
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
+    web_log.addHandler(handler)
+    web_log.setLevel(logging.INFO)
+    web_log.propagate = False
     config = uvicorn.Config(app, host=host, port=port, access_log=False, server_header=False,
                             log_level="warning", timeout_keep_alive=5, limit_concurrency=64)
     server = uvicorn.Server(config)

@@ -11,7 +11,6 @@ JSON of ``recommend --format json`` out, or ``{"errors": [...]}`` with the comma
 from __future__ import annotations
 
 import logging
-import time
 from importlib import resources
 from typing import Any
 
@@ -32,6 +31,7 @@ from .view import plan_view, source_link
 
 log = logging.getLogger("medmassage.web")
 FHIR_PATH = "/upload/fhir"
+CDS_PREFIX = "/cds-services/"  # CDS Hooks: bundles in the prefetch, and the EHR's own JWTs instead of the token
 CASE_TYPES = ("application/json", "application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml")
 
 
@@ -113,16 +113,6 @@ def create_app(kb: KnowledgeBase | None = None, *, host: str = "127.0.0.1", toke
 
     def stored(plan_id: str) -> StoredPlan | None:
         return plans.get(plan_id) if len(plan_id) <= 64 else None
-
-    @app.middleware("http")
-    async def access_log(request: Request, call_next: Any) -> Response:
-        """One line per request: method, route, status, time - never a query, a body or a plan id."""
-        started = time.perf_counter()
-        response: Response = await call_next(request)
-        route = request.scope.get("route")
-        log.info("%s %s %d %.0f ms", request.method, getattr(route, "path", "-"), response.status_code,
-                 (time.perf_counter() - started) * 1000)
-        return response
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:
@@ -248,7 +238,9 @@ def create_app(kb: KnowledgeBase | None = None, *, host: str = "127.0.0.1", toke
             return JSONResponse({"errors": [f"error: {exc}"]}, status_code=400)
         return Response(render_json(result), media_type="application/json")
 
-    app.add_middleware(Guard, hosts={host}, token=token, limits={FHIR_PATH: _bundle_limit()})  # outermost
+    bundle_limit = _bundle_limit()
+    app.add_middleware(Guard, hosts={host}, token=token, limits={FHIR_PATH: bundle_limit, CDS_PREFIX: bundle_limit},
+                       own_auth=(CDS_PREFIX.rstrip("/"),))  # outermost: before any route reads a byte
     return app
 
 

@@ -6,6 +6,8 @@
   to) - a page of another site cannot reach it through DNS rebinding (400 otherwise);
 - a server bound beyond localhost needs its token: ``?token=`` once (it becomes an HttpOnly
   cookie), the cookie, or ``Authorization: Bearer`` (401 otherwise);
+- one log line per response: the method, the path with any plan id masked, the status and the
+  time - never a query, a header or a body;
 - a request body is read up to its route's limit - 1 MiB for forms and case files, the FHIR
   import's bundle limit for a bundle - and refused with 413 beyond it, before any parsing.
 
@@ -18,7 +20,10 @@ from __future__ import annotations
 
 import hmac
 import json
+import logging
+import re
 import secrets
+import time
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -31,6 +36,8 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
+log = logging.getLogger("medmassage.web")
+_PLAN_ID = re.compile(r"^/plan/[^/]+")  # a plan's id is its key: never logged
 LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
 TOKEN_COOKIE = "medmassage_token"
 CSRF_COOKIE = "medmassage_csrf"
@@ -41,7 +48,7 @@ SECURITY_HEADERS = (
                                  b"script-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"),
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"DENY"),
-    (b"referrer-policy", b"no-referrer"),
+    (b"referrer-policy", b"same-origin"),  # no-referrer would make a form's Origin "null"
     (b"cache-control", b"no-store"),
 )
 
@@ -77,11 +84,12 @@ class Guard:
     """Host header, token and body-size checks before the application sees a request."""
 
     def __init__(self, app: ASGIApp, *, hosts: Iterable[str], token: str | None,
-                 limits: dict[str, int], default_limit: int = FORM_LIMIT):
+                 limits: dict[str, int], default_limit: int = FORM_LIMIT, own_auth: tuple[str, ...] = ()):
         self.app = app
         self.hosts = frozenset(h.lower() for h in hosts) | LOCAL_HOSTS
         self.token = token
-        self.limits = limits
+        self.limits = limits  # path, or path prefix ending in "/", -> the most bytes its body may hold
+        self.own_auth = own_auth  # path prefixes that check their own credentials (CDS Hooks: the EHR's JWT)
         self.default_limit = default_limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -93,7 +101,8 @@ class Guard:
             await _plain(send, 400, "invalid Host header")
             return
         extra: list[tuple[bytes, bytes]] = []
-        if self.token is not None:
+        path = str(scope.get("path", ""))
+        if self.token is not None and not path.startswith(self.own_auth or ("\0",)):
             how = self._authorised(scope, headers)
             if how is None:
                 await _plain(send, 401, "this server needs its access token: open the address it printed")
@@ -101,13 +110,17 @@ class Guard:
             if how == "query":  # the address with ?token= was opened: the browser keeps it as a cookie
                 extra.append((b"set-cookie", f"{TOKEN_COOKIE}={self.token}; HttpOnly; SameSite=Strict; "
                                              f"Path=/".encode("latin-1")))
-        limit = self.limits.get(scope.get("path", ""), self.default_limit)
+        limit = next((n for p, n in self.limits.items() if path == p or (p.endswith("/") and path.startswith(p))),
+                     self.default_limit)
         declared = headers.get("content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > limit):
             await _too_large(scope, send, limit)
             return
+        if scope["method"] in ("GET", "HEAD", "OPTIONS"):
+            await self.app(scope, receive, _with_headers(send, extra, scope))
+            return
         body = bytearray()
-        more = scope["method"] not in ("GET", "HEAD", "OPTIONS")
+        more = True
         while more:
             message = await receive()
             if message["type"] == "http.disconnect":
@@ -117,7 +130,7 @@ class Guard:
                 await _too_large(scope, send, limit)
                 return
             more = message.get("more_body", False)
-        await self.app(scope, _replay(bytes(body)), _with_headers(send, extra))
+        await self.app(scope, _replay(bytes(body), receive), _with_headers(send, extra, scope))
 
     def _authorised(self, scope: Scope, headers: dict[str, str]) -> str | None:
         """How the request shows the token ("header", "query" or "cookie"), or None."""
@@ -139,21 +152,27 @@ def same_origin(origin: str | None, host: str | None) -> bool:
     return bool(host) and parts.netloc.lower() == (host or "").lower()
 
 
-def _replay(body: bytes) -> Receive:
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """The body read already, then the client's own messages (a response listens for its disconnect)."""
     sent = False
 
-    async def receive() -> Message:
+    async def replay() -> Message:
         nonlocal sent
         if sent:
-            return {"type": "http.disconnect"}
+            return await receive()
         sent = True
         return {"type": "http.request", "body": body, "more_body": False}
-    return receive
+    return replay
 
 
-def _with_headers(send: Send, extra: list[tuple[bytes, bytes]]) -> Send:
+def _with_headers(send: Send, extra: list[tuple[bytes, bytes]], scope: Scope) -> Send:
+    """``send`` adding the security headers (and ``extra``), and one log line per response."""
+    started = time.perf_counter()
+
     async def wrapped(message: Message) -> None:
         if message["type"] == "http.response.start":
+            log.info("%s %s %d %.0f ms", scope["method"], _PLAN_ID.sub("/plan/{id}", str(scope.get("path", ""))),
+                     message["status"], (time.perf_counter() - started) * 1000)
             names = {k.lower() for k, _ in message.get("headers", [])}
             message["headers"] = [*message.get("headers", []), *(h for h in SECURITY_HEADERS if h[0] not in names),
                                   *extra]

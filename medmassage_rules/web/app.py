@@ -24,6 +24,7 @@ from ..errors import CaseError, MedMassageError, Problem, printable
 from ..kb.knowledge_base import KnowledgeBase
 from ..render.brief import DISCLAIMER, versions
 from ..render.json import render_json
+from .cds_hooks import cds_router
 from .form import ROWS, Choices, case_data, field_of
 from .security import CSRF_COOKIE, CSRF_FIELD, FORM_LIMIT, Guard, csrf_ok, new_token, same_origin
 from .service import InputRefused, Planner, PlanStore, StoredPlan, problem_line
@@ -239,6 +240,7 @@ def create_app(kb: KnowledgeBase | None = None, *, host: str = "127.0.0.1", toke
         return Response(render_json(result), media_type="application/json")
 
     bundle_limit = _bundle_limit()
+    app.include_router(cds_router(kb))  # HL7 CDS Hooks 2.0 under /cds-services (web/cds_hooks.py, docs/ehr.md)
     app.add_middleware(Guard, hosts={host}, token=token, limits={FHIR_PATH: bundle_limit, CDS_PREFIX: bundle_limit},
                        own_auth=(CDS_PREFIX.rstrip("/"),))  # outermost: before any route reads a byte
     return app

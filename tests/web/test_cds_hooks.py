@@ -223,3 +223,17 @@ def test_bearer_jwts_are_verified_against_the_key_file(tmp_path: Path, kb) -> No
 
 def test_the_loinc_codes_of_the_prefetch_are_the_importer_s() -> None:
     assert all(f"{LOINC}|{code}" in PREFETCH["observations"] for code in _loinc_codes())
+
+
+def test_in_the_web_application_the_plan_card_links_to_the_plan_page(tmp_path: Path, kb) -> None:
+    from medmassage_rules.web import create_app
+
+    app = create_app(kb)
+    app.state.cds = CdsSettings(feedback_log=tmp_path / "feedback.jsonl")
+    web = TestClient(app, base_url="http://127.0.0.1")
+    data = bundle(condition(concept(SCT, "95417003", "Fibromyalgia"), onset="2020-01-01"))
+    info = check_cards(web.post(f"/cds-services/{PATIENT_VIEW}", json=hook_request(data)).json())[-1]
+    link = info["links"][0]["url"]
+    assert link.startswith("http://127.0.0.1/plan/")
+    page = web.get(link.removeprefix("http://127.0.0.1"))
+    assert page.status_code == 200 and "fhir-p1" in page.text

@@ -52,8 +52,16 @@ class Universe:
                         self.literals.setdefault(name, set()).add(arg)
                     elif op in ("in", "not_in") and isinstance(arg, list):
                         self.literals.setdefault(name, set()).update(a for a in arg if _hashable(a))
+        self._values: dict[tuple[str, str], list[Any]] = {}
+        self._admitted: dict[tuple[str, str, str], frozenset[Any]] = {}
 
     def values(self, kind: str, name: str) -> list[Any]:
+        key = (kind, name)
+        if key not in self._values:
+            self._values[key] = self._values_of(kind, name)
+        return self._values[key]
+
+    def _values_of(self, kind: str, name: str) -> list[Any]:
         if name in NUMERIC_FIELDS:
             points: set[float] = {0.0, 1e9}
             for c in self.constants.get(name, ()):
@@ -76,8 +84,17 @@ class Universe:
         return [None, *known, *sorted(extra, key=str)]
 
     def admitted(self, kind: str, name: str, cond: Any) -> frozenset[Any]:
-        """The values of a field that a condition accepts."""
-        return frozenset(v for v in self.values(kind, name) if field_matches(cond, v))
+        """The values of a field that a condition accepts (remembered per condition: lint asks
+        about the same few conditions for every pair of rules it compares)."""
+        key = (kind, name, condition_key(cond))
+        found = self._admitted.get(key)
+        if found is None:
+            found = self._admitted[key] = frozenset(v for v in self.values(kind, name) if field_matches(cond, v))
+        return found
+
+    def universal(self, kind: str, name: str, cond: Any) -> bool:
+        """Whether a condition admits every value its field can take (it restricts nothing)."""
+        return len(self.admitted(kind, name, cond)) == len(set(self.values(kind, name)))
 
     def empty_fields(self, kind: str, fields: Mapping[str, Any] | None) -> list[str]:
         """The fields whose condition no value satisfies (the pattern can never match)."""
@@ -103,6 +120,18 @@ class Universe:
                 allowed = self.admitted(kind, name, cond)
                 out[name] = out[name] & allowed if name in out else allowed
         return out
+
+
+def condition_key(cond: Any) -> str:
+    """A condition (or any rule data) as a stable text key: its type and value, mappings with sorted keys."""
+    if isinstance(cond, dict):
+        items = sorted(cond.items(), key=lambda kv: repr(kv[0]))
+        return "{" + ",".join(f"{k!r}:{condition_key(v)}" for k, v in items) + "}"
+    if isinstance(cond, (list, tuple)):
+        return "[" + ",".join(condition_key(v) for v in cond) + "]"
+    if isinstance(cond, int) and not isinstance(cond, bool):
+        return f"int:{cond:x}"  # hexadecimal: no digit limit, unlike repr of a huge int
+    return f"{type(cond).__name__}:{cond!r}"
 
 
 def _hashable(value: Any) -> bool:

@@ -36,6 +36,7 @@ from ..kb.rule_specs import RuleSpec
 from ..kb.wording import Words, or_list
 from .evidence import evidence_problems
 from .findings import ERROR, WARNING, LintFinding, LintReport, lint_lines
+from .rule_index import GeneralIndex, identical_groups
 
 __all__ = ["ERROR", "WARNING", "LintFinding", "LintReport", "lint_knowledge_base", "lint_lines"]
 Pattern = tuple[str, Any]
@@ -180,11 +181,23 @@ class _Linter:
         return set(general.clearance_gates) <= set(specific.clearance_gates)
 
     def redundant(self, rules: list[RuleSpec]) -> None:
-        for a in rules:
-            for b in rules:
-                if a is b or a.then != b.then:
-                    continue
-                if not self.fires_whenever(b, a, aligned=True):
+        """Identical rules are reported once per group; then each distinct rule against the ones that
+        may subsume it (:class:`~medmassage_rules.lint.rule_index.GeneralIndex`)."""
+        distinct = []
+        for first, *copies in identical_groups(rules):
+            distinct.append(first)
+            if len(copies) == 1:
+                self.add(WARNING, "redundant", "same_rule", copies[0], f"same conditions and conclusions as "
+                         f"{first.id}: one of the two can go")
+            elif copies:
+                more = f", … (+{len(copies) - 5} more)" if len(copies) > 5 else ""
+                names = ", ".join(c.id for c in copies[:5]) + more
+                self.add(WARNING, "redundant", "same_rule", first, f"{len(copies)} rules have the same conditions "
+                         f"and conclusions as this one ({names}): keep one")
+        index = GeneralIndex(self.universe, distinct)
+        for a in distinct:
+            for b in index.candidates(a):
+                if a.then != b.then or not self.fires_whenever(b, a, aligned=True):
                     continue
                 if self.fires_whenever(a, b, aligned=True):
                     if a.order > b.order:
@@ -196,13 +209,14 @@ class _Linter:
 
     def conflicts(self, rules: list[RuleSpec]) -> None:
         v = self.v
+        index = GeneralIndex(self.universe, [r for r in rules if _stops_or_limits(r)])
         for p in rules:
             proposed = p.then.propose.modalities if p.then.propose is not None else ()
             targets = [(site, t) for t in p.then.targets for site in t.ids]
             if not proposed and not targets:
                 continue
-            for b in rules:
-                if b is p or not self.fires_whenever(b, p):
+            for b in index.candidates(p):
+                if not self.fires_whenever(b, p):
                     continue
                 t = b.then
                 if t.block_all is not None:
@@ -290,3 +304,8 @@ class _Linter:
                 rules |= {r.split(":", 1)[1] for r, _ in edges_of(graph, name, ("triggers", "absent"))}
         return rules
 
+
+def _stops_or_limits(rule: RuleSpec) -> bool:
+    """A rule that can take away what another proposes: a stop, a block or a cap."""
+    t = rule.then
+    return any(x is not None for x in (t.block_all, t.block_modalities, t.block_areas, t.cap))

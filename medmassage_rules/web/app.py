@@ -209,7 +209,7 @@ def create_app(kb: KnowledgeBase | None = None, *, host: str = "127.0.0.1", toke
         held = stored(plan_id)
         if held is None:
             return JSONResponse({"errors": ["error: no such plan"]}, status_code=404)
-        return Response(render_json(held.result), media_type="application/json")
+        return Response(render_json(held.result) + "\n", media_type="application/json")
 
     @app.post("/plan/{plan_id}/soap")
     async def soap_note(request: Request, plan_id: str) -> Response:
@@ -237,7 +237,7 @@ def create_app(kb: KnowledgeBase | None = None, *, host: str = "127.0.0.1", toke
             return JSONResponse({"errors": [problem_line(p) for p in exc.problems]}, status_code=status)
         except MedMassageError as exc:
             return JSONResponse({"errors": [f"error: {exc}"]}, status_code=400)
-        return Response(render_json(result), media_type="application/json")
+        return Response(render_json(result) + "\n", media_type="application/json")
 
     bundle_limit = _bundle_limit()
     app.include_router(cds_router(kb))  # HL7 CDS Hooks 2.0 under /cds-services (web/cds_hooks.py, docs/ehr.md)

@@ -173,6 +173,8 @@ def field_of(path: str, rows: Mapping[str, list[int]]) -> str | None:
     if match is None:
         return None
     section, index, field = match["section"], match["index"], match["field"]
+    if section in ROWS and index is None:
+        return section   # about the list as a whole: shown at the top of its group
     if section in ROWS and index is not None:
         entries = rows.get(section, [])
         if int(index) >= len(entries):

@@ -103,8 +103,9 @@ def import_fhir(bundle: Path, output: Path | None, as_of: Any, rules_dir: Path |
     crosswalk) the diagnoses and history; active MedicationStatements and MedicationRequests
     (ATC, a known drug name, or the text) the medications; Observations by LOINC the latest
     platelet count, temperature and blood pressure; ServiceRequests their reasons and notes.
-    What could not be mapped is listed on stderr, one line each. Needs the optional extra:
-    pip install 'medmassage-rules[fhir]'.
+    The case records its as_of date, each medication order's date, each problem's onset
+    (onset_days) and side (from the code, bodySite or the SNOMED CT concept; a note when a
+    limb or joint has none). What could not be mapped is listed on stderr, one line each.
 
     \b
     Example:

@@ -219,7 +219,8 @@ def test_a_suspected_tendon_rupture_is_referred_the_same_day(kb) -> None:
     d = plan(kb, {"diagnoses": [{"condition": "achilles_tendinopathy", "side": "right", "acuity": "chronic"}],
                   "findings": [{"finding": "suspected_tendon_rupture", "area": "ankle_foot", "side": "right"}]})
     assert d["status"] == "refer_urgent"
-    assert ("emergency_care", "urgent") in {(r["to"], r["urgency"]) for r in d["referrals"]}
+    # clinical-v2.1 §1.6: same-day or next-day orthopaedic assessment (AAOS 2009)
+    assert ("surgeon", "urgent") in {(r["to"], r["urgency"]) for r in d["referrals"]}
 
 
 SIDES = st.sampled_from(["left", "right"])

@@ -133,6 +133,8 @@ class Plan:
     caps: tuple[AreaCap, ...] = ()
     not_covered: tuple[tuple[str, str], ...] = ()      # (ICD-10-CM code, description)
     unrecognised_medications: tuple[str, ...] = ()
+    advisory_kinds: tuple[str, ...] = ()   # the kind of each advisory, in order (clinical-v2.1 §7)
+    blocked_targets: tuple[BlockedArea, ...] = ()   # single targets blocked (id is a target)
 
     @property
     def treats(self) -> bool:
@@ -156,6 +158,7 @@ class Plan:
             "clearances_required": list(self.clearances_required),
             "referrals": [r.to_dict() for r in self.referrals],
             "advisories": list(self.advisories),
+            "advisory_kinds": list(self.advisory_kinds),
             "not_covered": [{"icd10": code, "description": text} for code, text in self.not_covered],
             "unrecognised_medications": list(self.unrecognised_medications),
         }

@@ -17,7 +17,7 @@ from ..cases.models import Case
 from ..intake.medications import load_drugs
 from ..kb.knowledge_base import KnowledgeBase
 from ..kb.vocabulary import NO_TREATMENT
-from .advisory_kinds import RuleAdvisories, beside_treatment_only, intake_notes
+from .advisory_kinds import ACTION, DELIVERY, STATUS, RuleAdvisories, beside_treatment_only, intake_notes
 from .certainty import GRADE_WEIGHT, combine
 from .limits import Limits
 from .plan import (
@@ -68,7 +68,9 @@ class Resolver:
             severe += [("needs_clearance", f["rule"]) for f in c["requirement"]]
         rule_notes = RuleAdvisories.of(self.kb, c["advisory"])  # clinical-v2.1 §7: delivery ones only if it treats
         self.advisories += rule_notes.always
-        self.advisories += intake_notes(case)
+        notes = intake_notes(case)
+        self.advisories += [text for text, _ in notes]
+        kinds = {**rule_notes.kinds, **dict(notes)}  # each advisory's kind, for the plan (§7)
         for clearance in required:
             self.advisories.append(f"needs {clearance} clearance: {self.v.clearances[clearance]}")
         dose = evidence_dose(((d.condition, d.effective_acuity) for d in case.diagnoses),
@@ -76,7 +78,9 @@ class Resolver:
         ceiling = session_ceiling(case.prescription.max_minutes, dose, (f["minutes"] for f in c["limit"]))
 
         not_covered = tuple(getattr(case, "not_covered", ()))
-        self.advisories += self.unchecked_medications()
+        unchecked = self.unchecked_medications()
+        self.advisories += unchecked
+        kinds.update(dict.fromkeys(unchecked, ACTION))
         outside = not case.diagnoses  # only codes the knowledge base treats as no diagnosis (§8)
         if outside:
             severe.append(("defer", ""))
@@ -117,12 +121,15 @@ class Resolver:
             precautions = (blocked_mods or blocked_areas or cap != "deep" or c.by_kind.get("restrict")
                            or any(t.pressure_cap not in (None, "deep") for t in targets))
             status = "treat_with_precautions" if precautions else "treat"
+            first_delivery = len(self.advisories)  # from here on: how to deliver this session
             self.advisories += rule_notes.shown(True, sum(s.minutes for s in segments), dose)
             self.advisories += self.left_out(states, segments, outcome_time, modalities, ceiling)
             self.advisories += self.unplanned_focus_areas(targets)
             self.advisories += self.endangerment(targets)
             self.advisories += self.caveats(modalities)
+            kinds.update({a: DELIVERY for a in self.advisories[first_delivery:] if a not in kinds})
         delivered = {m.id for m in modalities}
+        advisories = tuple(dict.fromkeys(self.advisories))
         plan = Plan(
             case_id=case.id, status=status, status_because=status_because,
             modalities=tuple(modalities), targets=tuple(targets),
@@ -132,7 +139,8 @@ class Resolver:
             segments=tuple(segments), clearances_required=required,
             referrals=tuple(r for r in referrals  # exercise first (§5.2): beside a treatment only
                             if status not in NO_TREATMENT or not beside_treatment_only(self.kb, r.because)),
-            advisories=tuple(dict.fromkeys(self.advisories)), caps=self.limits.area_caps(),
+            advisories=advisories, advisory_kinds=tuple(kinds.get(a, STATUS) for a in advisories),
+            caps=self.limits.area_caps(),
             not_covered=not_covered,
             unrecognised_medications=tuple(getattr(case, "unrecognised_medications", ())),
         )

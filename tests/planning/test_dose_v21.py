@@ -212,3 +212,15 @@ def test_action_advisories_stay_on_a_plan_that_does_not_treat(kb: KnowledgeBase)
 def test_every_rule_advisory_has_a_kind(kb: KnowledgeBase) -> None:
     kinds = {rule.advisory_kind for rule in kb.rules if rule.then.advisory}
     assert kinds <= {"delivery", "status", "action"} and {"delivery", "status", "action"} <= kinds
+
+
+def test_the_plan_gives_each_advisory_its_kind(kb: KnowledgeBase) -> None:
+    plan = plan_of(kb, chronic("knee_osteoarthritis"), {"icd10": "E11.42"}, patient={"age": 66}, as_of="2025-06-01",
+                   medications=[{"name": "warfarin", "ordered": "2023-02-01"}, "zorblax"])
+    kinds = dict(zip(plan.advisories, plan.advisory_kinds, strict=True))
+    assert kinds[ADJUNCT] == "delivery"
+    assert next(k for a, k in kinds.items() if a.startswith("E11.42")) == "status"
+    assert next(k for a, k in kinds.items() if "confirm it is current" in a) == "action"
+    assert next(k for a, k in kinds.items() if a.startswith("medication not checked: zorblax")) == "action"
+    assert next(k for a, k in kinds.items() if a.startswith("evidence caveat")) == "delivery"
+    assert plan.to_dict()["advisory_kinds"] == list(plan.advisory_kinds)

@@ -98,8 +98,9 @@ def assert_plan_shape(plan: dict, vocab) -> None:
         for w in s["work"]:
             _has(w, WORK_KEYS, "work")
             assert w["modality"] in vocab.modalities and w["pressure"] in vocab.pressures
-    for c in plan["caps"]:
-        assert c["area"] in vocab.areas and c["side"] in (None, *vocab.sides) and c["because"]
+    for c in plan["caps"]:  # an area cap, or a target cap (case-format §6)
+        assert (c["area"] in vocab.areas if "area" in c else vocab.is_site(c["target"]))
+        assert c["side"] in (None, *vocab.sides) and c["because"]
         assert c["pressure"] in vocab.pressures
     assert set(plan["clearances_required"]) <= set(vocab.clearances)
     for r in plan["referrals"]:

@@ -106,7 +106,8 @@ class Signature:
             pressures=_ids(f"{w['target']} ({_side(w.get('side'))}) {w['modality']}: {w['pressure']}"
                            for w in work),
             pressure_cap=plan.get("pressure_cap"),
-            caps=_ids(f"{c['area']} ({_side(c.get('side'))}): {c['pressure']}" for c in plan.get("caps", ())),
+            caps=_ids(f"{c.get('area') or c.get('target')} ({_side(c.get('side'))}): {c['pressure']}"
+                      for c in plan.get("caps", ())),
             blocks=_ids([*(f"modality {b['id']}" for b in blocked.get("modalities", ())),
                          *(f"area {b['id']} ({_side(b.get('side'))})" for b in blocked.get("areas", ()))]),
             clearances=_ids(plan.get("clearances_required", ())),

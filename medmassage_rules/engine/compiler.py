@@ -114,6 +114,14 @@ class _Compiler:
             return {"left": "right", "right": "left"}.get(side or "")
         return action.side if action.side is not None else side
 
+    def targets_of(self, sites: tuple[str, ...]) -> list[str]:
+        """Target ids; an area id stands for itself (the whole area as a target) and every target in it."""
+        out: list[str] = []
+        for site in sites:
+            out += [site, *(t for t, a in self.vocab.targets.items() if a == site)] if site in self.vocab.areas \
+                else [site]
+        return list(dict.fromkeys(out))
+
     def every_area(self, ref: SiteRef, matched: list[Any]) -> list[str]:
         """The areas of an action, every area when its site was not given."""
         areas = self.areas(ref, matched)
@@ -159,7 +167,7 @@ class _Compiler:
         if t.block_all is not None:
             status = t.block_all.status
             steps.append(lambda m, cf: [F.Block(kind="all", status=status, modality=None, area=None,
-                                                side=None, rule=rid)])
+                                                side=None, target=None, rule=rid)])
 
         if t.block_modalities is not None:
             b = t.block_modalities
@@ -168,7 +176,8 @@ class _Compiler:
                 mods = list(b.modalities)
                 if b.modality_from is not None:
                     mods.append(m[b.modality_from]["modality"])
-                return [F.Block(kind="modality", status=None, modality=mod, area=None, side=None, rule=rid)
+                return [F.Block(kind="modality", status=None, modality=mod, area=None, side=None, target=None,
+                                rule=rid)
                         for mod in mods]
             steps.append(block_modalities)
 
@@ -179,20 +188,33 @@ class _Compiler:
                 areas = self.areas(ref, m)
                 side = self.side(ref, m)
                 if areas is None:  # no site given: every area
-                    return [F.Block(kind="area", status=None, modality=None, area=None, side=side, rule=rid)]
-                return [F.Block(kind="area", status=None, modality=None, area=a, side=side, rule=rid)
+                    return [F.Block(kind="area", status=None, modality=None, area=None, side=side, target=None,
+                                    rule=rid)]
+                return [F.Block(kind="area", status=None, modality=None, area=a, side=side, target=None, rule=rid)
                         for a in areas]
             steps.append(block_areas)
+
+        if t.block_targets is not None:
+            ref_t = t.block_targets
+
+            def block_targets(m: list[Any], cf: float) -> list[Any]:
+                side = self.side(ref_t, m)
+                return [F.Block(kind="target", status=None, modality=None, area=self.vocab.area_of(tid), side=side,
+                                target=tid, rule=rid) for tid in ref_t.ids]
+            steps.append(block_targets)
 
         if t.cap is not None:
             c = t.cap
 
             def cap(m: list[Any], cf: float) -> list[Any]:
-                areas = None if c.everywhere or (not c.ids and c.site_from is None) else self.areas(c, m)
                 side = self.side(c, m)
+                if c.targets:  # a target cap: on these targets (and side), not their areas
+                    return [F.Cap(pressure=c.pressure, area=self.vocab.area_of(tid), side=side, target=tid,
+                                  rule=rid) for tid in self.targets_of(c.targets)]
+                areas = None if c.everywhere or (not c.ids and c.site_from is None) else self.areas(c, m)
                 if areas is None:
-                    return [F.Cap(pressure=c.pressure, area=None, side=None, rule=rid)]
-                return [F.Cap(pressure=c.pressure, area=a, side=side, rule=rid) for a in areas]
+                    return [F.Cap(pressure=c.pressure, area=None, side=None, target=None, rule=rid)]
+                return [F.Cap(pressure=c.pressure, area=a, side=side, target=None, rule=rid) for a in areas]
             steps.append(cap)
 
         if rule.required:

@@ -81,8 +81,8 @@ class _DerivationBuilder:
                       self.facts("proposal", modality=m.id))
         for t in plan.targets:
             sources = self.facts("candidate", target=t.id) + self.facts("block", t.because, kind="area")
-            if t.pressure_cap is not None:
-                sources += self.facts("cap", area=t.area)
+            if t.pressure_cap is not None:  # the caps on its area, and those on the target itself
+                sources += self.facts("cap", area=t.area, target=None) + self.facts("cap", target=t.id)
             self.item(plan_node("target", t.id), f"target: {w.label(t.id)}{side_note(t.side)}", "target", sources)
         for b in plan.blocked_modalities:
             if b.reason == "blocked":  # a block of the modality, or a restriction of its area to others

@@ -102,6 +102,10 @@ class WhyAnswers(DerivationWalk):
                                     + self.conclusion_words(f))
             if t.pressure_cap is not None:
                 steps += self.steps_for(self.derived_of_item(item, "cap"), self.conclusion_words)
+            for cap in (c for c in self.plan.caps if getattr(c, "target", None) == t.id):  # clinical-v2.1 §4.2
+                details.append(f"{self.target_words(t.id)}: at most {cap.pressure} pressure on this target"
+                               f"{f' ({cap.side} side)' if cap.side else ''}, whatever the modality "
+                               f"({', '.join(cap.because)})")
             seg = self.segment_of(t.id)
             if seg is not None:
                 mods = [self.w.label(m) for m in seg.modalities if t.id in self.delivered_on(m)]

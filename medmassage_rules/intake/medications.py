@@ -2,8 +2,10 @@
 
 A case may list a drug by a name the vocabulary knows (v1), by a generic or brand name of
 ``rules/intake/medications.yaml``, by an ATC code, or by a medication class. A drug can have
-several classes (aspirin: antiplatelet, analgesic, nsaid). A name nothing classifies is kept
-and reported as unrecognised; it never changes a plan by itself.
+several classes (oxycodone: opioid and analgesic); an ATC code takes the classes of its longest
+matching prefix, and aspirin by name is an antiplatelet only (clinical-v2.1 §3.1: an analgesic
+only when the case gives N02BA01 or the class for it). A name nothing classifies is kept and
+reported as unrecognised; it never changes a plan by itself.
 """
 
 from __future__ import annotations
@@ -19,6 +21,9 @@ from ..kb.vocabulary import Vocabulary
 from . import intake_dir, load_table
 
 TABLE_FILE = "medications.yaml"
+# a class that implies another, whatever named it (clinical-v2.1 §3: every opioid is also an
+# analgesic; an nsaid given for aspirin makes it count as an analgesic)
+IMPLIED_CLASSES = {"opioid": ("analgesic",), "nsaid": ("analgesic",)}
 # an ATC code at any of its five levels: B, B01, B01A, B01AF, B01AF02
 ATC_PATTERN = r"^[A-Z]([0-9]{2}([A-Z]([A-Z]([0-9]{2})?)?)?)?$"
 _ATC = re.compile(ATC_PATTERN)
@@ -37,12 +42,9 @@ class DrugTable:
     drugs: dict[str, Drug]                 # lower-case generic or brand name -> drug
 
     def atc_classes(self, code: str) -> tuple[str, ...]:
-        """The classes of every prefix the ATC code starts with, broadest first."""
-        out: list[str] = []
-        for prefix in sorted(self.prefixes, key=len):
-            if code.startswith(prefix):
-                out += [c for c in self.prefixes[prefix] if c not in out]
-        return tuple(out)
+        """The classes of the longest prefix the ATC code starts with (clinical-v2.1 §3.1)."""
+        matching = [prefix for prefix in self.prefixes if code.startswith(prefix)]
+        return self.prefixes[max(matching, key=len)] if matching else ()
 
     def find(self, name: str) -> Drug | None:
         return self.drugs.get(" ".join(name.lower().split()))
@@ -147,5 +149,6 @@ def classify(name: str, atc: str | None, cls: str | None, vocab: Vocabulary) -> 
         if drug is not None:
             found += drug.classes
             recognised = True
+    found += [implied for c in list(found) for implied in IMPLIED_CLASSES.get(c, ())]
     known = set(vocab.medication_classes)
     return tuple(c for c in dict.fromkeys(found) if c in known), recognised

@@ -236,8 +236,21 @@ class RuleChecker:
             modality_source(t.block_modalities.modality_from, "block_modalities.modality_from")
         if t.block_areas is not None:
             site_ok(t.block_areas, "block_areas")
+        if t.block_targets is not None:
+            site_ok(t.block_targets, "block_targets")
+            for ident in t.block_targets.ids:
+                if ident not in v.targets:
+                    add("block_targets", "not_a_target", f"{shown(ident)} is not a target")
+            if not t.block_targets.ids:
+                add("block_targets", "no_site", "give the ids of the targets")
         if t.cap is not None:
             site_ok(t.cap, "cap")
+            for ident in t.cap.targets:
+                if ident not in self.sites:
+                    add("cap.targets", "unknown_id", f"unknown target or area id {shown(ident)}")
+            if t.cap.targets and (t.cap.ids or t.cap.site_from is not None or t.cap.everywhere):
+                add("cap", "target_cap_with_areas",
+                    "a target cap names its targets only (no ids, site_from or everywhere)")
             if t.cap.pressure not in v.pressures:
                 add("cap", "unknown_pressure", f"unknown pressure {shown(t.cap.pressure)}")
         if t.restrict_modalities is not None:

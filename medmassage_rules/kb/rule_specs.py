@@ -68,6 +68,9 @@ class BlockModalitiesAction(_Spec):
 class CapAction(SiteRef):
     pressure: str
     everywhere: bool = False           # the whole body, whatever the sites
+    # a target cap (clinical-v2.1 §4.2): these targets (an area id: it and every target in it), on the
+    # side of side_from only, not their whole area; an axial area's target cap stays one-sided
+    targets: tuple[str, ...] = ()
 
 
 class ReferralAction(_Spec):
@@ -85,6 +88,7 @@ class Actions(_Spec):
     block_all: BlockAllAction | None = None
     block_modalities: BlockModalitiesAction | None = None
     block_areas: SiteRef | None = None
+    block_targets: SiteRef | None = None           # ids are targets: no work on them (their area stays free)
     cap: CapAction | None = None
     require: str | tuple[str, ...] | None = None   # a list: any one of them satisfies it
     restrict_modalities: RestrictAction | None = None

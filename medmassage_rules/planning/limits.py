@@ -11,7 +11,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from ..kb.knowledge_base import KnowledgeBase
-from .plan import AreaCap, BlockedArea, PlannedReferral
+from .plan import AreaCap, BlockedArea, PlannedReferral, TargetCap
 from .results import Conclusions
 
 BOTH = frozenset({"left", "right"})
@@ -54,12 +54,29 @@ class Limits:
     def area_caps(self) -> tuple[AreaCap, ...]:
         merged: dict[tuple[str, str | None, str], set[str]] = defaultdict(set)
         for f in self.c["cap"]:
-            if f["area"] is not None:
+            if f["area"] is not None and f.get("target") is None:
                 merged[(f["area"], self.plain_side(f["area"], f["side"]), f["pressure"])].add(f["rule"])
         area_rank = {a: i for i, a in enumerate(self.v.areas)}
         return tuple(AreaCap(area, side, pressure, self.ids(rules)) for (area, side, pressure), rules in
                      sorted(merged.items(), key=lambda kv: (area_rank[kv[0][0]], kv[0][1] or "",
                                                             self.v.rank(kv[0][2]))))
+
+    def target_caps(self, candidates: Iterable[str]) -> tuple[TargetCap, ...]:
+        """The target caps on this case's candidate targets (clinical-v2.1 §4.2): one-sided ones stay
+        one-sided, whatever the target's area."""
+        wanted = set(candidates)
+        merged: dict[tuple[str, str | None, str], set[str]] = defaultdict(set)
+        for f in self.c["cap"]:
+            if f.get("target") in wanted:
+                merged[(f["target"], f["side"], f["pressure"])].add(f["rule"])
+        rank = {t: i for i, t in enumerate([*self.v.targets, *self.v.areas])}
+        return tuple(TargetCap(target, side, pressure, self.ids(rules)) for (target, side, pressure), rules in
+                     sorted(merged.items(), key=lambda kv: (rank[kv[0][0]], kv[0][1] or "",
+                                                            self.v.rank(kv[0][2]))))
+
+    def target_blocks(self) -> list[tuple[str, frozenset[str], str]]:
+        """(target, sides, rule) of every block of a single target (iliopsoas after hip surgery)."""
+        return [(f["target"], sides_of(f["side"]), f["rule"]) for f in self.c["block"] if f["kind"] == "target"]
 
     def blocked_modalities(self, cap: str) -> tuple[dict[str, set[str]], dict[str, tuple[str, ...]]]:
         """Blocked modalities (modality -> rules) and those priced out by the cap (modality -> cap rules)."""

@@ -8,6 +8,7 @@ target it reaches is listed as blocked or priced out, never dropped silently.
 
 from __future__ import annotations
 
+import copy
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,6 +17,15 @@ from .limits import BOTH, Limits, sides_of
 from .plan import BlockedArea, BlockedModality
 
 SIDELESS_AREAS = frozenset({"abdomen"})  # worked as one: its targets carry no side (clinical-v2 §1)
+INTRAORAL = "pterygoid"   # the pterygoids are reached only inside the mouth: never planned (clinical-v2.1 §4.1)
+INTRAORAL_ADVISORY = ("intraoral work on the pterygoids needs specific training, gloves and consent; "
+                      "not planned here")
+INTRAORAL_REASON = "reached only inside the mouth: intraoral work is not planned here"
+
+
+def intraoral(target: str) -> bool:
+    """Whether a target is reached only inside the mouth (lateral_pterygoid, any pterygoid)."""
+    return INTRAORAL in target
 
 
 @dataclass
@@ -33,6 +43,10 @@ class TargetState:
     because: set[str] = field(default_factory=set)
     cap: str = "deep"
     area_capped: bool = False
+    base_cap: str = "deep"       # the cap of the plan and the target's area, before any target cap
+    target_cap: str = "deep"     # the lowest target cap on it (clinical-v2.1 §4.2)
+    cap_lowered: bool = False    # a target cap lowered (or priced out) a pressure it would otherwise get
+    key: str = ""                # its key among the states: the id, or id:side for one side of a split target
     modalities: dict[str, str] = field(default_factory=dict)  # modality -> delivered pressure
 
     @property
@@ -61,13 +75,20 @@ class Targets:
         self.site_rank = {t: i for i, t in enumerate([*self.v.targets, *self.v.areas])}
         # modality -> {"blocked" | "priced_out": the rules that stopped it on some target}
         self.stopped_at: dict[str, dict[str, set[str]]] = defaultdict(lambda: {"blocked": set(), "priced_out": set()})
+        self.intraoral: dict[str, set[str]] = {}   # intraoral target -> the kinds of fact that listed it
+        self.target_blocks = limits.target_blocks()
 
     def candidates(self) -> dict[str, TargetState]:
+        """Candidates merged by id; an intraoral target is left out here, before any time is given
+        (not a block: clinical-v2.1 §4.1), and noted in ``intraoral``."""
         states: dict[str, TargetState] = {}
         for f in self.c["candidate"]:
+            if intraoral(f["target"]):
+                self.intraoral.setdefault(f["target"], set()).add(f["source_kind"])
+                continue
             state = states.get(f["target"])
             if state is None:
-                state = states[f["target"]] = TargetState(f["target"], f["area"], frozenset(), False)
+                state = states[f["target"]] = TargetState(f["target"], f["area"], frozenset(), False, key=f["target"])
             sideless = f["area"] in SIDELESS_AREAS
             state.sides = state.sides | (BOTH if sideless else sides_of(f["side"]))
             state.sided = state.sided or (f["side"] is not None and not sideless)
@@ -94,6 +115,10 @@ class Targets:
                 elif b.id == state.area and free & self.covered(b.id, b.side):
                     free -= self.covered(b.id, b.side)
                     rules.update(b.because)
+            for target, sides, rule in self.target_blocks:  # a block of this target alone (both sides: its own)
+                if target == tid and free & sides:
+                    free -= sides
+                    rules.add(rule)
             if not free:
                 removed[tid] = self.ids(rules)
                 del states[tid]
@@ -103,6 +128,18 @@ class Targets:
                 state.because.update(rules)
         return removed
 
+    def single_blocks(self, candidates: set[str]) -> tuple[BlockedArea, ...]:
+        """The blocks of single targets (iliopsoas after hip surgery) on this case's candidates; the
+        id is the target's, the side none when both are blocked."""
+        merged: dict[str, tuple[set[str], set[str]]] = {}
+        for target, sides, rule in self.target_blocks:
+            if target in candidates:
+                entry = merged.setdefault(target, (set(), set()))
+                entry[0].update(sides)
+                entry[1].add(rule)
+        return tuple(BlockedArea(t, None if sides == BOTH else next(iter(sides)), self.ids(rules))
+                     for t, (sides, rules) in sorted(merged.items(), key=lambda kv: self.site_rank[kv[0]]))
+
     def drop_subsumed_areas(self, states: dict[str, TargetState]) -> None:
         """A finding's whole-area target gives way to specific targets in that area."""
         for tid in [t for t, s in states.items() if t in self.v.areas and s.roles == {"finding"}]:
@@ -110,12 +147,41 @@ class Targets:
                 del states[tid]
 
     def apply_caps(self, states: dict[str, TargetState], cap: str) -> None:
+        """The plan's cap, the caps on each target's area, then the caps on the target itself. A
+        one-sided target cap on a target worked on both sides splits it: each side is delivered at
+        its own pressure (clinical-v2.1 §4.2)."""
+        self.split_by_target_caps(states)
         for state in states.values():
             state.cap = cap
             for f in self.c["cap"]:
-                if f["area"] == state.area and state.sides & self.covered(f["area"], f["side"]):
+                if f.get("target") is None and f["area"] == state.area \
+                        and state.sides & self.covered(f["area"], f["side"]):
                     state.cap = self.v.lower(state.cap, f["pressure"])
                     state.area_capped = True
+            state.base_cap = state.cap
+            for f in self.target_caps_on(state):
+                state.target_cap = self.v.lower(state.target_cap, f["pressure"])
+            state.cap = self.v.lower(state.cap, state.target_cap)
+
+    def target_caps_on(self, state: TargetState) -> list[Any]:
+        """The target caps on this target that cover one of its sides (a one-sided one: that side only)."""
+        return [f for f in self.c["cap"] if f.get("target") == state.id and state.sides & sides_of(f["side"])]
+
+    def split_by_target_caps(self, states: dict[str, TargetState]) -> None:
+        for key, state in list(states.items()):
+            caps = [f for f in self.c["cap"] if f.get("target") == state.id]
+            if not caps or len(state.sides) < 2:
+                continue
+            by_side = {side: min((f["pressure"] for f in caps if side in sides_of(f["side"])),
+                                 key=self.v.rank, default="deep") for side in sorted(state.sides)}
+            if len(set(by_side.values())) < 2:
+                continue
+            del states[key]
+            for side in sorted(by_side):
+                part = copy.deepcopy(state)
+                part.sides, part.sided = frozenset({side}), True
+                part.key = f"{state.id}:{side}"
+                states[part.key] = part
 
     def reaches(self, p: Any, state: TargetState) -> bool:
         """Whether a proposal is for this target: its own diagnosis or finding, a finding's
@@ -172,29 +238,36 @@ class Targets:
                 if allowed is not None and mod.id not in allowed:  # e.g. a healing site takes only drainage
                     self.stopped_at[mod.id]["blocked"] |= restricting
                     continue
+                limit = p["pressure"] or mod.highest
                 if self.v.rank(mod.lowest) > self.v.rank(state.cap):
                     self.stopped_at[mod.id]["priced_out"] |= {
-                        f["rule"] for f in self.c["cap"] if f["area"] == state.area
+                        f["rule"] for f in self.c["cap"] if f.get("target") is None and f["area"] == state.area
                         and state.sides & self.covered(f["area"], f["side"])
                         and self.v.rank(f["pressure"]) < self.v.rank(mod.lowest)}
+                    self.stopped_at[mod.id]["priced_out"] |= {
+                        f["rule"] for f in self.target_caps_on(state)
+                        if self.v.rank(f["pressure"]) < self.v.rank(mod.lowest)}
+                    state.cap_lowered |= self.v.rank(mod.lowest) <= self.v.rank(state.base_cap)
                     continue
-                limit = p["pressure"] or mod.highest
                 pressure = self.v.lower(self.v.lower(mod.highest, state.cap), limit)
+                state.cap_lowered |= pressure != self.v.lower(self.v.lower(mod.highest, state.base_cap), limit)
                 if self.v.rank(pressure) < self.v.rank(mod.lowest):
                     continue
                 best = state.modalities.get(mod.id)
                 if best is None or self.v.rank(pressure) > self.v.rank(best):
                     state.modalities[mod.id] = pressure
-        for tid, state in list(states.items()):
+        for key, state in list(states.items()):
             if not state.modalities:
                 restricted = self.restrictions(state)
                 if restricted is not None:
                     only = ", ".join(self.v.label(m) for m in sorted(restricted)) or "nothing"
-                    undeliverable[tid] = f"only {only} may be given there, and no such modality was proposed for it"
+                    undeliverable[state.id] = (f"only {only} may be given there, and no such modality was "
+                                               "proposed for it")
                 else:
-                    undeliverable[tid] = (f"no recommended modality can be delivered there under a {state.cap} cap"
-                                          if state.cap != "deep" else "no recommended modality applies there")
-                del states[tid]
+                    undeliverable[state.id] = (
+                        f"no recommended modality can be delivered there under a {state.cap} cap"
+                        if state.cap != "deep" else "no recommended modality applies there")
+                del states[key]
         return undeliverable
 
     def stopped_modalities(self, states: dict[str, TargetState],

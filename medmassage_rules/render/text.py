@@ -91,7 +91,7 @@ def render_text(result: PlanResult, kb: KnowledgeBase) -> str:
             for (target, side), work in per_target.items():
                 lines.append(f"{'':15}{v.label(target)}{side_note(side)}: {', '.join(work)}")
             start = end
-    if plan.blocked_modalities or plan.blocked_areas:
+    if plan.blocked_modalities or plan.blocked_areas or plan.blocked_targets:
         lines.append("")
         lines.append("Not to be done:")
         for b in plan.blocked_modalities:
@@ -108,12 +108,15 @@ def render_text(result: PlanResult, kb: KnowledgeBase) -> str:
         for a in plan.blocked_areas:
             why = reasons(a.because)
             lines.append(f"  - no work on the {v.label(a.id)}{side_note(a.side)} - {why}")
+        for a in plan.blocked_targets:  # a single target (iliopsoas after hip surgery)
+            lines.append(f"  - no work on {v.label(a.id)}{side_note(a.side)} - {reasons(a.because)}")
     if plan.caps:
         lines.append("")
-        lines.append("Pressure caps by area:")
-        for area_cap in plan.caps:
-            lines.append(f"  - {v.label(area_cap.area)}{side_note(area_cap.side)}: {area_cap.pressure} at most "
-                         f"[{', '.join(area_cap.because)}]")
+        lines.append("Pressure caps by area and target:")
+        for cap in plan.caps:  # an area cap, or a target cap (clinical-v2.1 §4.2)
+            site = getattr(cap, "target", None) or getattr(cap, "area", "")
+            lines.append(f"  - {v.label(site)}{side_note(cap.side)}: {cap.pressure} at most "
+                         f"[{', '.join(cap.because)}]")
     if plan.not_covered or plan.unrecognised_medications:
         lines.append("")
         for code, text in plan.not_covered:

@@ -54,10 +54,78 @@ def test_v1_names_and_classes_keep_their_class(vocab) -> None:
 
 
 def test_a_drug_may_have_several_classes(vocab) -> None:
-    got = valid(case(["aspirin"]), vocab)
-    assert got.medication_pairs(vocab) == [("aspirin", "antiplatelet"), ("aspirin", "analgesic"),
-                                          ("aspirin", "nsaid")]
-    assert got.medication_classes(vocab) == {"aspirin": "antiplatelet"}
+    got = valid(case(["oxycodone"]), vocab)
+    assert got.medication_pairs(vocab) == [("oxycodone", "opioid"), ("oxycodone", "analgesic")]
+    assert got.medication_classes(vocab) == {"oxycodone": "opioid"}
+
+
+# -- clinical-v2.1 §3.1: aspirin is an antiplatelet only; ATC codes by their longest prefix ------------
+@pytest.mark.parametrize("entry", ["aspirin", "Aspirin", "Ecotrin", "acetylsalicylic acid",
+                                   {"name": "aspirin", "atc": "B01AC06"}, {"name": "aspirin", "class": "antiplatelet"},
+                                   {"name": "low-dose aspirin", "atc": "B01AC06"}])
+def test_aspirin_by_name_brand_or_antiplatelet_code_is_an_antiplatelet_only(vocab, entry) -> None:
+    got = valid(case([entry]), vocab)
+    assert {cls for _, cls in got.medication_pairs(vocab)} == {"antiplatelet"}
+
+
+@pytest.mark.parametrize(("entry", "classes"), [
+    ({"name": "aspirin", "atc": "N02BA01"}, {"antiplatelet", "analgesic", "nsaid"}),
+    ({"name": "aspirin", "class": "analgesic"}, {"antiplatelet", "analgesic"}),
+    ({"name": "aspirin", "class": "nsaid"}, {"antiplatelet", "analgesic", "nsaid"}),
+])
+def test_aspirin_counts_as_an_analgesic_only_when_the_case_says_so(vocab, entry, classes) -> None:
+    got = valid(case([entry]), vocab)
+    assert {cls for _, cls in got.medication_pairs(vocab)} == classes
+
+
+def test_the_dulled_feedback_advisory_never_fires_on_aspirin_by_name(kb) -> None:
+    text = kb.by_id["med-analgesic-feedback"].then.advisory
+    by_name = plan_case(valid(case(["aspirin"]), kb.vocabulary), kb)
+    assert not {"med-analgesic-feedback", "med-opioid-gabapentinoid-cap"} & {f.rule_id for f in by_name.trace}
+    assert text not in by_name.plan.advisories
+    as_analgesic = plan_case(valid(case([{"name": "aspirin", "atc": "N02BA01"}]), kb.vocabulary), kb)
+    assert text in as_analgesic.plan.advisories
+
+
+@pytest.mark.parametrize(("atc", "classes"), [
+    ("N02BA01", ("analgesic", "nsaid")),      # N02BA, not N02 and N02BA together
+    ("N02BE01", ("analgesic",)),              # only N02 matches
+    ("N02AX02", ("analgesic", "opioid")),     # N02A
+    ("N02BF02", ("gabapentinoid",)),          # N02BF, not N02's analgesic
+    ("N03AX12", ("gabapentinoid",)), ("N03AX16", ("gabapentinoid",)), ("N03AX14", ()),
+    ("B01AX05", ("anticoagulant",)), ("B01AC06", ("antiplatelet",)),
+])
+def test_an_atc_code_takes_the_classes_of_its_longest_matching_prefix(atc: str, classes: tuple[str, ...]) -> None:
+    assert DRUGS.atc_classes(atc) == classes
+
+
+# -- clinical-v2.1 §3.2: opioids and gabapentinoids by name, brand, code or class -------------------------
+@pytest.mark.parametrize(("entry", "cls"), [
+    ("oxycodone", "opioid"), ("OxyContin", "opioid"), ("tramadol", "opioid"), ("morphine", "opioid"),
+    ("codeine", "opioid"), ("Norco", "opioid"), ("methadone", "opioid"),
+    ({"name": "a trial opioid", "atc": "N02AA05"}, "opioid"), ({"name": "x", "class": "opioid"}, "opioid"),
+    ("opioid", "opioid"),
+    ("pregabalin", "gabapentinoid"), ("Lyrica", "gabapentinoid"), ("gabapentin", "gabapentinoid"),
+    ("Neurontin", "gabapentinoid"), ({"name": "a trial drug", "atc": "N02BF01"}, "gabapentinoid"),
+    ({"name": "an old code", "atc": "N03AX16"}, "gabapentinoid"), ({"name": "x", "class": "gabapentinoid"},
+                                                                    "gabapentinoid"),
+])
+def test_opioids_and_gabapentinoids_cap_pressure_at_moderate(kb, entry, cls: str) -> None:
+    got = valid(case([entry]), kb.vocabulary)
+    classes = {c for _, c in got.medication_pairs(kb.vocabulary)}
+    assert cls in classes
+    if cls == "opioid":
+        assert "analgesic" in classes  # every opioid is also an analgesic
+    plan = plan_case(got, kb).plan
+    assert plan.pressure_cap == "moderate" and "med-opioid-gabapentinoid-cap" in plan.pressure_cap_because
+    assert "pain feedback is dulled: work below the pain threshold, check in often" in plan.advisories
+    assert plan.status == "treat_with_precautions"
+
+
+def test_an_nsaid_keeps_the_advisory_only(kb) -> None:
+    plan = plan_case(valid(case(["ibuprofen", "acetaminophen"]), kb.vocabulary), kb).plan
+    assert plan.pressure_cap == "deep"
+    assert "pain feedback is dulled: work below the pain threshold, check in often" in plan.advisories
 
 
 @pytest.mark.parametrize(("entry", "pairs"), [
@@ -108,8 +176,8 @@ def test_bad_medication_objects_are_refused(vocab, entry: dict, path: str, fragm
 @pytest.mark.parametrize(("medication", "rule"), [
     ("insulin glargine", "med-insulin-injection-site"),
     ("lisinopril", "med-antihypertensive-rising"),
-    ("oxycodone", "med-analgesic-feedback"),
     ("ibuprofen", "med-analgesic-feedback"),
+    ("acetaminophen", "med-analgesic-feedback"),
 ])
 def test_each_new_class_brings_its_advisory(kb, medication: str, rule: str) -> None:
     result = plan_case(valid(case([medication]), kb.vocabulary), kb)

@@ -63,7 +63,7 @@ def named_rules(plan: dict) -> set[str]:
 
 def caps_on(plan: dict, area: str, side: str | None) -> list[str]:
     """Every area cap in force on a target (an axial area's cap covers both sides)."""
-    return [c["pressure"] for c in plan["caps"] if c["area"] == area
+    return [c["pressure"] for c in plan["caps"] if c.get("area") == area
             and (area in V.axial_areas or covered(c["side"]) & covered(side))]
 
 
@@ -173,7 +173,8 @@ def assert_invariants(data: dict[str, Any]) -> dict:
     if sides == {None}:
         narrowed = {b["id"] for b in p["blocked"]["areas"] if b["side"] in ("left", "right")}
         for t in p["targets"]:
-            one_sided = any(KB.by_id[r].then.restrict_modalities is not None for r in t["because"])
+            one_sided = (any(KB.by_id[r].then.restrict_modalities is not None for r in t["because"])
+                         or t["id"] in {c.get("target") for c in p["caps"] if c["side"] in ("left", "right")})
             assert t["side"] is None or t["area"] in narrowed or one_sided, t
     elif None not in sides:
         for t in p["targets"]:
@@ -246,7 +247,8 @@ def assert_invariants(data: dict[str, Any]) -> dict:
             assert f"{V.label(site)}: avoid deep pressure at the site itself" in p["advisories"], site
 
     # treat_with_precautions iff something is blocked or a cap is below deep
-    precautions = (bool(blocked_mods) or bool(p["blocked"]["areas"]) or p["pressure_cap"] != "deep"
+    precautions = (bool(blocked_mods) or bool(p["blocked"]["areas"]) or bool(p["blocked"]["targets"])
+                   or p["pressure_cap"] != "deep"
                    or any(target_cap(p, t) != "deep" for t in p["targets"])
                    or any(type(f).__name__ == "Restrict" for f in result.facts))
     assert status == ("treat_with_precautions" if precautions else "treat")

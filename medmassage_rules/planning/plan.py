@@ -104,6 +104,19 @@ class AreaCap:
 
 
 @dataclass(frozen=True)
+class TargetCap:
+    """A pressure cap in force on one target (and side), not its whole area (clinical-v2.1 §4.2)."""
+
+    target: str
+    side: str | None
+    pressure: str
+    because: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"target": self.target, "side": self.side, "pressure": self.pressure, "because": list(self.because)}
+
+
+@dataclass(frozen=True)
 class PlannedReferral:
     to: str
     urgency: str
@@ -130,7 +143,7 @@ class Plan:
     clearances_required: tuple[str, ...]
     referrals: tuple[PlannedReferral, ...]
     advisories: tuple[str, ...]
-    caps: tuple[AreaCap, ...] = ()
+    caps: tuple[AreaCap | TargetCap, ...] = ()     # area caps, then target caps
     not_covered: tuple[tuple[str, str], ...] = ()      # (ICD-10-CM code, description)
     unrecognised_medications: tuple[str, ...] = ()
     advisory_kinds: tuple[str, ...] = ()   # the kind of each advisory, in order (clinical-v2.1 §7)
@@ -149,7 +162,8 @@ class Plan:
             "modalities": [m.to_dict() for m in self.modalities],
             "targets": [t.to_dict() for t in self.targets],
             "blocked": {"modalities": [b.to_dict() for b in self.blocked_modalities],
-                        "areas": [b.to_dict() for b in self.blocked_areas]},
+                        "areas": [b.to_dict() for b in self.blocked_areas],
+                        "targets": [b.to_dict() for b in self.blocked_targets]},
             "pressure_cap": self.pressure_cap,
             "pressure_cap_because": list(self.pressure_cap_because),
             "caps": [c.to_dict() for c in self.caps],

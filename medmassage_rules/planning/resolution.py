@@ -31,7 +31,7 @@ from .plan import (
 )
 from .results import Conclusions, Outcome
 from .session_time import SEGMENT_MIN, GroupNeed, allocate, evidence_dose, session_ceiling
-from .targets import Targets, TargetState
+from .targets import INTRAORAL_ADVISORY, INTRAORAL_REASON, Targets, TargetState
 
 NO_TARGET_IT_APPLIES_TO = "no target it applies to"
 
@@ -56,6 +56,7 @@ class Resolver:
         cap, cap_because = self.limits.cap()
         blocks, priced = self.limits.blocked_modalities(cap)
         states = self.targets.candidates()
+        candidate_ids = set(states)
         proposed = {p["modality"] for p in c["proposal"]}
         self.no_site_targets = self.targets.inapplicable(states, proposed - set(blocks) - set(priced))
         no_site: dict[str, tuple[str, ...]] = {m: (SITE_APPLICABILITY,) for m in self.no_site_targets}
@@ -94,6 +95,8 @@ class Resolver:
         available = proposed - set(blocks) - set(priced) - set(no_site)
         had_targets = bool(states)
         undeliverable = self.targets.assign_modalities(states, available)
+        undeliverable.update({t: INTRAORAL_REASON for t in self.targets.intraoral if t not in undeliverable})
+        single_blocks = self.targets.single_blocks(candidate_ids)
         stopped, stopped_notes = self.targets.stopped_modalities(states, available)
         self.advisories += stopped_notes
         blocked_mods = sorted([*blocked_mods, *stopped], key=lambda b: b.id)
@@ -114,11 +117,14 @@ class Resolver:
         modalities: list[PlannedModality] = []
         if status not in NO_TREATMENT:
             segments, outcome_time = self.schedule(states, ceiling)
-            scheduled = {t for s in segments for t in s.targets}
+            scheduled_ids = {t for s in segments for t in s.targets}
+            scheduled = {k for k, s in states.items() if s.id in scheduled_ids}  # state keys (a split target: two)
             targets = self.planned_targets(states, segments)
             modalities = self.planned_modalities(states, scheduled)
-            # a restriction of an area to some modalities blocks the others there: a precaution
-            precautions = (blocked_mods or blocked_areas or cap != "deep" or c.by_kind.get("restrict")
+            # a restriction of an area to some modalities blocks the others there: a precaution; a
+            # target cap is one only where it lowered a pressure (clinical-v2.1 §4.2)
+            precautions = (blocked_mods or blocked_areas or single_blocks or cap != "deep"
+                           or c.by_kind.get("restrict")
                            or any(t.pressure_cap not in (None, "deep") for t in targets))
             status = "treat_with_precautions" if precautions else "treat"
             first_delivery = len(self.advisories)  # from here on: how to deliver this session
@@ -126,10 +132,13 @@ class Resolver:
             self.advisories += self.left_out(states, segments, outcome_time, modalities, ceiling)
             self.advisories += self.unplanned_focus_areas(targets)
             self.advisories += self.endangerment(targets)
+            self.advisories += [INTRAORAL_ADVISORY] if "diagnosis" in {k for ks in self.targets.intraoral.values()
+                                                                       for k in ks} else []
             self.advisories += self.caveats(modalities)
             kinds.update({a: DELIVERY for a in self.advisories[first_delivery:] if a not in kinds})
         delivered = {m.id for m in modalities}
-        advisories = tuple(dict.fromkeys(self.advisories))
+        unplanned_notes = self.unplanned_target_notes(targets)
+        advisories = tuple(dict.fromkeys(a for a in self.advisories if a not in unplanned_notes))
         plan = Plan(
             case_id=case.id, status=status, status_because=status_because,
             modalities=tuple(modalities), targets=tuple(targets),
@@ -140,7 +149,7 @@ class Resolver:
             referrals=tuple(r for r in referrals  # exercise first (§5.2): beside a treatment only
                             if status not in NO_TREATMENT or not beside_treatment_only(self.kb, r.because)),
             advisories=advisories, advisory_kinds=tuple(kinds.get(a, STATUS) for a in advisories),
-            caps=self.limits.area_caps(),
+            caps=(*self.limits.area_caps(), *self.limits.target_caps(candidate_ids)), blocked_targets=single_blocks,
             not_covered=not_covered,
             unrecognised_medications=tuple(getattr(case, "unrecognised_medications", ())),
         )
@@ -179,7 +188,7 @@ class Resolver:
         total = sum(s.minutes for s in segments)
         delivered_now = {m.id for m in modalities}
         for group, left_out in outcome_time.items():
-            lost = sorted({m for t in left_out for m in states[t].modalities} - delivered_now)
+            lost = sorted({m for s in states.values() if s.id in left_out for m in s.modalities} - delivered_now)
             also = f"; {', '.join(v.label(m) for m in lost)} not given" if lost else ""
             short = ("no time" if total >= ceiling else
                      f"the {ceiling - total} minutes left are under one {SEGMENT_MIN}-minute segment")
@@ -255,8 +264,8 @@ class Resolver:
         alloc = allocate([GroupNeed(g, **n) for g, n in needs.items()], ceiling, v.area_groups)
         target_rank = self.targets.site_rank
         mod_rank = {m: i for i, m in enumerate(v.modalities)}
-        members_of = {g: sorted((s for s in states.values() if v.areas[s.area] == g), key=lambda s: target_rank[s.id])
-                      for g in v.area_groups}
+        members_of = {g: sorted((s for s in states.values() if v.areas[s.area] == g),
+                                key=lambda s: (target_rank[s.id], s.key)) for g in v.area_groups}
         segments = []
         # Segments run in the order the groups were given time (focus and primary work first).
         for group, minutes in alloc:
@@ -264,19 +273,32 @@ class Resolver:
             work = tuple(Work(s.id, s.side, mod, s.modalities[mod]) for s in members
                          for mod in sorted(s.modalities, key=mod_rank.__getitem__))
             mods = tuple(sorted({w.modality for w in work}, key=mod_rank.__getitem__))
-            segments.append(Segment(minutes, group, tuple(s.id for s in members), mods, work))
+            segments.append(Segment(minutes, group, tuple(dict.fromkeys(s.id for s in members)), mods, work))
         given = {g for g, _ in alloc}
-        dropped = {g: tuple(s.id for s in members_of[g]) for g in v.area_groups
+        dropped = {g: tuple(dict.fromkeys(s.id for s in members_of[g])) for g in v.area_groups
                    if members_of[g] and g not in given}
         return segments, dropped
 
     def planned_targets(self, states: dict[str, TargetState], segments: list[Segment]) -> list[PlannedTarget]:
-        """The scheduled targets, in session order, once each."""
-        order = dict.fromkeys(tid for segment in segments for tid in segment.targets)
-        return [PlannedTarget(tid, states[tid].area, states[tid].side, states[tid].role,
-                              self.ids(states[tid].because),
-                              states[tid].cap if states[tid].area_capped else None)
-                for tid in order]
+        """The scheduled targets, in session order, once each (a target split by a one-sided target cap:
+        once per side). Its own cap is shown when an area cap holds there or a target cap lowered it."""
+        order = {tid: i for i, tid in enumerate(dict.fromkeys(t for segment in segments for t in segment.targets))}
+        chosen = sorted((s for s in states.values() if s.id in order), key=lambda s: (order[s.id], s.key))
+        return [PlannedTarget(s.id, s.area, s.side, s.role, self.ids(s.because),
+                              s.cap if s.area_capped or s.cap_lowered else None)
+                for s in chosen]
+
+    def unplanned_target_notes(self, targets: list[PlannedTarget]) -> set[str]:
+        """The advisories of target-cap rules (sternocleidomastoid by pincer grip) whose targets the plan
+        does not work: not shown."""
+        planned = {t.id for t in targets}
+        out = set()
+        for f in self.c["advisory"]:
+            rule = self.kb.by_id.get(f["rule"])
+            if rule is not None and rule.then.cap is not None and rule.then.cap.targets and not planned & {
+                    g["target"] for g in self.c["cap"] if g["rule"] == f["rule"] and g.get("target")}:
+                out.add(f["text"])
+        return out
 
     def planned_modalities(self, states: dict[str, TargetState], scheduled: set[str]) -> list[PlannedModality]:
         pressure: dict[str, str] = {}

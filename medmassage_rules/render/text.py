@@ -6,6 +6,7 @@ A rule's description is said once: where the rule is named again, its id stands 
 
 from __future__ import annotations
 
+import re
 import textwrap
 from collections import defaultdict
 from collections.abc import Iterable
@@ -28,7 +29,8 @@ def wrap_text(text: str, width: int) -> str:
             out.append(line)
             continue
         body = line.lstrip(" ")
-        lead = len(line) - len(body) + (2 if body.startswith("- ") else 0)
+        column = re.match(r" *\d+-\d+ +min +", line)  # a timeline row hangs under its group
+        lead = len(column.group(0)) if column else len(line) - len(body) + (2 if body.startswith("- ") else 0)
         out += textwrap.wrap(line, width, subsequent_indent=" " * min(lead + 2, width // 2),
                              break_long_words=False, break_on_hyphens=False) or [line]
     return "\n".join(out)

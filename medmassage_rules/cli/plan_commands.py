@@ -110,31 +110,38 @@ def explain(case: Path, why_id: str | None, why_not_id: str | None, fmt: str, ru
 
 
 @click.command()
-@click.argument("case", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--step", is_flag=True, help="Wait for Enter between firings (q stops): for the classroom.")
+@click.argument("cases", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--step", is_flag=True,
+              help="Wait for Enter between firings (? for help, why for the firing's reasons, q stops).")
 @click.option("--quiz", is_flag=True,
-              help="Predict each modality proposal from its facts before it is revealed; a score at the end.")
+              help="A quiz before the rules are revealed: what is blocked and by what, the pressure limit, "
+                   "the status, and the modalities each set of facts proposes; every answer explained with "
+                   "its rule and the case facts; a score per kind at the end.")
+@click.option("--seed", type=int, default=None,
+              help="Shuffle the order of the cases with this seed (the same seed, the same order).")
 @rules_option
-def trace(case: Path, step: bool, quiz: bool, rules_dir: Path | None) -> None:
-    """Show the rule firings for CASE in firing order, in plain clinical words.
+def trace(cases: tuple[Path, ...], step: bool, quiz: bool, seed: int | None, rules_dir: Path | None) -> None:
+    """Show the rule firings for each CASE in firing order, in plain clinical words.
 
     Each firing names the rule and its description, its evidence grade and citation, the
     case facts that activated it ("a diagnosis of carpal tunnel syndrome (right, chronic)")
-    and what it concluded ("proposes Myofascial release (first line, certainty 0.80)",
-    "blocks Deep tissue massage", "caps pressure at light on the lower leg").
+    and what it concluded ("proposes Myofascial release (first line)", "blocks Deep tissue
+    massage", "caps pressure at light on the lower leg"). CASE is a case file, a JSON Lines
+    file or a folder of cases: several make one lesson.
 
     \b
     Examples:
       medmassage trace facts/p05-fibromyalgia-warfarin.yaml
       medmassage trace facts/p01-cts-mild-right.yaml --step --quiz
+      medmassage trace --quiz facts/p01-cts-mild-right.yaml facts/p05-fibromyalgia-warfarin.yaml --seed 7
     """
-    from ..cases.loading import load_case
     from ..planning.pipeline import plan_case
-    from ..teach.trace_session import TraceSession
+    from ..teach.trace import lesson_cases
+    from ..teach.trace_session import Lesson
 
     kb = knowledge_base(rules_dir)
-    result = plan_case(load_case(case, kb.vocabulary), kb)
-    TraceSession(result, kb, ask=ask, say=click.echo, step=step, quiz=quiz).run()
+    results = [plan_case(case, kb) for case in lesson_cases(cases, kb.vocabulary)]
+    Lesson(results, kb, ask=ask, say=click.echo, step=step, quiz=quiz, seed=seed).run()
 
 
 @click.command()

@@ -20,10 +20,13 @@ from ..kb.rule_specs import RuleSpec
 from ..planning.pipeline import plan_case
 from .case_draft import DEFAULT_ID, SOURCE
 from .dialogue import menu
-from .questions import Question, Script, as_id, yes_no
+from .questions import Notice, Question, Script, as_id, yes_no
 from .rule_needs import Key
 from .screening import Screening
 
+# A diagnosis' attribute asked as a question about it.
+DETAIL_PROMPTS = {"side": "Which side is the {} on?", "acuity": "How acute is the {}?",
+                  "severity": "How severe is the {}?", "area": "Which area does the {} affect?"}
 ICD10 = re.compile(r"[A-Z][0-9][0-9A-Z](\.?[0-9A-Z]{1,4})?")
 
 
@@ -34,7 +37,7 @@ class Interview(Screening):
         """The whole interview; it returns the case data answered."""
         d = self.data
         d["id"] = yield Question(
-            f"Case id (Enter for {DEFAULT_ID!r})", self.read_case_id,
+            f"What is the case id? (Enter for {DEFAULT_ID!r})", self.read_case_id,
             why="No rule reads the case id: it names the case and its file.")
         d["diagnoses"] = []
         while True:
@@ -72,8 +75,10 @@ class Interview(Screening):
                 entry = {"condition": as_id(t)}
             self.check(f"diagnoses[{index}].{next(iter(entry))}", lambda d: d["diagnoses"].append(dict(entry)))
             condition = self.condition_of(entry)
-            if condition is None:
-                raise ValueError(f"{t} names no condition of the knowledge base: the plan could not cover it")
+            if condition is None:   # kept as given: the plan lists it as not covered (contract §5)
+                if any(x.get("icd10") == entry["icd10"] for x in self.data["diagnoses"]):
+                    raise ValueError(f"{entry['icd10']} is a diagnosis of this case already")
+                return entry
             given = [self.condition_of(x) for x in self.data["diagnoses"]]
             if condition in given:
                 raise ValueError(f"{self.v.label(condition)} is a diagnosis of this case already")
@@ -81,15 +86,19 @@ class Interview(Screening):
 
         waiting = [r.id for r in self.kb.rules if any(k == "diagnosis" and "condition" in (f or {})
                                                        for k, f in r.positive)]
-        text = ("Diagnosis (number, condition id or ICD-10-CM code)" if first else
-                "Another diagnosis (number, id or ICD-10-CM code; Enter when done)")
+        text = ("What is the diagnosis? (a number, a condition id or an ICD-10-CM code)" if first else
+                "Is there another diagnosis? (a number, an id or an ICD-10-CM code; Enter when done)")
         return Question(text, parse, menu=menu(self.v.label(c) for c in conditions), waiting=tuple(waiting))
 
-    def _diagnosis_details(self, entry: dict[str, Any]) -> Generator[Question, Any, None]:
+    def _diagnosis_details(self, entry: dict[str, Any]) -> Generator[Question | Notice, Any, None]:
         diagnosis = self.data["diagnoses"][-1]
         index = len(self.data["diagnoses"]) - 1
         prefix = f"diagnoses[{index}]"
-        condition = self.condition_of(entry) or ""
+        condition = self.condition_of(entry)
+        if condition is None:
+            yield Notice(f"  {entry['icd10']} names no condition of the knowledge base: it is kept in the case "
+                         "and the plan lists it as not covered.")
+            return
         _, given = self.coded(entry) if "icd10" in entry else (None, set())
         for name, rules in self.needs.diagnosis_fields(condition).items():
             if name in given:
@@ -103,7 +112,7 @@ class Interview(Screening):
 
             label = self.v.label(condition)
             hint = "" if required else "; Enter if not known"
-            value = yield Question(f"{label}: {name} (number or id{hint})",
+            value = yield Question(DETAIL_PROMPTS[name].format(label) + f" (a number or an id{hint})",
                                    self.choice(options, f"{prefix}.{name}", build, optional=not required),
                                    menu=menu(self.v.label(o) for o in options), waiting=rules,
                                    why="" if rules else f"A diagnosis of {label} must give its {name}.")

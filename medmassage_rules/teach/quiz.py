@@ -1,8 +1,12 @@
-"""The quiz of a trace: one question per set of case facts that proposes modalities.
+"""The quiz of a trace: what the case facts lead to, asked before the rules are shown.
 
-"Which first-line modalities do these facts lead to?", then the second line: any modality
-the same facts propose is a right answer, the line is told apart in the feedback. Proposals
-that only follow the prescription are not asked (their facts give the answer away).
+Four kinds of question (:data:`KINDS`). *proposed*: one question per set of case facts that
+proposes modalities, "Which first-line modalities do these facts lead to?", then the second
+line; any modality the same facts propose is a right answer, the line is told apart in the
+feedback (proposals that only follow the prescription are not asked: their facts give the
+answer away). *blocked*: which modalities are blocked or priced out, and by what. *pressure*:
+the pressure limit of the session, and what sets it. *status*: the plan's status. Every answer
+is explained with the rules and the case facts that fired them (:func:`rule_facts`).
 """
 
 from __future__ import annotations
@@ -11,12 +15,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..engine.agenda import Firing
-from ..kb.fact_types import fact_kind
+from ..kb.fact_types import INPUT_KINDS, KIND_OF, fact_kind
 from ..kb.knowledge_base import KnowledgeBase
 from ..kb.wording import Words
 from ..planning.results import PlanResult
 
 QUIZ_LINES = ("first", "second")
+KINDS = ("proposed", "blocked", "pressure", "status")
+KIND_WORDS = {"proposed": "modalities proposed", "blocked": "blocked and by what",
+              "pressure": "pressure limit and by what", "status": "status"}
 
 
 def _fact_key(fact: Any) -> str:
@@ -94,3 +101,83 @@ class QuizScore:
     right: int
     asked: int
     skipped: int = 0
+    by_kind: tuple[tuple[str, int, int, int], ...] = ()   # (kind, right, asked, skipped) of each kind asked
+
+
+@dataclass(frozen=True)
+class PlanQuestion:
+    """A question about the whole plan (blocked, pressure or status): the prompt, the choices,
+    the right answer (a set of ids: several for blocked, one otherwise) and the explanation."""
+
+    kind: str
+    prompt: str
+    choices: tuple[str, ...]
+    answer: frozenset[str]
+    explanation: tuple[str, ...]          # one line per reason: the rule, its description, the case facts
+    many: bool = False                    # several answers (blocked), "none" allowed
+
+
+def rule_facts(result: PlanResult, kb: KnowledgeBase, rule_id: str) -> tuple[str, ...]:
+    """The case facts that fired a rule, in clinical words (each once, in firing order)."""
+    words = Words(kb.vocabulary)
+    out = [words.describe_fact(fact_kind(f), f) for firing in result.trace if firing.rule_id == rule_id
+           for f in firing.inputs if KIND_OF.get(type(f)) in INPUT_KINDS]
+    return tuple(dict.fromkeys(out))
+
+
+def because(result: PlanResult, kb: KnowledgeBase, rule_ids: Any) -> tuple[str, ...]:
+    """'fibro-light-pressure (Fibromyalgia - light pressure only) because a diagnosis of fibromyalgia'."""
+    lines = []
+    for rule_id in dict.fromkeys(rule_ids):
+        rule = kb.by_id.get(rule_id)
+        if rule is None:
+            continue
+        facts = rule_facts(result, kb, rule_id)
+        lines.append(f"{rule_id} ({rule.description})" + (f" because {' and '.join(facts)}" if facts else ""))
+    return tuple(lines)
+
+
+def plan_questions(result: PlanResult, kb: KnowledgeBase) -> tuple[PlanQuestion, ...]:
+    """The blocked, pressure and status questions of one plan, in that order."""
+    v, plan = kb.vocabulary, result.plan
+    stopped = [b for b in plan.blocked_modalities if b.reason in ("blocked", "priced_out")]
+    blocked_lines = []
+    for b in stopped:
+        verb = "blocked by" if b.reason == "blocked" else "priced out by the pressure cap of"
+        proposers = {r for r in b.because if (rule := kb.by_id.get(r)) is not None and rule.then.propose}
+        blocked_lines += [f"{v.label(b.id)}: {verb} {line}" for line in because(result, kb,
+                                                                              [r for r in b.because
+                                                                               if r not in proposers])]
+    if not stopped:
+        blocked_lines = ["Nothing is blocked or priced out for this patient."]
+    cap_lines = ([f"{plan.pressure_cap} at most, set by {line}"
+                  for line in because(result, kb, plan.pressure_cap_because)]
+                 or ["deep: nothing caps pressure for this patient"])
+    status = plan.status.replace("_", " ")
+    status_lines = [f"{status}, set by {line}" for line in because(result, kb, plan.status_because)]
+    if not status_lines and plan.treats:
+        limits = [*plan.pressure_cap_because, *(r for b in stopped for r in b.because),
+                  *(r for a in plan.blocked_areas for r in a.because)]
+        status_lines = [f"{status}: treatment goes ahead within what {line}" for line in because(result, kb, limits)]
+    if not status_lines:
+        status_lines = [f"{status}: no rule stops or limits treatment"]
+    return (
+        PlanQuestion("blocked", "Which modalities are blocked or priced out for this patient?",
+                     tuple(v.modalities), frozenset(b.id for b in stopped), tuple(blocked_lines), many=True),
+        PlanQuestion("pressure", "What is the most pressure allowed in this session?",
+                     tuple(v.pressures), frozenset({plan.pressure_cap}), tuple(cap_lines)),
+        PlanQuestion("status", "What is the plan's status?", tuple(v.statuses), frozenset({plan.status}),
+                     tuple(status_lines)),
+    )
+
+
+def blocked_note(result: PlanResult, kb: KnowledgeBase, modality: str) -> str | None:
+    """Why a modality the learner named is not given when a rule blocks it or the cap prices it
+    out: 'Deep tissue massage is blocked by fibro-light-pressure (...) because a diagnosis of
+    fibromyalgia'; None when nothing stops it."""
+    blocked = next((b for b in result.plan.blocked_modalities if b.id == modality), None)
+    if blocked is None or blocked.reason not in ("blocked", "priced_out"):
+        return None
+    rules = [r for r in blocked.because if (rule := kb.by_id.get(r)) is not None and not rule.then.propose]
+    verb = "blocked by" if blocked.reason == "blocked" else "priced out by the pressure cap of"
+    return f"{kb.vocabulary.label(modality)} is {verb} " + "; and by ".join(because(result, kb, rules))

@@ -30,6 +30,12 @@ BATCH_WORDS = {"red_flag": "Red flags (any one means same-day medical assessment
                "finding": "Findings on examination and palpation", "history": "History"}
 
 
+# A history item's attribute asked as a question about it.
+FLAG_PROMPTS = {"fragility_fracture": "Has the {} caused a fragility fracture?", "active": "Is the {} active?",
+                "high_risk": "Is the {} high risk?", "decompensated": "Is the {} decompensated?"}
+NUMBER_PROMPTS = {"weeks": "How many weeks into the {} is the patient?", "days_since": "How many days since the {}?",
+                  "hours_since": "How many hours since the last episode of {}?"}
+
 class Screening(CaseDraft):
     """The screening questions, read into the case draft."""
 
@@ -207,23 +213,29 @@ class Screening(CaseDraft):
                        else list(self.v.areas))
             required = kind == "finding" and value == "trigger_point"
             many = kind == "finding"
-            what = "which muscle(s)" if required else ("where (area; several allowed)" if many else "where (area)")
-            blank = "" if required else (" Enter if not known: every area" if kind == "history" else
-                                         " Enter if not known")
-            return Question(f"{label}: {what}, number or id;{blank}".rstrip(";"),
+            if required:
+                text = f"In which muscle is the {label}? (numbers or ids, comma-separated)"
+            elif many:
+                text = f"Where is the {label}? (areas as numbers or ids, several allowed; Enter if not known)"
+            else:
+                text = (f"Where is the {label}? (a number or an id; Enter if not known, "
+                        "and it counts for every area)")
+            return Question(text,
                             self.choice(options, listed, lambda s: build_with([s] if many else s),
                                          optional=not required, many=many),
                             menu=menu(self.v.label(o) for o in options), waiting=waiting)
         if name == "side":
             options = list(self.v.sides)
-            return Question(f"{label}: side (number or id; Enter if none)",
+            return Question(f"Which side is the {label} on? (a number or an id; Enter if none)",
                             self.choice(options, listed, build_with, optional=True),
                             menu=menu(self.v.label(o) for o in options), waiting=waiting)
         default = HistoryItem.model_fields[name].default if name in HistoryItem.model_fields else None
         if isinstance(default, bool) or name in ("fragility_fracture", "active", "high_risk", "decompensated"):
             hint = "[Y/n]" if default else "[y/N]"
-            return Question(f"{label}: {name.replace('_', ' ')}? {hint}", yes_no(bool(default)), waiting=waiting)
-        return Question(f"{label}: {name.replace('_', ' ')} (a number; Enter if not known)",
+            asked = FLAG_PROMPTS.get(name, "Does the {} have " + name.replace("_", " ") + "?")
+            return Question(f"{asked.format(label)} {hint}", yes_no(bool(default)), waiting=waiting)
+        asked = NUMBER_PROMPTS.get(name, "What is the " + name.replace("_", " ") + " of the {}?")
+        return Question(f"{asked.format(label)} (a number; Enter if not known)",
                         self.number(listed, build_with), waiting=waiting)
 
     def _medications(self, rules: list[RuleSpec]) -> Generator[Question, Any, None]:

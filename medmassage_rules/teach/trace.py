@@ -8,9 +8,15 @@ light on the lower leg (left)").
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
+from ..cases.loading import iter_cases
+from ..cases.models import Case
 from ..engine.agenda import Firing
+from ..errors import CaseError, Problem
+from ..files.reading import CASE_SUFFIXES
 from ..kb.fact_types import fact_kind
 from ..kb.knowledge_base import KnowledgeBase
 from ..kb.rule_specs import RuleSpec
@@ -68,5 +74,27 @@ def format_step(step: TraceStep, show_conclusions: bool = True) -> str:
 def outcome_line(result: PlanResult, vocab: Vocabulary) -> str:
     plan = result.plan
     status = STATUS_PHRASES.get(plan.status, plan.status)
-    mods = ", ".join(vocab.label(m.id) for m in plan.modalities) or "none"
+    mods = ", ".join(f"{vocab.label(m.id)} (certainty {m.certainty:.2f})" for m in plan.modalities) or "none"
     return f"Outcome: {status}; modalities: {mods}; pressure cap {plan.pressure_cap}; {plan.total_minutes} minutes"
+
+
+def lesson_cases(paths: Iterable[str | Path], vocab: Vocabulary) -> list[Case]:
+    """The cases of a lesson: each file (a case, or one per line of JSON Lines) and every case
+    file under each folder, in sorted order. The first bad case raises its CaseError."""
+    files: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            files += sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in CASE_SUFFIXES)
+        else:
+            files.append(path)
+    cases = []
+    for path in files:
+        for loaded in iter_cases(path, vocab):
+            if loaded.error is not None:
+                raise loaded.error
+            if loaded.case is not None:
+                cases.append(loaded.case)
+    if not cases:
+        raise CaseError([Problem(", ".join(str(p) for p in paths), "", "no_cases", "no case found")])
+    return cases

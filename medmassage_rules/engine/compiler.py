@@ -15,11 +15,11 @@ from typing import Any
 from experta import AS, MATCH, NOT, P, Rule
 
 from ..kb import fact_types as F
-from ..kb.condition_operators import compile_condition
 from ..kb.fact_types import SUBJECT_FIELD
 from ..kb.knowledge_base import KnowledgeBase
 from ..kb.rule_specs import DEFAULT_CERTAINTY, RuleSpec, SiteRef
 from ..kb.vocabulary import Vocabulary
+from .alpha import condition_predicate
 from .planning_engine import PlanningEngine
 
 
@@ -27,7 +27,7 @@ def _pattern(kind: str, fields: dict[str, Any] | None, bind: tuple[str, str] | N
     """An experta pattern; ``bind`` = (field, variable) also binds that field's value to a variable."""
     constraints = {}
     for name, cond in (fields or {}).items():
-        constraints[name] = P(compile_condition(cond)) if isinstance(cond, dict) else cond
+        constraints[name] = P(condition_predicate(cond)) if isinstance(cond, dict) else cond
     if bind is not None:
         name, variable = bind
         held = constraints.get(name)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from experta import Fact, KnowledgeEngine
+from experta import KnowledgeEngine
 
 from .agenda import DeterministicStrategy, Firing, TracingAgenda
 from .rete import LeanReteMatcher
@@ -72,6 +72,13 @@ class PlanningEngine(KnowledgeEngine):
         return cached[1]
 
 
+_SPECIAL_KEYS = ("__factid__", "__bind__")  # the special keys a fact of this engine can hold
+
+
 def _content(fact: Any) -> tuple[type, frozenset[Any]]:
     """What makes two facts the same fact for experta: class and fields, not the fact id."""
-    return type(fact), frozenset((k, v) for k, v in fact.items() if not Fact.is_special(k))
+    items = frozenset(dict.items(fact))
+    for key in _SPECIAL_KEYS:
+        if key in fact:
+            items = items - {(key, dict.__getitem__(fact, key))}
+    return type(fact), items

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from experta import Fact
+from .light_fact import Fact
 
 
 class Diagnosis(Fact):

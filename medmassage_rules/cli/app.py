@@ -3,8 +3,9 @@
 The commands parse their options, make one library call and print; the library raises
 typed errors, and :func:`run` maps them in this one place: 0 success, 1 a batch expectation
 failed (or ``kb lint`` found errors), 2 invalid input (the case, the knowledge base, an
-option, an output that cannot be written), 130 a batch interrupted by Ctrl-C. Errors go to
-stderr, one ``error:`` line per problem, never with a traceback.
+option, an output that cannot be written), 128 + the signal number for a command stopped by a
+signal (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP). Errors go to stderr, one ``error:`` line per problem,
+never with a traceback.
 """
 
 from __future__ import annotations
@@ -18,10 +19,11 @@ import click
 
 from ..errors import CaseError, MedMassageError, RuleDefinitionError, printable
 from .batch_command import batch
-from .console import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_INVALID, EXIT_OK, OutputError
+from .console import EXIT_INVALID, EXIT_OK, OutputError
 from .kb_commands import import_group, kb_group, schema
 from .plan_commands import consult, explain, recommend, trace
 from .serve_command import serve
+from .signals import exit_code_for, stopping_signals
 
 
 class MedMassageGroup(click.Group):
@@ -80,7 +82,9 @@ def run(argv: Sequence[str], stdin: TextIO | None = None, stdout: TextIO | None 
     runs; left out, the process's are used. ``prog_name`` is the name usage lines show
     (None: the name the process was started by); ``context`` goes to the click context.
     """
-    with _streams(stdin, stdout, stderr):
+    from ..files.guard import forget_inputs
+    forget_inputs()  # each command line guards its own inputs
+    with _streams(stdin, stdout, stderr), stopping_signals():
         return _exit_code(lambda: main.main(list(argv), prog_name, complete_var, standalone_mode=False, **context))
 
 
@@ -103,9 +107,14 @@ def _exit_code(invoke: Callable[[], Any]) -> int:
             result = invoke()
         except click.exceptions.Exit as done:
             return done.exit_code
-        except click.Abort:  # Ctrl-C or the end of the input where a command did not expect it
-            click.echo("Aborted!", err=True)
-            return EXIT_FAILED
+        except click.Abort as stop:  # Ctrl-C, a signal, or the end of the input where a command asked
+            if isinstance(stop.__context__, EOFError):
+                return _failed(["the input ended before the command was done"])
+            click.echo("interrupted", err=True)
+            return exit_code_for(stop.__context__)
+        except KeyboardInterrupt as stop:
+            click.echo("interrupted", err=True)
+            return exit_code_for(stop)
         except click.ClickException as usage:  # a bad option or argument: usage, and what is wrong
             usage.show()
             return usage.exit_code
@@ -115,9 +124,9 @@ def _exit_code(invoke: Callable[[], Any]) -> int:
             return _failed(f"knowledge base: {p}" for p in exc.problems)
         except MedMassageError as exc:
             return _other_error(exc)
-    except KeyboardInterrupt:  # Ctrl-C while an error was being said
+    except KeyboardInterrupt as stop:  # Ctrl-C while an error was being said
         click.echo("", err=True)
-        return EXIT_FAILED
+        return exit_code_for(stop)
     return result if isinstance(result, int) else EXIT_OK
 
 
@@ -134,5 +143,5 @@ def _other_error(exc: MedMassageError) -> int:
         kept = "; rows so far in " + ", ".join(str(k) for k in exc.kept) if exc.kept else ""
         click.echo(printable(f"interrupted after {exc.summary.cases} cases{kept}; earlier outputs left as they were",
                              one_line=True), err=True)
-        return EXIT_INTERRUPTED
+        return exit_code_for(exc.__context__)
     return _failed([str(exc)])

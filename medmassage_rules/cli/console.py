@@ -42,9 +42,12 @@ rules_option = click.option(
 def knowledge_base(rules_dir: Path | None) -> KnowledgeBase:
     """The knowledge base of ``--rules`` (the shipped one when it is not given).
 
-    Loaded when a command needs it, so that ``--help`` and ``--version`` answer at once.
+    Loaded when a command needs it, so that ``--help`` and ``--version`` answer at once. Every
+    file of its folder is an input of the command: no output may replace one.
     """
-    from ..kb.loading import load_knowledge_base
+    from ..files.guard import note_folder
+    from ..kb.loading import default_rules_dir, load_knowledge_base
+    note_folder(rules_dir if rules_dir is not None else default_rules_dir())
     return load_knowledge_base(rules_dir)
 
 

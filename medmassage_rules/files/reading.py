@@ -19,6 +19,7 @@ from typing import Any, BinaryIO
 import yaml
 
 from ..errors import CaseError, Problem, shown
+from .guard import note_input
 
 MAX_CASE_BYTES = 1024 * 1024
 YAML_SUFFIXES = (".yaml", ".yml")
@@ -187,6 +188,7 @@ def open_regular(path: Path, source: str | None = None) -> tuple[BinaryIO, int]:
             raise CaseError([Problem(source, "", "not_a_file", f"{_kind(info.st_mode)}, not a file; refused")])
         if hasattr(os, "set_blocking"):
             os.set_blocking(fd, True)
+        note_input(path, (info.st_dev, info.st_ino))  # no output of this process may replace it
         return os.fdopen(fd, "rb"), info.st_size
     except BaseException:
         os.close(fd)

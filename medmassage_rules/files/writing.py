@@ -6,7 +6,9 @@ leaves the earlier file as it was. An existing output that is not a regular file
 a pipe) is written in place - there is nothing there to lose. :func:`check_outputs` refuses,
 before any file is touched, an output that is also an input (the same file, by device and
 inode, so a hard link or another spelling of the path is caught too) or that names the same
-file as another output.
+file as another output; :class:`OutputFile` itself refuses to open any file the process has read
+(:mod:`~medmassage_rules.files.guard`), so no command can write over its own input. A partial
+output kept after an interruption takes a name no file has yet.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from ..errors import MedMassageError, printable
+from .guard import input_named
 
 
 def _identity(path: Path) -> tuple[int, int] | None:
@@ -69,6 +72,7 @@ def check_outputs(outputs: Mapping[str, Path | None], inputs: Mapping[tuple[int,
         if key is not None and key in inputs:
             raise MedMassageError(f"{_named(option, path)}: is also an input ({printable(str(inputs[key]))}); "
                                   "writing it would destroy the cases it holds")
+        _refuse_an_input(option, path)
         for name in (key, os.path.realpath(path)):
             if name is not None and name in seen and (info is None or stat.S_ISREG(info.st_mode)):
                 raise MedMassageError(f"{_named(option, path)}: is the same file as {seen[name]}; "
@@ -76,6 +80,13 @@ def check_outputs(outputs: Mapping[str, Path | None], inputs: Mapping[tuple[int,
         if key is not None:
             seen[key] = option
         seen[os.path.realpath(path)] = option
+
+
+def _refuse_an_input(option: str, path: Path) -> None:
+    read = input_named(path)
+    if read is not None:
+        raise MedMassageError(f"{_named(option, path)}: is also an input ({printable(read, one_line=True)}); "
+                              "writing it would destroy it")
 
 
 class OutputFile:
@@ -98,6 +109,7 @@ class OutputFile:
         return MedMassageError(f"{printable(str(self.path), one_line=True)}: cannot write: {exc.strerror or exc}")
 
     def open(self) -> IO[Any]:
+        _refuse_an_input("output", self.path)
         in_place = os.path.exists(self.path) and _identity(self.path) is None
         try:
             if in_place:
@@ -164,15 +176,19 @@ class OutputFile:
             return None
         if self.temporary is None:
             return None
-        kept = self.path.with_name(self.path.name + suffix)
         self._permissions(self.temporary)
-        try:
-            os.replace(self.temporary, kept)
-        except OSError:
+        for number in range(1000):  # never over an existing file: REPORT.partial, REPORT.partial.1, ...
+            kept = self.path.with_name(self.path.name + suffix + (f".{number}" if number else ""))
+            try:
+                os.link(self.temporary, kept)  # fails if the name is taken, unlike a rename
+            except FileExistsError:
+                continue
+            except OSError:
+                break
             self.discard()
-            return None
-        self.temporary = None
-        return kept
+            return kept
+        self.discard()
+        return None
 
     def discard(self) -> None:
         """Drop the temporary file: the earlier output, if any, is left as it was."""

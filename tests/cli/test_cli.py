@@ -249,7 +249,7 @@ def test_run_interrupted(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(pipeline, "plan_case", interrupted)
     code, out, err = _run("recommend", P01)
-    assert (code, out, err) == (1, "", "\nAborted!\n")
+    assert (code, out, err) == (130, "", "\ninterrupted\n")  # 128 + SIGINT, as for every command
 
 
 def test_run_returns_the_exit_code_of_lint_and_batch(tmp_path: Path) -> None:

@@ -1,0 +1,52 @@
+"""SIGINT, SIGTERM and SIGHUP end a command with 128 + the signal number, keep what is complete,
+leave no temporary file and no worker behind (the caller's pipes close)."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from ..conftest import ROOT
+
+
+def _start(args: list[str], **kw: object) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-m", "medmassage_rules", *args], cwd=ROOT, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kw)  # type: ignore[call-overload]
+
+
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGHUP, 129), (signal.SIGINT, 130)])
+def test_a_waiting_interview_ends_with_the_signal_exit_code(signum: int, code: int) -> None:
+    proc = _start(["consult"], stdin=subprocess.PIPE)
+    assert proc.stderr is not None
+    deadline = time.monotonic() + 60
+    seen = ""
+    while time.monotonic() < deadline and "?" not in seen and ":" not in seen:
+        seen += proc.stderr.read(1)  # the first prompt: the interview now waits for an answer
+    proc.send_signal(signum)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == code, err
+    assert "Traceback" not in err and "Aborted!" not in err
+
+
+def test_a_terminated_batch_stops_its_workers_and_keeps_the_rows_so_far(tmp_path: Path) -> None:
+    cases = tmp_path / "c.jsonl"
+    cases.write_text("".join(json.dumps({"id": f"c{i}", "diagnoses": [{"condition": "neck_pain"}]}) + "\n"
+                             for i in range(4000)))
+    report = tmp_path / "r.jsonl"
+    proc = _start(["batch", str(cases), "--jobs", "2", "--report", str(report), "--format", "json"])
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline and not any(p.stat().st_size for p in tmp_path.glob(".r.jsonl.*.tmp")):
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)  # to the parent alone, as a service manager or `timeout` sends it
+    out, err = proc.communicate(timeout=60)  # would hang if a worker still held the pipes
+    assert proc.returncode == 143, err
+    assert "Traceback" not in err
+    rows = (tmp_path / "r.jsonl.partial").read_text().splitlines()
+    assert 0 < len(rows) < 4000
+    assert not report.exists() and not list(tmp_path.glob(".*.tmp"))

@@ -1,8 +1,14 @@
-"""Worker processes: each loads the knowledge base and builds its engine once, then evaluates
-chunks of raw tasks; results come back in input order."""
+"""Worker processes evaluating chunks of raw tasks; results come back in input order.
+
+The parent builds the engine once before the workers start; where the platform can fork, the
+workers are forked (asked for explicitly: newer Pythons no longer fork by default) and inherit
+the knowledge base and its engine as they are. Where processes are spawned, each worker loads
+the knowledge base (from the cache on disk) and builds its engine once, when it starts.
+"""
 
 from __future__ import annotations
 
+import gc
 import itertools
 import multiprocessing
 import os
@@ -32,15 +38,24 @@ _WORKER_KB: KnowledgeBase | None = None
 
 
 def _start_worker(rules_dir: str) -> None:
-    """Pool initializer: load the knowledge base and build its engine once per worker process.
+    """Pool initializer: a forked worker has the parent's knowledge base and engine already; a
+    spawned one loads the knowledge base and builds its engine, once.
 
     A worker ignores Ctrl-C: the parent handles it (and stops the workers), so an interrupted
     batch prints one message, not a traceback per worker.
     """
     global _WORKER_KB
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _WORKER_KB = load_knowledge_base(rules_dir)
+    if _WORKER_KB is None or str(_WORKER_KB.root) != rules_dir:
+        _WORKER_KB = load_knowledge_base(rules_dir)
     engine_for(_WORKER_KB)
+
+
+def _context() -> multiprocessing.context.BaseContext:
+    """Fork where the platform has it (the workers inherit the built engine), else the default."""
+    if "fork" in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context()
 
 
 def _evaluate_chunk(tasks: list[Task]) -> list[CaseOutcome]:
@@ -61,13 +76,20 @@ def _lost(task: Task, why: str) -> CaseOutcome:
 class _Workers:
     """A pool of worker processes that can be replaced when one of them dies."""
 
-    def __init__(self, jobs: int, rules_dir: str):
+    def __init__(self, jobs: int, kb: KnowledgeBase):
+        global _WORKER_KB
         self.jobs = jobs
-        self.rules_dir = rules_dir
+        self.rules_dir = str(kb.root)
+        self.context = _context()
+        if self.context.get_start_method() == "fork":
+            _WORKER_KB = kb  # inherited by every forked worker, with the engine built here
+            engine_for(kb)
         self.pool = self._new()
 
     def _new(self) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(self.jobs, mp_context=multiprocessing.get_context(),
+        if self.context.get_start_method() == "fork":
+            gc.freeze()  # the inherited objects stay out of the collector: their pages stay shared
+        return ProcessPoolExecutor(self.jobs, mp_context=self.context,
                                    initializer=_start_worker, initargs=(self.rules_dir,))
 
     def submit(self, chunk: list[Task]) -> Future[list[CaseOutcome]]:
@@ -83,6 +105,7 @@ class _Workers:
             if process.is_alive():
                 process.terminate()
         self.pool.shutdown(wait=True, cancel_futures=True)
+        gc.unfreeze()
 
     def alone(self, task: Task) -> CaseOutcome:
         """Evaluate one task by itself (after a worker died): if it kills its worker too, it is the one."""
@@ -103,7 +126,7 @@ def _in_workers(tasks: Iterable[Task], kb: KnowledgeBase, jobs: int) -> Iterator
     cases are then evaluated one at a time in a fresh pool, so only a case that kills its
     worker again becomes an error row, and the batch goes on - it never waits for a dead worker.
     """
-    workers = _Workers(jobs, str(kb.root))
+    workers = _Workers(jobs, kb)
     chunks = _chunks(tasks, CHUNKSIZE)
     window: deque[tuple[list[Task], Future[list[CaseOutcome]]]] = deque()
     try:

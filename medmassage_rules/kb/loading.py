@@ -22,6 +22,7 @@ from pydantic import ValidationError
 
 from ..errors import CaseError, Problem, RuleDefinitionError, huge_numbers, key_text, shown
 from ..files.reading import parse_yaml, read_text
+from . import disk_cache
 from .knowledge_base import KnowledgeBase, default_rules_dir
 from .rule_checks import RuleChecker, pydantic_problems
 from .rule_specs import VOCABULARY_FILE, Caveat, ConditionDose, Reference, RuleSpec, contradicted_benefits
@@ -267,7 +268,21 @@ def iter_problems(rules_dir: str | Path | None = None) -> Iterator[Problem]:
 
 
 def load_knowledge_base(rules_dir: str | Path | None = None) -> KnowledgeBase:
-    """Load and validate every file of a knowledge-base folder; any problem raises."""
+    """Load and validate every file of a knowledge-base folder; any problem raises.
+
+    A knowledge base loaded before from the same files comes from the user's cache on disk
+    (:mod:`~medmassage_rules.kb.disk_cache`); one with problems is never cached.
+    """
+    root = Path(rules_dir) if rules_dir is not None else default_rules_dir()
+    cached = disk_cache.load(root)
+    if cached is not None:
+        return cached
+    kb = _load(root)
+    disk_cache.store(root, kb)
+    return kb
+
+
+def _load(rules_dir: Path) -> KnowledgeBase:
     files = read_knowledge_base(rules_dir)
     if files.problems:
         raise RuleDefinitionError(files.problems)

@@ -24,6 +24,12 @@ TABLE_FILE = "medications.yaml"
 # a class that implies another, whatever named it (clinical-v2.1 §3: every opioid is also an
 # analgesic; an nsaid given for aspirin makes it count as an analgesic)
 IMPLIED_CLASSES = {"opioid": ("analgesic",), "nsaid": ("analgesic",)}
+# words after a drug's name that do not change what it is: salts, release forms, dose forms
+NAME_SUFFIXES = frozenset({
+    "hcl", "hydrochloride", "sodium", "potassium", "phosphate", "sulfate", "sulphate", "tartrate",
+    "bitartrate", "succinate", "besylate", "maleate", "citrate", "mesylate", "acetate",
+    "er", "sr", "xr", "xl", "cr", "la", "ir", "ec", "tablet", "tablets", "tab", "tabs", "capsule", "capsules",
+    "cap", "caps", "patch", "injection", "oral", "solution", "daily"})
 # an ATC code at any of its five levels: B, B01, B01A, B01AF, B01AF02
 ATC_PATTERN = r"^[A-Z]([0-9]{2}([A-Z]([A-Z]([0-9]{2})?)?)?)?$"
 _ATC = re.compile(ATC_PATTERN)
@@ -120,6 +126,36 @@ def load_drugs(path: Path | None = None) -> DrugTable:
     return load_table(path or intake_dir() / TABLE_FILE, parse_table)
 
 
+def name_keys(name: str) -> list[str]:
+    """The keys a listed name is looked up by: the name itself, then without its strength and dose
+    form ("warfarin 5 mg tablet", "aspirin 81mg"), then without a salt or release suffix
+    ("oxycodone hcl 5 mg"). A medication list copied from a chart writes drugs this way; read only
+    by the bare name, a patient on warfarin would get deep work."""
+    words = name.lower().split()
+    keys = [" ".join(words)]
+    for i, word in enumerate(words):
+        if i and (word[0].isdigit() or word.startswith("#")):
+            words = words[:i]
+            break
+    while len(words) > 1 and words[-1].strip(".,") in NAME_SUFFIXES:
+        words = words[:-1]
+    keys.append(" ".join(words))
+    return list(dict.fromkeys(k for k in keys if k))
+
+
+def known_key(name: str, vocab: Vocabulary) -> str:
+    """The first key of ``name_keys`` the vocabulary or the drug table knows, else the name itself."""
+    keys = name_keys(name)
+    table = None
+    for key in keys:
+        if key in vocab.medication_classes or key in vocab.medications:
+            return key
+        table = table or load_drugs()
+        if table.find(key) is not None:
+            return key
+    return keys[0]
+
+
 def classify(name: str, atc: str | None, cls: str | None, vocab: Vocabulary) -> tuple[tuple[str, ...], bool]:
     """(classes, recognised) of one listed medication.
 
@@ -127,7 +163,7 @@ def classify(name: str, atc: str | None, cls: str | None, vocab: Vocabulary) -> 
     ATC code given, then those of the table's drug; only classes the vocabulary knows count.
     A drug the table knows is recognised even when none of its classes matters here.
     """
-    key = " ".join(name.lower().split())
+    key = known_key(name, vocab)
     found: list[str] = []
     recognised = False
     if cls is not None:

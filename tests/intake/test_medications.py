@@ -228,3 +228,22 @@ def test_the_public_intake_case(vocab) -> None:
     assert got.diagnoses[0].condition == "carpal_tunnel_syndrome" and got.diagnoses[0].side == "right"
     assert ("eliquis", "anticoagulant") in got.medication_pairs(vocab)
     assert got.unrecognised_medications == ()
+
+
+# -- a list copied from a chart: strength, salt, release and dose form after the name ---------------------
+@pytest.mark.parametrize(("entry", "cls"), [
+    ("warfarin 5 mg", "anticoagulant"), ("Eliquis 5 mg tablet", "anticoagulant"), ("aspirin 81mg", "antiplatelet"),
+    ("Oxycodone HCl 5 mg", "opioid"), ("morphine sulfate ER 30 mg", "opioid"),
+    ("gabapentin 300 mg capsules", "gabapentinoid"),
+    ("Tylenol #3", "opioid"), ("Suboxone", "opioid"),
+])
+def test_a_name_with_its_strength_or_salt_is_still_recognised(vocab, entry: str, cls: str) -> None:
+    got = valid(case([entry]), vocab)
+    assert cls in {c for _, c in got.medication_pairs(vocab)}
+    assert got.unrecognised_medications == ()
+
+
+def test_stripping_never_makes_an_unknown_name_known(vocab) -> None:
+    got = valid(case(["Zorblax 5 mg", "Coumadin-XR-fake", "5 mg"]), vocab)
+    assert got.unrecognised_medications == ("zorblax 5 mg", "coumadin-xr-fake", "5 mg")
+    assert got.medication_pairs(vocab) == []

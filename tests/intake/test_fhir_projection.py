@@ -11,9 +11,13 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from medmassage_rules.errors import CaseError
 from medmassage_rules.files.reading import parse_yaml
-from medmassage_rules.intake.fhir_projection import ProjectionError, bundle_resources, project
+from medmassage_rules.intake.fhir import case_from_resources
+from medmassage_rules.intake.fhir_projection import READ_TYPES, ProjectionError, bundle_resources, project
 
 from ..helpers import invoke
 from .test_fhir import ICD, RXNORM, SCT, bundle, concept, condition, run, sample, samples_at_hand
@@ -132,3 +136,33 @@ def test_old_chemotherapy_orders_are_named_in_the_plan(tmp_path: Path, name: str
     assert {"name": "oxaliplatin", "ordered": "2018-05-28"} in case["medications"]
     plan = json.loads(invoke("recommend", out, "--format", "json").stdout)
     assert any("oxaliplatin" in a and "2018-05-28" in a for a in plan["advisories"]), plan["advisories"]
+
+
+_JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=12)
+                     | st.sampled_from(["2021-02-30", "2021-03-01", "2021", "Patient/p1", "active", "resolved"]),
+                     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(
+                         st.sampled_from(["coding", "system", "code", "display", "text", "reference", "value",
+                                          "unit", "start"]), inner, max_size=3), max_leaves=8)
+_FIELDS = ["id", "subject", "status", "clinicalStatus", "verificationStatus", "code", "bodySite", "onsetDateTime",
+           "abatementDateTime", "authoredOn", "medicationCodeableConcept", "medicationReference",
+           "effectiveDateTime", "effectivePeriod", "valueQuantity", "component", "reasonCode", "note", "birthDate",
+           "gender", "period", "issued"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(kind=st.sampled_from(sorted(READ_TYPES)), fields=st.dictionaries(st.sampled_from(_FIELDS), _JSON, max_size=6))
+def test_any_resource_is_projected_or_refused_naming_a_field_of_it(vocab, kind: str, fields: dict) -> None:
+    """Whatever a record holds, the projection reads it or names the field it cannot read - never another
+    error - and what it reads builds a case or a refusal (CaseError), never a crash."""
+    resource = {"resourceType": kind, **fields}
+    try:
+        found = project(resource, "r")
+    except ProjectionError as exc:
+        assert exc.path.startswith("r.") and exc.path.split(".")[1].split("[")[0] in fields
+        return
+    patient = project({"resourceType": "Patient", "id": "p1"})
+    assert found is not None and patient is not None
+    try:
+        case_from_resources([patient, found] if kind != "Patient" else [found], vocab, date(2021, 3, 1))
+    except CaseError as exc:
+        assert exc.problems

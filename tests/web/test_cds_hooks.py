@@ -13,6 +13,8 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from fhir.resources.R4B.servicerequest import ServiceRequest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from medmassage_rules.web.cds_auth import CdsSettings
 from medmassage_rules.web.cds_hooks import PREFETCH, SERVICES, cds_router
@@ -237,3 +239,25 @@ def test_in_the_web_application_the_plan_card_links_to_the_plan_page(tmp_path: P
     assert link.startswith("http://127.0.0.1/plan/")
     page = web.get(link.removeprefix("http://127.0.0.1"))
     assert page.status_code == 200 and "fhir-p1" in page.text
+
+
+_ANY = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=10)
+                    | st.sampled_from(["Bundle", "Patient", "Condition", "p1", "2021-03-01"]),
+                    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(
+                        st.sampled_from(["resourceType", "entry", "resource", "id", "code", "coding", "subject",
+                                         "reference", "status", "onsetDateTime", "valueQuantity"]),
+                        inner, max_size=4), max_leaves=12)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(key=st.sampled_from(sorted(PREFETCH)), value=_ANY)
+def test_any_prefetch_is_answered_with_cards_or_a_400(tmp_path: Path, kb, key: str, value: Any) -> None:
+    """A prefetch the EHR got wrong is a 400 naming it, or cards - never an internal error."""
+    request = hook_request(bundle(condition(concept(SCT, "95417003", "Fibromyalgia"))))
+    request["prefetch"][key] = value
+    answer = client(tmp_path, kb).post(f"/cds-services/{PATIENT_VIEW}", json=request)
+    assert answer.status_code in (200, 400), answer.text
+    if answer.status_code == 400:
+        assert "prefetch" in answer.json()["error"]
+    else:
+        check_cards(answer.json())

@@ -58,6 +58,7 @@ ACTIVE_PROBLEM = {"active", "recurrence", "relapse"}
 NOT_A_PROBLEM = {"refuted", "entered-in-error"}
 ACTIVE_MEDICATION = {"active", "intended", "on-hold"}
 MAX_BUNDLE_BYTES = 64 * 1024 * 1024
+STALE_ORDER_DAYS = 365  # an order older than this before as_of is named on stderr (the plan's advisory says it too)
 SNOMED_MAP_FILE = "snomed-map.yaml"
 # SNOMED CT laterality qualifiers (Left 7771000, Right 24028007, Bilateral 51440002)
 SIDE_QUALIFIERS = {"7771000": "left", "24028007": "right", "51440002": "bilateral"}
@@ -368,6 +369,11 @@ class _Builder:
             ordered["history"] = self.history
         if self.medications:
             ordered["medications"] = [m if len(m) > 1 else m["name"] for m in self.medications.values()]
+        for m in self.medications.values():
+            when = date.fromisoformat(m["ordered"]) if "ordered" in m else None
+            if when is not None and (self.as_of - when).days > STALE_ORDER_DAYS:
+                self.out.advisories.append(f"medication {m['name']}: order dated {m['ordered']}, more than a year "
+                                           f"before {self.as_of.isoformat()}: it is counted; confirm it is current")
         ordered.update(case)
         self.out.case = ordered
         return self.out

@@ -134,6 +134,10 @@ def test_old_chemotherapy_orders_are_named_in_the_plan(tmp_path: Path, name: str
     assert invoke("import", "fhir", sample(name, tmp_path), "-o", out).exit_code == 0
     case = parse_yaml(out.read_text(encoding="utf-8"))
     assert {"name": "oxaliplatin", "ordered": "2018-05-28"} in case["medications"]
+    result = invoke("import", "fhir", sample(name, tmp_path))
+    assert ("note: medication oxaliplatin: order dated 2018-05-28, more than a year before 2021-02-24: it is counted; "
+            "confirm it is current") in result.stderr.splitlines()
+    assert "note: medication Simvistatin 10 MG: order dated" not in result.stderr  # ordered on the as-of day
     plan = json.loads(invoke("recommend", out, "--format", "json").stdout)
     assert any("oxaliplatin" in a and "2018-05-28" in a for a in plan["advisories"]), plan["advisories"]
 
@@ -166,3 +170,10 @@ def test_any_resource_is_projected_or_refused_naming_a_field_of_it(vocab, kind: 
         case_from_resources([patient, found] if kind != "Patient" else [found], vocab, date(2021, 3, 1))
     except CaseError as exc:
         assert exc.problems
+
+
+def test_the_import_and_the_plan_agree_on_when_an_order_is_old() -> None:
+    from medmassage_rules.intake.fhir import STALE_ORDER_DAYS
+    from medmassage_rules.planning.advisory_kinds import STALE_AFTER_DAYS
+
+    assert STALE_ORDER_DAYS == STALE_AFTER_DAYS

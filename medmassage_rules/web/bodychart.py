@@ -72,14 +72,15 @@ def body_chart(result: PlanResult, kb: KnowledgeBase) -> BodyChart:
     """The chart of one plan (every area of the vocabulary that the drawing knows)."""
     plan, v = result.plan, kb.vocabulary
     worked: dict[tuple[str, str], list[str]] = {}
-    work_words: dict[tuple[str, str], list[str]] = {}
+    work_words: dict[tuple[str, str], dict[str, list[str]]] = {}   # (area, side) -> target -> its work
     for segment in plan.segments:
         for w in segment.work:
             area = v.area_of(w.target)
             for side in _sides(w.side):
                 worked.setdefault((area, side), []).append(w.pressure)
-                work_words.setdefault((area, side), []).append(
-                    f"{v.label(w.target)}: {v.label(w.modality)} {w.pressure}")
+                work = work_words.setdefault((area, side), {}).setdefault(v.label(w.target), [])
+                if f"{v.label(w.modality)} {w.pressure}" not in work:
+                    work.append(f"{v.label(w.modality)} {w.pressure}")
     blocked: dict[tuple[str, str], list[str]] = {}
     for b in plan.blocked_areas:
         for side in _sides(None if b.id in v.axial_areas else b.side):
@@ -103,7 +104,7 @@ def body_chart(result: PlanResult, kb: KnowledgeBase) -> BodyChart:
             state, reason = "blocked", "no work here - " + "; ".join(dict.fromkeys(blocked[(area, side)]))
         elif (area, side) in worked:
             state = max(worked[(area, side)], key=PRESSURE_ORDER.index)
-            reason = "; ".join(dict.fromkeys(work_words[(area, side)]))
+            reason = "; ".join(f"{target}: {', '.join(work)}" for target, work in work_words[(area, side)].items())
             if (area, side) in capped:
                 reason += f" ({capped[(area, side)]})"
         elif (area, side) in capped:

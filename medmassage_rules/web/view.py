@@ -41,6 +41,7 @@ class PlanView:
     result: PlanResult
     headline: str
     urgency: str
+    status_reasons: tuple[str, ...]        # the descriptions of the rules that set the status
     brief: tuple[str, ...]
     segments: tuple[Segment, ...]
     chart: BodyChart
@@ -108,7 +109,8 @@ def plan_view(result: PlanResult, kb: KnowledgeBase) -> PlanView:
     blocked = tuple(explainer.why_not("modality", b.id) for b in plan.blocked_modalities)
     blocked += tuple(explainer.why_not("area", a) for a in dict.fromkeys(b.id for b in plan.blocked_areas))
     targets = tuple(explainer.why("target", t) for t in dict.fromkeys(t.id for t in plan.targets))
-    return PlanView(result, STATUS_HEADLINES[plan.status], URGENCY.get(plan.status, "stop"),
+    reasons = tuple(dict.fromkeys(kb.by_id[r].description for r in plan.status_because))
+    return PlanView(result, STATUS_HEADLINES[plan.status], URGENCY.get(plan.status, "stop"), reasons,
                     tuple(brief_lines(result, kb)), _segments(result, kb), body_chart(result, kb),
                     modalities, blocked, targets, explainer.why("status", "status"),
                     group_advisories(plan.advisories), render_soap(result, kb), DISCLAIMER, versions(kb))

@@ -30,8 +30,8 @@ PRESCRIPTION_KINDS = ("request", "exclusion", "focus")
 SITE_FIELDS = ("area", "target", "site")
 BLOOD_PRESSURE = ("systolic", "diastolic")       # asked together, as "150/95"
 # A diagnosis field a rule tests -> the question that answers it.
-DIAGNOSIS_QUESTION = {"side": "side", "acuity": "acuity", "onset_days": "acuity", "area": "area",
-                      "group": "area", "severity": "severity"}
+DIAGNOSIS_QUESTION = {"side": "side", "acuity": "acuity", "onset_days": "acuity", "acuity_recorded": "acuity",
+                      "area": "area", "group": "area", "severity": "severity"}
 DIAGNOSIS_ORDER = ("area", "side", "acuity", "severity")
 
 Key = tuple[str, str]   # ("finding", "dyspnea"), ("history", "osteoporosis"), ("vitals", "blood_pressure"), ...

@@ -11,6 +11,7 @@ JSON of ``recommend --format json`` out, or ``{"errors": [...]}`` with the comma
 from __future__ import annotations
 
 import logging
+import re
 from importlib import resources
 from typing import Any
 
@@ -80,20 +81,22 @@ def create_app(kb: KnowledgeBase | None = None, *, host: str = "127.0.0.1", toke
     static = resources.files("medmassage_rules.web") / "static"
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
 
-    def page(name: str, status: int = 200, csrf: str | None = None, **context: Any) -> HTMLResponse:
-        token_value = csrf or new_token()
+    def page(name: str, request: Request, status: int = 200, **context: Any) -> HTMLResponse:
+        """A page whose forms carry the browser's CSRF token (one per browser, so that two tabs both work)."""
+        held = request.cookies.get(CSRF_COOKIE, "")
+        token_value = held if _TOKEN.fullmatch(held) else new_token()
         html = templates.get_template(name).render(csrf=token_value, **foot, **context)
         response = HTMLResponse(html, status_code=status)
         response.set_cookie(CSRF_COOKIE, token_value, httponly=True, samesite="strict")
         return response
 
-    def form_page(status: int = 200, values: Any = None, lists: Any = None, errors: Any = None,
+    def form_page(request: Request, status: int = 200, values: Any = None, lists: Any = None, errors: Any = None,
                   general: Any = None) -> HTMLResponse:
-        return page("index.html", status, values=values or {}, lists=lists or {}, errors=errors or {},
+        return page("index.html", request, status, values=values or {}, lists=lists or {}, errors=errors or {},
                     general=general or [], rows=ROWS, choices=choices, fhir=fhir)
 
-    def refused(status: int, lines: list[str]) -> HTMLResponse:
-        return form_page(status, general=lines)
+    def refused(request: Request, status: int, lines: list[str]) -> HTMLResponse:
+        return form_page(request, status, general=lines)
 
     async def checked_form(request: Request) -> Any:
         """The posted form, if its CSRF token and origin are right (else None)."""
@@ -123,14 +126,14 @@ def create_app(kb: KnowledgeBase | None = None, *, host: str = "127.0.0.1", toke
         return PlainTextResponse("internal error; the case was not planned", status_code=500)
 
     @app.get("/", response_class=HTMLResponse)
-    def index() -> HTMLResponse:
-        return form_page()
+    def index(request: Request) -> HTMLResponse:
+        return form_page(request)
 
     @app.post("/plan")
     async def plan_form(request: Request) -> Response:
         form = await checked_form(request)
         if form is None:
-            return refused(403, ["error: the form has expired or came from another site; fill it in again"])
+            return refused(request, 403, ["error: the form has expired or came from another site; fill it in again"])
         data, rows = case_data(form, kb.vocabulary.areas)
         values = {k: v for k, v in form.items() if isinstance(v, str) and k != CSRF_FIELD}
         lists = {k: form.getlist(k) for k in ("clearances", "modalities", "exclude_modalities", "focus_areas")}
@@ -145,7 +148,7 @@ def create_app(kb: KnowledgeBase | None = None, *, host: str = "127.0.0.1", toke
                     general.append(problem_line(p))
                 else:
                     errors.setdefault(field, []).append(_beside(p))
-            return form_page(422, values, lists, errors, general)
+            return form_page(request, 422, values, lists, errors, general)
         case_yaml = yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
         return planned(case_yaml, lambda: case)
 
@@ -153,15 +156,15 @@ def create_app(kb: KnowledgeBase | None = None, *, host: str = "127.0.0.1", toke
     async def upload_case(request: Request) -> Response:
         form = await checked_form(request)
         if form is None:
-            return refused(403, ["error: the form has expired or came from another site; fill it in again"])
+            return refused(request, 403, ["error: the form has expired or came from another site; fill it in again"])
         upload = form.get("case")
         if upload is None or isinstance(upload, str):
-            return refused(400, ["error: upload: no case file was sent"])
+            return refused(request, 400, ["error: upload: no case file was sent"])
         data = await upload.read(FORM_LIMIT + 1)
         try:
             case = planner.case_from_bytes(data, "upload")
         except CaseError as exc:
-            return refused(422, [problem_line(p) for p in exc.problems])
+            return refused(request, 422, [problem_line(p) for p in exc.problems])
         text = data.decode("utf-8-sig")
         if text.lstrip().startswith("{"):
             text = yaml.safe_dump(yaml.safe_load(text), sort_keys=False, allow_unicode=True)
@@ -170,30 +173,31 @@ def create_app(kb: KnowledgeBase | None = None, *, host: str = "127.0.0.1", toke
     @app.post(FHIR_PATH)
     async def upload_bundle(request: Request) -> Response:
         if not fhir:
-            return refused(501, ["error: a FHIR bundle needs the optional extra: pip install 'medmassage-rules[fhir]'"])
+            return refused(request, 501, ["error: a FHIR bundle needs the optional extra: "
+                                          "pip install 'medmassage-rules[fhir]'"])
         form = await checked_form(request)
         if form is None:
-            return refused(403, ["error: the form has expired or came from another site; fill it in again"])
+            return refused(request, 403, ["error: the form has expired or came from another site; fill it in again"])
         upload = form.get("bundle")
         if upload is None or isinstance(upload, str):
-            return refused(400, ["error: upload: no bundle was sent"])
+            return refused(request, 400, ["error: upload: no bundle was sent"])
         try:
             data, case_yaml, notes = planner.case_from_bundle(await upload.read(), "bundle")
             case = planner.case_from_data(data, "bundle")
         except (InputRefused, CaseError) as exc:
-            return refused(422, [problem_line(p) for p in exc.problems])
+            return refused(request, 422, [problem_line(p) for p in exc.problems])
         return planned(case_yaml, lambda: case, notes)
 
     @app.get("/plan/{plan_id}", response_class=HTMLResponse)
-    def plan_page(plan_id: str) -> HTMLResponse:
+    def plan_page(request: Request, plan_id: str) -> HTMLResponse:
         held = stored(plan_id)
         if held is None:
-            return page("message.html", 404, title="No such plan",
+            return page("message.html", request, 404, title="No such plan",
                         lines=["This plan is not held (plans are kept in memory for an hour): plan the case again."])
         with planner.lock:
             view = plan_view(held.result, kb)
         v = kb.vocabulary
-        return page("plan.html", view=view, plan=held.result.plan, plan_id=plan_id, notes=held.notes,
+        return page("plan.html", request, view=view, plan=held.result.plan, plan_id=plan_id, notes=held.notes,
                     referral_words=v.referrals, clearance_words=v.clearances)
 
     @app.get("/plan/{plan_id}/case.yaml")
@@ -246,6 +250,7 @@ def create_app(kb: KnowledgeBase | None = None, *, host: str = "127.0.0.1", toke
     return app
 
 
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{24,64}")
 _UNREADABLE = frozenset({"too_large", "not_utf8", "invalid_yaml", "invalid_json", "invalid_document", "too_deep",
                          "not_a_number", "empty", "not_a_mapping"})
 

@@ -235,3 +235,12 @@ def test_the_log_names_no_patient_data(web, caplog) -> None:
     assert "POST /plan 303" in logged and "GET /plan/{id} 200" in logged
     for secret in ("Jane-Doe-1957", "warfarin", "fibromyalgia", r.headers["location"].rsplit("/", 1)[1]):
         assert secret not in logged
+
+
+def test_a_form_left_open_in_another_tab_still_posts(kb) -> None:
+    tabs = client(kb)
+    token = csrf_of(tabs.get("/").text)
+    r = post_form(tabs, {"diagnoses-0-condition": "fibromyalgia"})
+    tabs.get(r.headers["location"])  # another page served in between
+    r = tabs.post("/plan", data={"csrf": token, "diagnoses-0-condition": "fibromyalgia"}, follow_redirects=False)
+    assert r.status_code == 303

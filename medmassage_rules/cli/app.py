@@ -93,9 +93,15 @@ def _streams(stdin: TextIO | None, stdout: TextIO | None, stderr: TextIO | None)
     saved = sys.stdin, sys.stdout, sys.stderr
     sys.stdin, sys.stdout, sys.stderr = (saved[0] if stdin is None else stdin, saved[1] if stdout is None else stdout,
                                          saved[2] if stderr is None else stderr)
+    strict = [s for s in (sys.stdout, sys.stderr)
+              if getattr(s, "errors", None) == "strict" and hasattr(s, "reconfigure")]
+    for stream in strict:  # a terminal that cannot show a character gets its escape (\u2192), not a crash
+        stream.reconfigure(errors="backslashreplace")
     try:
         yield
     finally:
+        for stream in strict:
+            stream.reconfigure(errors="strict")
         sys.stdin, sys.stdout, sys.stderr = saved
 
 

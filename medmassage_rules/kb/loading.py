@@ -21,7 +21,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from ..errors import CaseError, Problem, RuleDefinitionError, huge_numbers, key_text, shown
-from ..files.reading import parse_yaml, read_text
+from ..files.reading import parse_document, read_text
 from . import disk_cache
 from .knowledge_base import KnowledgeBase, default_rules_dir
 from .rule_checks import RuleChecker, pydantic_problems
@@ -35,10 +35,10 @@ SECTIONS = ("rules", "references", "caveats", "lint", "doses")
 
 def _read(path: Path) -> Any:
     try:
-        return parse_yaml(read_text(path, RULE_FILE_LIMIT))
-    except CaseError as exc:
-        code = exc.problems[0].code if exc.problems else "unreadable"
-        raise RuleDefinitionError([Problem(str(path), "", code, f"cannot load rule file: {exc}")]) from None
+        return parse_document(read_text(path, RULE_FILE_LIMIT), str(path), path.suffix)
+    except CaseError as exc:  # one line each: where in the file, and what the parser found there
+        raise RuleDefinitionError([Problem(str(path), p.path, p.code, f"cannot load rule file: {p.message}")
+                                   for p in exc.problems]) from None
     except Exception as exc:  # any other parse failure of a knowledge-base file
         raise RuleDefinitionError([Problem(str(path), "", "invalid_yaml", f"cannot load rule file: {exc}")]) from None
 
@@ -168,11 +168,26 @@ class _Reader:
                     continue
                 self.reference_meta[str(key)] = ref
                 self.references[str(key)] = ref.text()
+                self.problems += self.population_problems(ref, name, where)
             elif isinstance(raw_ref, str):
                 self.references[str(key)] = raw_ref
             else:
                 self.problems.append(Problem(name, where, "not_a_reference", "the full text of a source, or a "
                                              "mapping with authors, year, title, venue and kind", raw_ref))
+
+    def population_problems(self, ref: Reference, name: str, where: str) -> list[Problem]:
+        """A source's population: its ages in order, and what it excludes known condition or history ids."""
+        pop = ref.population
+        if pop is None:
+            return []
+        out = []
+        if pop.age_min is not None and pop.age_max is not None and pop.age_min > pop.age_max:
+            out.append(Problem(name, f"{where}: population", "bad_population",
+                               f"age_min {pop.age_min} is above age_max {pop.age_max}"))
+        known = {*self.vocab.conditions, *self.vocab.history}
+        out += [Problem(name, f"{where}: population: excludes", "unknown_id",
+                        f"unknown condition or history id {shown(x)}") for x in pop.excludes if x not in known]
+        return out
 
     def rule(self, raw: Any, i: int, name: str) -> None:
         rule_id = key_text(raw.get("id", f"#{i}")) if isinstance(raw, dict) else f"#{i}"

@@ -6,9 +6,21 @@ from collections.abc import Iterable
 from typing import Any
 
 from experta import KnowledgeEngine
+from experta.factlist import FactList
 
 from .agenda import DeterministicStrategy, Firing, TracingAgenda
 from .rete import LeanReteMatcher
+
+
+class LeanFactList(FactList):
+    """experta's fact list, keying a light fact (see :mod:`~medmassage_rules.kb.light_fact`) by its
+    content without testing every key for being special: it holds no special key but its id."""
+
+    @staticmethod
+    def _get_fact_id(fact: Any) -> Any:
+        if getattr(fact, "light", False):
+            return frozenset((fact.__class__, *_content(fact)[1]))
+        return FactList._get_fact_id(fact)
 
 
 class PlanningEngine(KnowledgeEngine):
@@ -27,6 +39,7 @@ class PlanningEngine(KnowledgeEngine):
 
     def reset(self, **kwargs: Any) -> None:
         super().reset(**kwargs)
+        self.facts.__class__ = LeanFactList  # the same list, keying facts faster from now on
         agenda = TracingAgenda()
         agenda.activations = self.agenda.activations
         self.agenda = agenda

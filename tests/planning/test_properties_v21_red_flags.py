@@ -89,3 +89,41 @@ def test_chest_pain_within_12_hours_is_an_emergency_without_a_cardiac_clearance(
                         {"finding": "chest_pain", **({"hours_since": hours} if hours is not None else {})}]
     result = plan(data)
     assert result.plan.status == "refer_urgent" and emergency(result)
+
+
+JOINTS = ("shoulder", "knee", "ankle_foot", "wrist_hand", "hip_gluteal")
+EXPLAINING = frozenset({"recent_surgery", "recent_fracture"})
+EXPLAINING_CONDITIONS = frozenset({"post_surgical_edema", "lymphedema", *V.soft_tissue_injuries,
+                                   "delayed_onset_muscle_soreness", "whiplash_associated_disorder"})
+
+
+@SETTINGS
+@given(data=case_dicts(), joint=st.sampled_from(JOINTS), side=st.sampled_from(["left", "right", "bilateral", None]))
+def test_a_hot_swollen_joint_that_nothing_explains_never_treats(
+        data: dict[str, Any], joint: str, side: str | None) -> None:
+    """§1.4: septic until proven otherwise, unless a physician cleared it for the joint."""
+    data = {**data, "diagnoses": [d for d in data["diagnoses"] if d["condition"] not in EXPLAINING_CONDITIONS]
+            or [{"condition": "neck_pain"}]}
+    data["history"] = [h for h in data.get("history", []) if h["item"] not in EXPLAINING]
+    data["clearances"] = [c for c in data.get("clearances", []) if not isinstance(c, dict)]
+    where = {"area": joint, **({"side": side} if side else {})}
+    data["findings"] = [*data.get("findings", []), {"finding": "local_inflammation", **where},
+                        {"finding": "edema", **where}]
+    result = plan(data)
+    assert result.plan.status == "refer_urgent"
+    assert any(r.urgency == "urgent" and r.to in ("physician", "emergency_care") for r in result.plan.referrals)
+
+
+@SETTINGS
+@given(data=case_dicts(), area=st.sampled_from(["neck", "upper_back", "lower_back", "chest", None]))
+def test_osteoporosis_with_a_tender_spine_never_gets_work_on_the_back_or_chest(
+        data: dict[str, Any], area: str | None) -> None:
+    """§1.5: the back and chest blocked, light pressure at most everywhere else."""
+    data = {**data, "history": [*data.get("history", []), {"item": "osteoporosis"}]}
+    data["findings"] = [*data.get("findings", []),
+                        {"finding": "focal_bone_tenderness", **({"area": area} if area else {})}]
+    result = plan(data)
+    work = [w for s in result.plan.segments for w in s.work]
+    assert not {V.area_of(w.target) for w in work} & {"upper_back", "lower_back", "chest", area}
+    assert all(w.pressure == "light" for w in work)
+    assert not any("stress fracture" in a for a in result.plan.advisories)

@@ -10,7 +10,10 @@ shipped in tests/data), per patient:
   service do per patient now; and the ratio of the two (goal: at least 20x);
 - a CDS Hooks ``patient-view`` call per patient through the ASGI application in-process
   (``TestClient``: request parsing, projection, case, plan, cards, JSON; no network): median
-  and p95 over the rounds.
+  and p95 over the rounds;
+- with ``--bulk N``: ``medmassage import fhir-bulk`` over a Bulk Data export of N and of 10 N
+  patients (copies of the samples under new ids, split into NDJSON), in a fresh process each:
+  wall time and peak RSS - flat memory means the RSS does not grow with the export.
 
 Prints a table and writes the numbers as JSON to ``bench/results/`` (not in git).
 """
@@ -78,10 +81,62 @@ def hook_request(data: dict[str, Any]) -> dict[str, Any]:
             "context": {"userId": "Practitioner/1", "patientId": patient["id"]}, "prefetch": prefetch}
 
 
+def export(folder: Path, patients: int) -> Path:
+    """A Bulk Data export of ``patients`` copies of the sample patients, one NDJSON file per type."""
+    samples = [[e["resource"] for e in data["entry"]] for data in bundles().values()]
+    folder.mkdir(parents=True)
+    handles: dict[str, Any] = {}
+    try:
+        for n in range(patients):
+            for resource in samples[n % len(samples)]:
+                kind = resource["resourceType"]
+                if kind not in ("Patient", "Condition", "MedicationRequest", "Observation", "Encounter"):
+                    continue
+                copy = dict(resource, id=f"{resource.get('id')}-{n}")
+                if kind != "Patient":
+                    patient = resource["subject"]["reference"].rsplit(":", 1)[-1].rsplit("/", 1)[-1]
+                    copy["subject"] = {"reference": f"Patient/{patient}-{n}"}
+                if kind not in handles:
+                    handles[kind] = (folder / f"{kind}.ndjson").open("w", encoding="utf-8")
+                handles[kind].write(json.dumps(copy) + "\n")
+    finally:
+        for handle in handles.values():
+            handle.close()
+    return folder
+
+
+def bulk(patients: int) -> list[dict[str, Any]]:
+    import resource
+    import subprocess
+    import tempfile
+
+    rows = []
+    for n in (patients, 10 * patients):
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = export(Path(tmp) / "export", n)
+            size = sum(p.stat().st_size for p in folder.iterdir())
+            before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+            start = time.perf_counter()
+            subprocess.run([sys.executable, str(ROOT / "cli.py"), "import", "fhir-bulk", str(folder),
+                            "--output", str(Path(tmp) / "cases.jsonl")], check=True, capture_output=True)
+            seconds = time.perf_counter() - start
+            rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+            rows.append({"patients": n, "ndjson_mb": round(size / 1e6, 1), "seconds": round(seconds, 1),
+                         "per_patient_ms": round(1000 * seconds / n, 1),
+                         "peak_rss_mb": round(max(rss, before) / 1024, 1)})
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--bulk", type=int, default=0, metavar="N",
+                        help="also time import fhir-bulk over N and 10 N patients (peak RSS of each)")
     args = parser.parse_args()
+    if args.bulk:
+        for row in bulk(args.bulk):
+            print(f"fhir-bulk: {row['patients']} patients ({row['ndjson_mb']} MB NDJSON): {row['seconds']} s, "
+                  f"{row['per_patient_ms']} ms a patient, peak RSS {row['peak_rss_mb']} MB")
     from fastapi import FastAPI
     from fastapi.testclient import TestClient
     from fhir.resources.R4B.bundle import Bundle

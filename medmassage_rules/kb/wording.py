@@ -119,6 +119,8 @@ class Words:
         if kind == "diagnosis":
             where = f" of {self.site(get('area'))}" if get("area") else ""
             details = [d for d in (get("side"), get("acuity")) if d]
+            if get("acuity") == "acute" and get("acuity_recorded") is False:  # clinical-v2.1 §2.6
+                details[-1] = "acute by default: acuity not recorded"
             if get("severity"):
                 details.append(get("severity"))
             extra = f" ({', '.join(details)})" if details else ""

@@ -88,7 +88,10 @@ def assert_work(p: dict, targets: dict[str, dict]) -> None:
             assert rank(w["pressure"]) <= rank(p["pressure_cap"]), w
             for cap in caps_on(p, V.area_of(w["target"]), w["side"]):
                 assert rank(w["pressure"]) <= rank(cap), (w, cap)
-            assert w["side"] == targets[w["target"]]["side"], w
+            for c in p["caps"]:  # and every cap on the target itself, on its side (case-format §6)
+                if c.get("target") == w["target"] and covered(c["side"]) & covered(w["side"]):
+                    assert rank(w["pressure"]) <= rank(c["pressure"]), (w, c)
+            assert w["side"] in {t["side"] for t in p["targets"] if t["id"] == w["target"]}, w
     delivered = {(w["modality"], w["pressure"]) for s in p["session"]["segments"] for w in s["work"]}
     for m in p["modalities"]:  # a modality's pressure is the highest it is delivered at
         assert m["pressure"] == max((pr for mid, pr in delivered if mid == m["id"]), key=rank), m
@@ -210,7 +213,10 @@ def assert_invariants(data: dict[str, Any]) -> dict:
     targets = {t["id"]: t for t in p["targets"]}
     scheduled = {tid for s in segments for tid in s["targets"]}
     assert scheduled == set(targets), (scheduled, list(targets))
-    assert len(targets) == len(p["targets"])
+    # once each; a target split by a one-sided target cap (clinical-v2.1 §4.2) once per side
+    assert len({(t["id"], t["side"]) for t in p["targets"]}) == len(p["targets"])
+    split = {t["id"] for t in p["targets"]} - {t["id"] for t in p["targets"] if t["side"] not in ("left", "right")}
+    assert all(sum(t["id"] == tid for t in p["targets"]) == 1 or tid in split for tid in targets)
     assert_work(p, targets)
     by_id = {m["id"]: m for m in mods}
     for s in segments:

@@ -122,3 +122,17 @@ def test_sternocleidomastoid_and_scalenes_are_never_above_moderate(data, conditi
                   for t in result.plan.targets)
     if lowered:
         assert result.plan.status == "treat_with_precautions"
+
+
+@SETTINGS
+@given(case_dicts(), st.sampled_from(["left", "right"]),
+       st.sampled_from(["thoracic_pain", "scoliosis_back_pain", "post_mastectomy_pain", "upper_crossed_syndrome"]))
+def test_axillary_node_removal_keeps_that_sides_upper_back_light(data, side, condition) -> None:
+    data = {**data, "diagnoses": [*data["diagnoses"], {"condition": condition, "acuity": "chronic"}],
+            "history": [*data.get("history", []), {"item": "lymph_node_removal", "area": "axilla", "side": side}]}
+    result = planned(data)
+    for w in work_pairs(result):
+        if V.area_of(w.target) == "upper_back" and side in covered(w.side):
+            assert w.pressure == "light", w  # a one-sided target cap: that side's entry, light
+    per_side = {(t.id, t.side) for t in result.plan.targets}
+    assert len(per_side) == len(result.plan.targets)

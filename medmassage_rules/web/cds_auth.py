@@ -4,7 +4,8 @@ CDS Hooks 2.0: the EHR signs a JWT (RS384 or ES384) for every call, with ``iss``
 (the service's URL), ``exp``, ``iat`` and ``jti``. With ``--cds-jwks FILE`` (a JSON Web Key
 Set kept on this machine; the service never fetches keys over the network, and a ``jku`` in
 a token is ignored) every request must carry such a token signed by one of the file's keys,
-unexpired, for this service's path. Without it no token is checked: the server is then for a
+unexpired, for this service's path, and not seen before (its ``jti`` is remembered until it
+expires: a replayed token is refused). Without it no token is checked: the server is then for a
 trusted network behind the EHR's TLS proxy only (README).
 """
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,6 +53,8 @@ class KeySet:
         except Exception as exc:  # PyJWT's errors for a file that is not a usable JWKS
             raise MedMassageError(f"{path}: not a JSON Web Key Set: {exc}") from None
         self.jwt = jwt
+        self.seen: dict[str, float] = {}  # jti -> exp of the tokens accepted, until they expire
+        self.lock = threading.Lock()
 
     def check(self, authorization: str | None, path: str) -> dict[str, Any]:
         """The claims of the request's token; raises TokenRefused with a reason that names no secret."""
@@ -71,10 +75,22 @@ class KeySet:
             except self.jwt.PyJWTError as exc:
                 raise TokenRefused(f"the bearer token is refused: {exc}") from None
             audiences = claims["aud"] if isinstance(claims["aud"], list) else [claims["aud"]]
-            if not any(urlparse(str(a)).path.rstrip("/") == path.rstrip("/") for a in audiences):
+            allowed = {path.rstrip("/"), path.rstrip("/").removesuffix("/feedback")}  # feedback: the service's aud
+            if not any(urlparse(str(a)).path.rstrip("/") in allowed for a in audiences):
                 raise TokenRefused("the bearer token is for another service (aud)")
+            self._once(str(claims["jti"]), float(claims["exp"]))
             return dict(claims)
         raise TokenRefused("the bearer token is not signed by a key of the key set")
+
+    def _once(self, jti: str, expires: float) -> None:
+        """Refuse a token whose ``jti`` was accepted before (a replay); forget those that have expired."""
+        now = time.time()
+        with self.lock:
+            for old in [k for k, exp in self.seen.items() if exp + LEEWAY_SECONDS < now]:
+                del self.seen[old]
+            if jti in self.seen:
+                raise TokenRefused("the bearer token was used before (jti)")
+            self.seen[jti] = expires
 
 
 @dataclass(frozen=True)

@@ -216,11 +216,17 @@ def test_bearer_jwts_are_verified_against_the_key_file(tmp_path: Path, kb) -> No
         return web.post(url, json=request, headers=headers).status_code
 
     assert call(None) == 401
-    assert call(_token(private, f"{BASE}/{PATIENT_VIEW}")) == 200
+    good = _token(private, f"{BASE}/{PATIENT_VIEW}")
+    assert call(good) == 200
+    assert call(good) == 401                                                           # replayed (same jti)
     assert call(_token(private, f"{BASE}/{ORDER_SELECT}")) == 401                      # for another service
     assert call(_token(private, f"{BASE}/{PATIENT_VIEW}", exp=int(time.time()) - 600)) == 401   # expired
     assert call(_token(ec.generate_private_key(ec.SECP384R1()), f"{BASE}/{PATIENT_VIEW}")) == 401  # another key
     assert web.get("/cds-services").status_code == 200  # discovery is public
+    feedback = {"feedback": [{"card": str(uuid.uuid4()), "outcome": "overridden"}]}
+    assert web.post(f"{url}/feedback", json=feedback).status_code == 401
+    assert web.post(f"{url}/feedback", json=feedback, headers={
+        "authorization": f"Bearer {_token(private, f'{BASE}/{PATIENT_VIEW}')}"}).status_code == 200
 
 
 def test_the_loinc_codes_of_the_prefetch_are_the_importer_s() -> None:

@@ -177,3 +177,11 @@ def test_the_import_and_the_plan_agree_on_when_an_order_is_old() -> None:
     from medmassage_rules.planning.advisory_kinds import STALE_AFTER_DAYS
 
     assert STALE_ORDER_DAYS == STALE_AFTER_DAYS
+
+
+@pytest.mark.parametrize("name", [n for n in samples_at_hand() if n.startswith("f2")])
+def test_the_sample_knee_osteoarthritis_without_a_side_says_so(tmp_path: Path, name: str) -> None:
+    result = invoke("import", "fhir", sample(name, tmp_path))
+    notes = [line for line in result.stderr.splitlines() if "side not given" in line]
+    assert result.exit_code == 0 and len(notes) == 1 and "Osteoarthritis of knee (M17.9)" in notes[0]
+    assert "side" not in next(d for d in parse_yaml(result.stdout)["diagnoses"] if d["icd10"] == "M17.9")

@@ -14,7 +14,7 @@ random key kept beside the files (created once, mode 0600, in a 0700 folder), an
 read only when the folder, the key and the file belong to this user and nobody else may write
 them, and the HMAC verifies. A corrupt, foreign or unverifiable file is ignored (and
 replaced); any failure of the cache falls back to reading the rule files, and never changes
-what is loaded.
+what is loaded. The eight most recently written entries are kept.
 
 Where: ``$XDG_CACHE_HOME/medmassage-rules`` (when that is an absolute path), else
 ``~/.cache/medmassage-rules`` (``%LOCALAPPDATA%`` on Windows). ``MEDMASSAGE_RULES_NO_CACHE=1``
@@ -40,6 +40,7 @@ APP = "medmassage-rules"
 MAGIC = b"medmassage-rules kb cache 1\n"
 KEY_FILE = "key"
 KEY_BYTES = 32
+KEEP = 8  # entries kept: the most recently written (other knowledge bases, other versions)
 # The modules whose classes a cached knowledge base holds (or which decide what it holds).
 _MODULES = ("__init__.py", "errors.py", "kb")
 
@@ -156,6 +157,9 @@ def store(root: Path, kb: KnowledgeBase) -> None:
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
+        entries = sorted(folder.glob("kb-*.pickle"), key=lambda p: p.stat().st_mtime, reverse=True)
+        for old in entries[KEEP:]:
+            old.unlink(missing_ok=True)
     except Exception:  # noqa: BLE001,S110 (a cache that cannot be written is only a slower next start)
         return
 

@@ -77,6 +77,21 @@ def test_a_changed_rule_file_is_a_different_entry(cache: Path, rules: Path) -> N
     assert len(list(cache.glob("kb-*.pickle"))) == 2
 
 
+def test_only_the_most_recent_entries_are_kept(cache: Path, rules: Path) -> None:
+    loading.load_knowledge_base(rules)
+    kept = _entry(cache)
+    for i in range(disk_cache.KEEP + 3):
+        stale = cache / f"kb-{i:064x}.pickle"
+        stale.write_bytes(b"old")
+        os.utime(stale, (1, 1))
+    (rules / "lint.yaml").write_text((rules / "lint.yaml").read_text(encoding="utf-8") + "# edited\n",
+                                     encoding="utf-8")
+    loading.load_knowledge_base(rules)
+    entries = list(cache.glob("kb-*.pickle"))
+    assert len(entries) == disk_cache.KEEP
+    assert kept in entries and sum(p.read_bytes() == b"old" for p in entries) == disk_cache.KEEP - 2
+
+
 @pytest.mark.parametrize("damage", ["truncated", "flipped", "empty", "foreign key"])
 def test_a_corrupt_or_foreign_entry_is_ignored_and_rebuilt(cache: Path, rules: Path, damage: str) -> None:
     fresh = loading.load_knowledge_base(rules)

@@ -23,15 +23,20 @@ class Evidence:
     grade_words: str
     citation: str
     reference: str
+    extrapolated_from: str | None = None   # counted at L: the case lies outside the source's population
+    cited_grade: str | None = None         # the grade written on the rule, when it counts at another
 
 
 @dataclass(frozen=True)
 class Certainty:
-    """A conclusion's certainty: the rule's factor times the weakest premise."""
+    """A proposal's share of certainty: the rule's own factor times the weakest premise times the
+    weight of the grade its evidence counts at (clinical-v2.1 §6.4: only inside the arithmetic)."""
 
-    factor: float
+    factor: float            # the rule's own factor
     premise: float
     value: float
+    weight: float = 1.0      # the weight of the grade it counts at (a request: 1)
+    grade: str = ""          # that grade ("" for a request)
 
 
 @dataclass(frozen=True)

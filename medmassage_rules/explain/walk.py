@@ -19,7 +19,7 @@ from ..kb.knowledge_base import KnowledgeBase
 from ..kb.pattern_matching import pattern_matches
 from ..kb.rule_specs import RuleSpec
 from ..kb.wording import STATUS_PHRASES, Words, describe_conclusion, or_list, side_note
-from ..planning.certainty import evidence_factor, grade_weight
+from ..planning.certainty import GRADE_WEIGHT, CaseScope, rule_grade
 from ..planning.plan import PlannedModality, PlannedTarget
 from ..planning.results import PlanResult
 from .derivation import derivation_graph, plan_node
@@ -37,10 +37,14 @@ class DerivationWalk:
         self.w = Words(kb.vocabulary)
         self.g = derivation_graph(result, kb)
         self.case_facts = [f for f in result.facts if F.KIND_OF.get(type(f)) in F.INPUT_KINDS]
+        self.scope = CaseScope.of(result.case)
 
     def evidence(self, rule: RuleSpec) -> Evidence:
-        return Evidence(rule.id, rule.description, rule.grade, GRADE_WORDS[rule.grade], rule.citation,
-                        self.kb.citation_text(rule.citation))
+        """A rule as evidence, at the grade it counts at for this case (clinical-v2.1 §6.1)."""
+        g = rule_grade(self.kb, rule.id, self.scope)
+        return Evidence(rule.id, rule.description, g.grade, GRADE_WORDS[g.grade], rule.citation,
+                        self.kb.citation_text(rule.citation), g.extrapolated_from,
+                        g.cited if g.extrapolated_from else None)
 
     def fact(self, node: str) -> Any:
         return self.g.nodes[node]["fact"]
@@ -104,10 +108,15 @@ class DerivationWalk:
         return describe_conclusion(f, self.w)
 
     def certainty(self, firing: str, proposal: Any) -> Certainty:
+        """A proposal's share: the rule's own factor × the weakest premise × its grade's weight (the
+        planner's arithmetic, clinical-v2.1 §6.4)."""
         rule = self.kb.by_id[proposal["rule"]]
-        factor = round((rule.certainty or 1.0) * grade_weight(self.kb, proposal), 6)
         premise = min((self.fact(n).get("cf", 1.0) for n in self.inputs_of(firing)), default=1.0)
-        return Certainty(factor, premise, round(evidence_factor(self.kb, proposal), 6))
+        if proposal["line"] == "request":
+            return Certainty(rule.certainty or 1.0, premise, float(proposal["certainty"]))
+        grade = rule_grade(self.kb, rule.id, self.scope).grade
+        weight = GRADE_WEIGHT[grade]
+        return Certainty(rule.certainty or 1.0, premise, round(float(proposal["certainty"]) * weight, 6), weight, grade)
 
     def segment_of(self, target: str) -> Any:
         return next((s for s in self.plan.segments if target in s.targets), None)

@@ -14,7 +14,6 @@ from typing import Any
 
 from ..kb.rule_specs import contradicted_benefits
 from ..kb.wording import LINE_WORDS, or_list
-from ..planning.certainty import combine, combined
 from ..planning.plan import PlannedModality, PlannedTarget
 from .derivation import plan_node
 from .explanation import Chain, Combination, Explanation, Step
@@ -29,10 +28,14 @@ class WhyAnswers(DerivationWalk):
         modality = planned.id
         label = self.w.label(modality)
         delivered = set(self.delivered_on(modality))
+        mc = self.result.outcome.certainty.get(modality)
+        undelivered = set(mc.undelivered) if mc is not None else set()
         chains = []
         proposals = []
         for node in self.derived_of_item(plan_node("modality", modality), "proposal"):
             p = self.fact(node)
+            if p["rule"] in undelivered:  # only delivered evidence counts (clinical-v2.1 §6.3)
+                continue
             proposals.append(p)
             for firing in self.firings_of(node):
                 source = self.source_node(p)
@@ -44,11 +47,9 @@ class WhyAnswers(DerivationWalk):
                 chains.append(Chain(" and ".join(self.premises(firing)), self.mechanism_steps(source, reasons),
                                     tuple(self.v.benefits[b] for b in reasons), conclusion, reaches))
                 chains += self.finding_chains(p, conclusion, delivered)
-        counted, _ = combine(self.kb, proposals)
         combo: Combination | None = None
-        if counted:
-            result, steps = combined(f for _, f in counted)
-            combo = Combination(counted, steps, result)
+        if mc is not None and mc.counted:  # the planner's own arithmetic: the one certainty (§6.4)
+            combo = Combination(tuple((c.rule, c.value) for c in mc.counted), mc.steps, mc.value)
         elif proposals:  # only requested: a request is not evidence and keeps its own factor
             combo = Combination(tuple((p["rule"], float(p["certainty"])) for p in proposals[:1]), (),
                                 planned.certainty)
@@ -56,6 +57,11 @@ class WhyAnswers(DerivationWalk):
         cap = ("nothing caps pressure" if self.plan.pressure_cap == "deep"
                else f"the plan's pressure cap is {self.plan.pressure_cap}")
         details = [f"delivered at {planned.pressure} pressure (its range {mod.lowest} to {mod.highest}; {cap})"]
+        if planned.extrapolated_from:
+            details.append(f"evidence grade {planned.grade}: extrapolated from {planned.extrapolated_from}")
+        details += [f"proposed by {r} ({self.kb.by_id[r].description}), but its targets were blocked, capped out "
+                    "or left out for time: it does not count toward the certainty" for r in sorted(undelivered)
+                    if r in self.kb.by_id]
         if delivered and len(chains) > 1:
             details.append("applied to: " + ", ".join(self.target_words(t) for t in self.delivered_on(modality)))
         caveats = tuple(f"{c.text} [{c.citation}: {self.kb.citation_text(c.citation)}]" for c in self.kb.caveats

@@ -192,6 +192,23 @@ REFERENCE_KINDS = ("guideline", "systematic_review", "rct", "cohort", "case_seri
                    "expert_opinion", "exam_outline", "contract")
 
 
+class Population(_Spec):
+    """Whom a source studied (clinical-v2.1 §6.1): ages in years, both inclusive (absent: no
+    bound), the condition or history ids it left out (``excludes: [pregnancy]``), and a note."""
+
+    age_min: Annotated[int, Field(ge=0, le=120)] | None = None
+    age_max: Annotated[int, Field(ge=0, le=120)] | None = None
+    excludes: tuple[str, ...] = ()
+    note: Annotated[str, Field(min_length=1)]
+
+    def outside(self, age: int | None, ids: frozenset[str] | set[str]) -> bool:
+        """Whether a case (its age, when known, and its condition and history ids) lies outside."""
+        if age is not None and ((self.age_min is not None and age < self.age_min)
+                                or (self.age_max is not None and age > self.age_max)):
+            return True
+        return bool(set(self.excludes) & set(ids))
+
+
 class Reference(_Spec):
     """A traceable source: who, when, what, where, and an identifier (DOI, PMID or URL)."""
 
@@ -206,7 +223,10 @@ class Reference(_Spec):
     url: str | None = None
     isbn: str | None = None
     no_identifier: str | None = None   # why a source has no DOI, PMID or URL
-    note: str | None = None            # what the source found, for the evidence table
+    note: str | None = None            # what the source is cited for, for the evidence table
+    population: Population | None = None   # whom it studied (clinical-v2.1 §6.1)
+    finding: str | None = None         # what it found, for whom, how strong, in its own terms (§6.2)
+    abstract_only: bool = False        # read no further than its abstract or a summary: L at most
 
     @property
     def identifier(self) -> str | None:

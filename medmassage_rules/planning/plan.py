@@ -19,12 +19,16 @@ class PlannedModality:
     benefits: tuple[str, ...]
     because: tuple[str, ...]
     requested: bool = False        # the prescription asked for it
-    grade: str | None = None       # the best evidence grade of the rules that proposed it
+    grade: str | None = None       # the best evidence grade of the rules that deliver it
+    extrapolated_from: str | None = None  # grade L because the case lies outside this population (v2.1 §6.1)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "pressure": self.pressure, "certainty": self.certainty,
-                "benefits": list(self.benefits), "because": list(self.because),
-                "requested": self.requested, "grade": self.grade}
+        out = {"id": self.id, "pressure": self.pressure, "certainty": self.certainty,
+               "benefits": list(self.benefits), "because": list(self.because),
+               "requested": self.requested, "grade": self.grade}
+        if self.extrapolated_from is not None:
+            out["extrapolated_from"] = self.extrapolated_from
+        return out
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from ..intake.medications import load_drugs
 from ..kb.knowledge_base import KnowledgeBase
 from ..kb.vocabulary import NO_TREATMENT
 from .advisory_kinds import ACTION, DELIVERY, STATUS, RuleAdvisories, beside_treatment_only, intake_notes
-from .certainty import GRADE_WEIGHT, combine
+from .certainty import CaseScope, ModalityCertainty, modality_certainty
 from .limits import Limits
 from .plan import (
     SITE_APPLICABILITY,
@@ -50,6 +50,7 @@ class Resolver:
         self.ids = self.limits.ids
         self.advisories: list[str] = []
         self.no_site_targets: dict[str, list[str]] = {}
+        self.certainties: dict[str, ModalityCertainty] = {}
 
     def resolve(self) -> tuple[Plan, Outcome]:
         c, case = self.c, self.case
@@ -155,7 +156,7 @@ class Resolver:
         )
         outcome = Outcome(priced_out=priced, dropped_for_time=outcome_time, undeliverable=undeliverable,
                           blocked_targets=blocked_targets,
-                          not_delivered=tuple(sorted(available - delivered)))
+                          not_delivered=tuple(sorted(available - delivered)), certainty=dict(self.certainties))
         return plan, outcome
 
     # -- status and advisories ------------------------------------------------------------------
@@ -307,18 +308,21 @@ class Resolver:
                 if mod not in pressure or self.v.rank(p) > self.v.rank(pressure[mod]):
                     pressure[mod] = p
         benefit_rank = {b: i for i, b in enumerate(self.v.benefits)}
-        grade_rank = {g: i for i, g in enumerate(GRADE_WEIGHT)}
+        scope = CaseScope.of(self.case)
         out = []
         for mod, p in pressure.items():
-            props = [f for f in self.c["proposal"] if f["modality"] == mod]
+            # only delivered evidence counts (clinical-v2.1 §6.3): the rules whose proposal reached
+            # a scheduled target the modality is given on
+            delivering = {r for tid in scheduled for r in states[tid].given_by.get(mod, ())
+                          if mod in states[tid].modalities}
+            props = [f for f in self.c["proposal"] if f["modality"] == mod and f["rule"] in delivering]
+            mc = modality_certainty(self.kb, mod, self.c["proposal"], delivering, scope)
+            self.certainties[mod] = mc
             evidence = [f for f in props if f["line"] != "request"]
-            requested = len(evidence) < len(props)
-            certainty = combine(self.kb, props)[1]
-            grades: list[str] = [self.kb.by_id[f["rule"]].grade for f in evidence if f["rule"] in self.kb.by_id]
-            grade = min(grades, key=grade_rank.__getitem__) if grades else None
             benefits = sorted({b for f in evidence for b in f["benefits"]}, key=benefit_rank.__getitem__)
             because = self.ids({f["rule"] for f in props})
-            out.append(PlannedModality(mod, p, certainty, tuple(benefits), because, requested, grade))
+            out.append(PlannedModality(mod, p, mc.value, tuple(benefits), because, mc.requested, mc.grade,
+                                       mc.extrapolated_from))
         return sorted(out, key=lambda m: (-m.certainty, m.id))
 
     def endangerment(self, targets: list[PlannedTarget]) -> list[str]:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..cases.models import Case
 from ..engine.agenda import Firing
 from ..kb import fact_types as F
+from .certainty import ModalityCertainty
 from .plan import Plan
 
 
@@ -41,6 +42,7 @@ class Outcome:
     undeliverable: dict[str, str]                     # target -> why no modality reached it
     blocked_targets: dict[str, tuple[str, ...]]       # target -> blocking rules
     not_delivered: tuple[str, ...]                    # available modalities with no scheduled target
+    certainty: dict[str, ModalityCertainty] = field(default_factory=dict)  # delivered modality -> its one certainty
 
 
 @dataclass(frozen=True)

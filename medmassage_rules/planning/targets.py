@@ -48,6 +48,7 @@ class TargetState:
     cap_lowered: bool = False    # a target cap lowered (or priced out) a pressure it would otherwise get
     key: str = ""                # its key among the states: the id, or id:side for one side of a split target
     modalities: dict[str, str] = field(default_factory=dict)  # modality -> delivered pressure
+    given_by: dict[str, set[str]] = field(default_factory=dict)  # modality -> the rules whose proposal delivers it here
 
     @property
     def side(self) -> str | None:
@@ -253,6 +254,7 @@ class Targets:
                 state.cap_lowered |= pressure != self.v.lower(self.v.lower(mod.highest, state.base_cap), limit)
                 if self.v.rank(pressure) < self.v.rank(mod.lowest):
                     continue
+                state.given_by.setdefault(mod.id, set()).add(p["rule"])
                 best = state.modalities.get(mod.id)
                 if best is None or self.v.rank(pressure) > self.v.rank(best):
                     state.modalities[mod.id] = pressure

@@ -58,12 +58,16 @@ class _Markdown(_Style):
 
 
 def _evidence(s: _Style, e: Evidence) -> list[str]:
+    extrapolated = (f"; extrapolated from {e.extrapolated_from} (cited at {e.cited_grade})"
+                    if e.extrapolated_from else "")
     return [f"{s.rule(e.rule_id)} {e.description}",
-            f"evidence {e.grade} ({e.grade_words}): {e.citation} {e.reference}"]
+            f"evidence {e.grade} ({e.grade_words}{extrapolated}): {e.citation} {e.reference}"]
 
 
 def _certainty(c: Certainty) -> str:
-    return f"certainty: rule factor {c.factor:.2f} × premise {c.premise:.2f} = {c.value:.2f}"
+    """A proposal's share of the modality's certainty; the rule's own factor only inside the arithmetic."""
+    weight = f" × grade {c.grade} weight {c.weight:.2f}" if c.grade else ""
+    return f"its share: rule factor {c.factor:.2f} × premise {c.premise:.2f}{weight} = {c.value:.2f}"
 
 
 def _step_lines(s: _Style, step: Step, depth: int) -> list[str]:

@@ -171,7 +171,7 @@ class _Page:
                 asked = " (requested)" if m.requested else ""
                 out.append(f"<tr><td>{_e(v.label(m.id) + asked)}</td><td>{_e(m.pressure)}</td><td><span class=\"bar\" "
                            f"style=\"width:{int(m.certainty * 80)}px\"></span> {m.certainty:.2f}</td>"
-                           f"<td>{_e(m.grade or 'none (only requested)')}</td><td>{_e(benefits)}</td></tr>")
+                           f"<td>{_e(self.grade_words(m))}</td><td>{_e(benefits)}</td></tr>")
             out.append("</table>")
         if p.targets:
             out.append("<table><tr><th>Target</th><th>Area</th><th>Side</th><th>Role</th><th>Area cap</th></tr>")
@@ -189,6 +189,12 @@ class _Page:
             out.append("<h3>Advisories</h3><ul>" + "".join(f"<li>{_e(a)}</li>" for a in p.advisories) + "</ul>")
         out.append("</section>")
         return "\n".join(out)
+
+    @staticmethod
+    def grade_words(m: Any) -> str:
+        if m.grade is None:
+            return "none (only requested)"
+        return m.grade + (f" (extrapolated from {m.extrapolated_from})" if m.extrapolated_from else "")
 
     def cap_words(self) -> str:
         """The plan-wide cap and what set it; on a plan that does not treat, only for information."""
@@ -218,7 +224,7 @@ class _Page:
         panels = []
         for m in p.modalities:
             items = "".join(self.rule_item(r, self.facts_of(r, "proposal", modality=m.id),
-                                           self._certainty(r)) for r in m.because)
+                                           self._certainty(r, m.id)) for r in m.because)
             panels.append(f"<article class=\"panel\" id=\"why-{_e(m.id)}\"><h3>Why {_e(v.label(m.id))}</h3>"
                           f"<p>{_e(m.pressure)} pressure; certainty {m.certainty:.2f} (rules combined as "
                           f"x + y - xy)</p><ul>{items}</ul></article>")
@@ -244,9 +250,15 @@ class _Page:
         rule = self.kb.by_id.get(rid)
         return rule is not None and rule.then.propose is not None
 
-    def _certainty(self, rid: str) -> str:
-        cf = self.rule(rid).certainty if rid in self.kb.by_id else None
-        return f" (rule certainty {cf:.2f})" if cf is not None else ""
+    def _certainty(self, rid: str, modality: str) -> str:
+        """A rule's share of the modality's certainty: its own factor only inside the arithmetic (v2.1 §6.4)."""
+        mc = self.result.outcome.certainty.get(modality)
+        c = next((c for c in mc.counted if c.rule == rid), None) if mc is not None else None
+        if c is None:
+            return ""
+        extrapolated = f"; extrapolated from {c.grade.extrapolated_from}" if c.grade.extrapolated_from else ""
+        return (f" (its share: rule factor {c.rule_factor:.2f} × premise {c.premise:.2f} × grade {c.grade.grade} "
+                f"weight {c.weight:.2f} = {c.value:.2f}{extrapolated})")
 
     def evidence(self) -> str:
         fired = list(dict.fromkeys(f.rule_id for f in self.result.trace))

@@ -125,7 +125,9 @@ def test_mycin_combination_is_shown_as_numbers(kb) -> None:
     for rule_id, factor in answer.combination.values:
         rule = kb.by_id[rule_id]
         assert factor == pytest.approx(rule.certainty * GRADE_WEIGHT[rule.grade])
-        assert f"rule factor {factor:.2f} × premise 1.00 = {factor:.2f}" in text
+        # the rule's own factor appears only inside the arithmetic, named as such (clinical-v2.1 §6.4)
+        assert (f"rule factor {rule.certainty:.2f} × premise 1.00 × grade {rule.grade} "
+                f"weight {GRADE_WEIGHT[rule.grade]:.2f} = {factor:.2f}") in text
     assert "Decreased pain and inflammation" in text  # the seed's wording of the benefit
 
 

@@ -66,8 +66,8 @@ class Limits:
         one-sided, whatever the target's area."""
         wanted = set(candidates)
         merged: dict[tuple[str, str | None, str], set[str]] = defaultdict(set)
-        for f in self.c["cap"]:
-            if f.get("target") in wanted:
+        for f in self.c["cap"]:  # on a candidate, or on a target of an area worked as one candidate
+            if f.get("target") in wanted or (f.get("target") is not None and f["area"] in wanted):
                 merged[(f["target"], f["side"], f["pressure"])].add(f["rule"])
         rank = {t: i for i, t in enumerate([*self.v.targets, *self.v.areas])}
         return tuple(TargetCap(target, side, pressure, self.ids(rules)) for (target, side, pressure), rules in

@@ -296,8 +296,9 @@ class Resolver:
         out = set()
         for f in self.c["advisory"]:
             rule = self.kb.by_id.get(f["rule"])
-            if rule is not None and rule.then.cap is not None and rule.then.cap.targets and not planned & {
-                    g["target"] for g in self.c["cap"] if g["rule"] == f["rule"] and g.get("target")}:
+            capped = {site for g in self.c["cap"] if g["rule"] == f["rule"] and g.get("target")
+                      for site in (g["target"], g["area"])}  # the target, or its area worked as a whole
+            if rule is not None and rule.then.cap is not None and rule.then.cap.targets and not planned & capped:
                 out.add(f["text"])
         return out
 

@@ -166,11 +166,18 @@ class Targets:
 
     def target_caps_on(self, state: TargetState) -> list[Any]:
         """The target caps on this target that cover one of its sides (a one-sided one: that side only)."""
-        return [f for f in self.c["cap"] if f.get("target") == state.id and state.sides & sides_of(f["side"])]
+        return [f for f in self.caps_of(state.id) if state.sides & sides_of(f["side"])]
+
+    def caps_of(self, target: str) -> list[Any]:
+        """The target caps on a target; a whole area worked as one target holds every target in it, so
+        it takes their caps too (the neck worked as a whole holds sternocleidomastoid)."""
+        whole_area = target in self.v.areas
+        return [f for f in self.c["cap"] if f.get("target") is not None
+                and (f["target"] == target or (whole_area and f["area"] == target))]
 
     def split_by_target_caps(self, states: dict[str, TargetState]) -> None:
         for key, state in list(states.items()):
-            caps = [f for f in self.c["cap"] if f.get("target") == state.id]
+            caps = self.caps_of(state.id)
             if not caps or len(state.sides) < 2:
                 continue
             by_side = {side: min((f["pressure"] for f in caps if side in sides_of(f["side"])),

@@ -227,6 +227,15 @@ def test_a_target_cap_that_lowers_nothing_is_no_precaution_of_its_own(kb) -> Non
     assert p["pressure_cap_because"] == ["med-opioid-gabapentinoid-cap"]
 
 
+def test_the_neck_worked_as_a_whole_takes_the_anterior_neck_cap(kb) -> None:
+    p = plan(kb, diagnoses=[{"condition": "low_back_pain", "acuity": "chronic"}],
+             findings=[{"finding": "trigger_point", "target": "neck", "side": "left"}])
+    neck = work(p, "neck")
+    assert neck and all(RANK[w["pressure"]] <= RANK["moderate"] for w in neck)
+    assert advised(p, NECK_ADVISORY)
+    assert {c["target"] for c in p["caps"] if "target" in c} == {"sternocleidomastoid", "scalenes"}
+
+
 def test_the_neck_advisory_only_when_those_targets_are_worked(kb) -> None:
     p = plan(kb, diagnoses=[{"condition": "plantar_fasciitis", "side": "left", "acuity": "chronic"}])
     assert not advised(p, NECK_ADVISORY)

@@ -109,8 +109,9 @@ def test_fill_submit_open_a_why_at_phone_and_desktop_widths(server: str, browser
         assert note.input_value().startswith("SOAP note draft - case browser-")
 
         page.emulate_media(media="print")
-        assert not page.locator("textarea[name='note']").is_visible()
-        assert page.locator("pre.print-only").is_visible()
+        assert not page.locator("section.soap").is_visible()  # the note is downloaded, not printed
+        assert not why.locator(".why-body").is_visible()        # a why prints as its one-line answer
+        assert why.locator("summary").is_visible()
         assert page.locator("ul.legend").is_visible()
         assert not page.locator("nav.actions").is_visible()
         page.close()
@@ -138,3 +139,16 @@ def test_serving_beyond_localhost_warns_and_prints_a_token_address() -> None:
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+@pytest.mark.parametrize("case", ["p05-fibromyalgia-warfarin.yaml", "e04-known-dvt-cleared.yaml"])
+def test_the_plan_prints_on_at_most_two_pages(server: str, browser: Browser, case: str) -> None:
+    page = browser.new_page()
+    page.goto(server + "/")
+    with page.expect_navigation():
+        page.set_input_files("input[name='case']", str(Path(__file__).resolve().parents[2] / "facts" / case))
+        page.click("form.upload button")
+    pdf = page.pdf(format="A4")
+    pages = len(re.findall(rb"/Type\s*/Page(?![a-zA-Z])", pdf))
+    assert 1 <= pages <= 2, f"{case} prints on {pages} pages"
+    page.close()

@@ -287,3 +287,10 @@ def layout(g: nx.DiGraph) -> Layout:
     positions = {n: (float(layer), float(i)) for layer, nodes in layers.items() for i, n in enumerate(nodes)}
     return Layout(positions, max(layers) + 1 if layers else 0, max((len(n) for n in layers.values()), default=0),
                   routes)
+
+
+def wrapped_layers(g: nx.DiGraph) -> list[tuple[str, list[str]]]:
+    """The layers as (title, nodes in drawing order), for a page too narrow for the drawing: each
+    layer is a column of its own that wraps under the previous one, so nothing is cut or shrunk."""
+    layers = ordered_layers(g)
+    return [(LAYER_TITLES[i], layers.get(i, [])) for i in range(len(LAYER_TITLES)) if layers.get(i)]

@@ -1,9 +1,11 @@
 """The plan as one self-contained HTML page for teaching: works offline, prints cleanly.
 
-Inline CSS and inline SVG only: no script, no font, no image and no link outside the page.
-Sections: the plan summary, the session timeline, the reasoning drawn as a layered graph
-(case facts → mechanisms → benefits → modalities → targets, each edge routed between the
-boxes; vetoes in red dashes), a "why" panel per recommended and per blocked
+Inline CSS, inline SVG and one inline script (``classroom.py``): no font, no image, no file and no
+link outside the page. Sections: the case facts (with a button that hides the plan while a class
+predicts it), the plan summary, the session timeline, the reasoning as layers that wrap to the
+page's width (case facts → mechanisms → benefits → modalities → targets; each box opens its rules
+on click or focus; on a wide screen the layered graph is drawn, each edge routed between the
+boxes, vetoes in red dashes), the firings one at a time, a "why" panel per recommended and per blocked
 modality (each reason rule with its description, evidence grade, citation, certainty and
 the case facts that fired it), and the evidence table of every rule that fired. Every text
 is escaped with :func:`html.escape`.
@@ -21,6 +23,7 @@ from ..kb.knowledge_base import KnowledgeBase
 from ..kb.rule_specs import RuleSpec
 from ..kb.wording import STATUS_HEADLINES, Words, side_note
 from ..planning.results import PlanResult
+from .classroom import CLASSROOM_CSS, CLASSROOM_PRINT_CSS, SCRIPT, case_section, layers_html, steps_section
 from .svg import reasoning_svg, timeline_svg
 
 CSS = """
@@ -55,7 +58,8 @@ th { background: #f3f6f9; }
 .legend .l-target::before { background: #fff6d6; }
 .legend .l-blocked::before { background: #fdecea; border: 2px dashed var(--stop); }
 .legend .l-cap::before { background: #fdf2e0; border: 2px dotted var(--warn); }
-.figure svg { display: block; max-width: none; }   /* natural size: the figure scrolls, the text never shrinks */
+.figure svg { display: block; max-width: none; }   /* natural size: the text never shrinks */
+.figure svg.timeline { max-width: 100%; height: auto; }
 svg text { font: 13px system-ui, -apple-system, "Segoe UI", Roboto, Arial, sans-serif; fill: var(--ink); }
 svg .layer-title { font-size: 14px; font-weight: 700; text-anchor: middle; }
 svg .node text { text-anchor: middle; }
@@ -77,7 +81,7 @@ svg .segment rect { stroke: #7d8b99; } svg .segment-label { font-weight: 700; }
 svg .segment-detail { fill: #34495e; }
 svg .ceiling { stroke: var(--stop); stroke-width: 2; stroke-dasharray: 4 3; }
 svg .no-session { font-size: 14px; fill: var(--stop); }
-footer { margin-top: 32px; font-size: 0.85em; color: var(--muted); }
+footer { margin-top: 32px; font-size: 0.9em; color: var(--muted); }
 @media print {
   body { padding: 0; max-width: none; font-size: 10pt; }
   * { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
@@ -86,10 +90,10 @@ footer { margin-top: 32px; font-size: 0.85em; color: var(--muted); }
   h2 { break-after: avoid; } .panel, tr, figure { break-inside: avoid; }
   #reasoning { break-before: page; }
   @page { margin: 12mm; }
-}
-"""
+""" + CLASSROOM_PRINT_CSS + "}\n" + CLASSROOM_CSS
 
 
+TIMELINE_WIDTH = 600   # px: fits a 700 px window at its natural size, so its text never shrinks
 PLANNER_CHECKS = {"site-applicability": "No target of the plan is a tissue this modality applies to"}
 
 
@@ -147,9 +151,9 @@ class _Page:
         p = self.plan
         because = "".join(f"<li>{_e(self.says(r))} <span class=\"muted\">[{_e(r)}]</span></li>"
                           for r in p.status_because)
-        return (f"<header><h1>Massage plan - {_e(p.case_id)}</h1>"
+        return (f"<header><h1>Massage plan - {_e(p.case_id)}</h1><div class=\"plan-part\">"
                 f"<p><span class=\"status status-{_e(p.status)}\">{_e(STATUS_HEADLINES[p.status])}</span></p>"
-                + (f"<ul>{because}</ul>" if because else "")
+                + (f"<ul>{because}</ul>" if because else "") + "</div>"
                 + "<p class=\"disclaimer\">Decision support for trained therapists and for teaching; "
                   "not a diagnosis.</p></header>")
 
@@ -160,7 +164,7 @@ class _Page:
                  else "none: no treatment today")]
         rows += [("Clearance required", f"{c}: {v.clearances[c]}") for c in p.clearances_required]
         rows += [(f"Referral ({r.urgency})", v.referrals.get(r.to, r.to)) for r in p.referrals]
-        out = ["<section id=\"summary\"><h2>Plan summary</h2><table>"]
+        out = ["<section id=\"summary\" class=\"plan-part\"><h2>Plan summary</h2><table>"]
         out += [f"<tr><th>{_e(k)}</th><td>{_e(val)}</td></tr>" for k, val in rows]
         out.append("</table>")
         if p.modalities:
@@ -206,18 +210,20 @@ class _Page:
         return p.pressure_cap + (f" - {cap_by}" if cap_by else " (nothing caps pressure)")
 
     def timeline(self) -> str:
-        return (f"<section id=\"timeline\"><h2>Session timeline</h2><div class=\"figure\">"
-                f"{timeline_svg(self.plan, self.v)}</div></section>")
+        return (f"<section id=\"timeline\" class=\"plan-part\"><h2>Session timeline</h2><div class=\"figure\">"
+                f"{timeline_svg(self.plan, self.v, width=TIMELINE_WIDTH)}</div></section>")
 
     def reasoning(self) -> str:
         legend = ("<div class=\"legend\"><span class=\"l-fact\">case fact</span><span class=\"l-mech\">mechanism"
                   "</span><span class=\"l-benefit\">benefit</span><span class=\"l-mod\">recommended modality</span>"
                   "<span class=\"l-target\">target</span><span class=\"l-blocked\">blocked (red dashes: what "
                   "blocked it)</span><span class=\"l-cap\">pressure cap, clearance (amber dots)</span></div>")
-        return (f"<section id=\"reasoning\"><h2>Reasoning</h2><p class=\"muted\">Read left to right: a case fact "
-                f"indicates a mechanism, a benefit serves it, a modality delivers the benefit on the targets of "
-                f"its session segment. Hover a box or an edge for the rule behind it.</p>{legend}"
-                f"<div class=\"figure\">{reasoning_svg(reasoning_graph(self.result, self.kb))}</div></section>")
+        g = reasoning_graph(self.result, self.kb)
+        return (f"<section id=\"reasoning\" class=\"plan-part\"><h2>Reasoning</h2><p class=\"muted\">Layer by "
+                f"layer: a case fact indicates a mechanism, a benefit serves it, a modality delivers the benefit on "
+                f"the targets of its session segment. Click a box (or move to it with Tab) for the rules behind it."
+                f"</p>{legend}{layers_html(g)}"
+                f"<div class=\"figure drawing\">{reasoning_svg(g)}</div></section>")
 
     def why(self) -> str:
         p, v = self.plan, self.v
@@ -243,7 +249,8 @@ class _Page:
                           f"{_e(v.label(b.id))}</h3><p class=\"stop\">{_e(verb)}</p><ul>{items}</ul>{note}</article>")
         if not panels:
             return ""
-        return f"<section id=\"why\"><h2>Why each modality</h2><div class=\"grid\">{''.join(panels)}</div></section>"
+        return (f"<section id=\"why\" class=\"plan-part\"><h2>Why each modality</h2><div class=\"grid\">"
+                f"{''.join(panels)}</div></section>")
 
     def proposes(self, rid: str) -> bool:
         """A rule that proposes modalities (a prescription's request among them): never a reason for a block."""
@@ -267,20 +274,20 @@ class _Page:
             r = self.rule(rid)
             rows.append(f"<tr><td><code>{_e(rid)}</code></td><td>{_e(r.description)}</td><td>{_e(r.grade)}</td>"
                         f"<td>{_e(self.kb.citation_text(r.citation))}</td></tr>")
-        return ("<section id=\"evidence\"><h2>Evidence</h2><p class=\"muted\">Every rule that fired, in firing "
-                "order. Grades: H guideline or systematic review; M small or mixed trials; L case series, expert "
-                "opinion, practice texts.</p><table><tr><th>Rule</th><th>Says</th><th>Grade</th><th>Citation</th>"
-                f"</tr>{''.join(rows)}</table></section>")
+        return ("<section id=\"evidence\" class=\"plan-part\"><h2>Evidence</h2><p class=\"muted\">Every rule "
+                "that fired, in firing order. Grades: H guideline or systematic review; M small or mixed trials; "
+                "L case series, expert opinion, practice texts.</p><table><tr><th>Rule</th><th>Says</th>"
+                f"<th>Grade</th><th>Citation</th></tr>{''.join(rows)}</table></section>")
 
     def page(self) -> str:
-        body = "\n".join([self.header(), self.summary(), self.timeline(), self.reasoning(), self.why(),
-                          self.evidence()])
+        body = "\n".join([self.header(), case_section(self.result, self.kb), self.summary(), self.timeline(),
+                          self.reasoning(), steps_section(self.result, self.kb), self.why(), self.evidence()])
         return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
                 "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
                 f"<title>Massage plan - {_e(self.plan.case_id)}</title><style>{CSS}</style></head>\n<body>\n"
                 f"{body}\n<footer>medmassage-rules {_e(__version__)}; graph built with networkx, edges routed "
                 "between the boxes. Decision support for trained therapists; not a diagnosis.</footer>\n"
-                "</body></html>\n")
+                f"{SCRIPT}\n</body></html>\n")
 
 
 def render_html(result: PlanResult, kb: KnowledgeBase) -> str:

@@ -17,7 +17,7 @@ from ..cases.models import Case
 from ..engine.agenda import Firing
 from ..errors import CaseError, Problem
 from ..files.reading import CASE_SUFFIXES
-from ..kb.fact_types import fact_kind
+from ..kb.fact_types import INPUT_KINDS, KIND_OF, fact_kind
 from ..kb.knowledge_base import KnowledgeBase
 from ..kb.rule_specs import RuleSpec
 from ..kb.vocabulary import Vocabulary
@@ -98,3 +98,20 @@ def lesson_cases(paths: Iterable[str | Path], vocab: Vocabulary) -> list[Case]:
     if not cases:
         raise CaseError([Problem(", ".join(str(p) for p in paths), "", "no_cases", "no case found")])
     return cases
+
+
+def case_fact_lines(result: PlanResult, kb: KnowledgeBase) -> list[str]:
+    """Every fact of the case in words, as a class sees it before predicting the plan (a patient,
+    labs or vitals record only when it holds a value)."""
+    words = Words(kb.vocabulary)
+    out = []
+    for fact in result.facts:
+        kind = KIND_OF.get(type(fact))
+        if kind not in INPUT_KINDS:
+            continue
+        if kind in ("patient", "labs", "vitals") and all(
+                value in (None, False) for name, value in fact.items()
+                if name != "index" and not str(name).startswith("__")):
+            continue
+        out.append(words.describe_fact(kind, fact))
+    return out

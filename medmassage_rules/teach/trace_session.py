@@ -17,7 +17,6 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 
-from ..kb.fact_types import INPUT_KINDS, KIND_OF
 from ..kb.knowledge_base import KnowledgeBase
 from ..kb.wording import LINE_WORDS, Words
 from ..planning.results import PlanResult
@@ -33,7 +32,7 @@ from .quiz import (
     plan_questions,
     quiz_questions,
 )
-from .trace import TraceStep, format_step, outcome_line, trace_steps
+from .trace import TraceStep, case_fact_lines, format_step, outcome_line, trace_steps
 
 STOP_WORDS = ("q", "quit", "stop")
 HELP_WORDS = ("?", "help")
@@ -106,7 +105,8 @@ class TraceSession:
                          "what, the pressure limit, the status, then the modalities each set of facts leads to "
                          "(menu numbers or ids, comma-separated); 'hint' for a clue, 'skip' to see the answer, "
                          "'quit' to stop.")
-                self.say("The case facts:\n" + "\n".join(f"    {fact}" for fact in self._case_facts()))
+                facts = case_fact_lines(self.result, self.kb)
+                self.say("The case facts:\n" + "\n".join(f"    {fact}" for fact in facts))
                 for about_plan in self.plan_questions:
                     self._plan_question(about_plan)
             for step in self.steps:
@@ -148,20 +148,6 @@ class TraceSession:
             absent = [self.words.describe_pattern(kind, fields) for kind, fields in rule.negative]
             lines.append(f"    And the case has none of: {'; '.join(absent)}.")
         return "\n".join(lines)
-
-    def _case_facts(self) -> list[str]:
-        """Every fact of the case in words (a patient, labs or vitals record only when it holds a value)."""
-        out = []
-        for fact in self.result.facts:
-            kind = KIND_OF.get(type(fact))
-            if kind not in INPUT_KINDS:
-                continue
-            if kind in ("patient", "labs", "vitals") and all(
-                    value in (None, False) for name, value in fact.items()
-                    if name != "index" and not str(name).startswith("__")):
-                continue
-            out.append(self.words.describe_fact(kind, fact))
-        return out
 
     def _score(self) -> QuizScore | None:
         if not self.quiz:

@@ -135,14 +135,18 @@ def cds_router(kb: KnowledgeBase | None = None) -> APIRouter:
             base = state.setdefault("kb", load_knowledge_base())
         return base, planner, state["log"], state["keys"]
 
-    def authorised(request: Request, keys: KeySet | None) -> JSONResponse | None:
-        if keys is None:
-            return None
-        try:
-            keys.check(request.headers.get("authorization"), request.url.path)
-        except TokenRefused as exc:
-            return JSONResponse({"error": str(exc)}, status_code=401, headers={"www-authenticate": "Bearer"})
-        return None
+    def admitted(service_id: str, request: Request) -> tuple[KnowledgeBase, Any, FeedbackLog] | JSONResponse:
+        """The service's knowledge base, planner and log - or the answer to a call it does not take
+        (an unknown service, a missing or refused bearer token)."""
+        if service_id not in SERVICES:
+            return _error(404, f"no such CDS service {service_id!r}")
+        base, planner, log, keys = setup(request)
+        if keys is not None:
+            try:
+                keys.check(request.headers.get("authorization"), request.url.path)
+            except TokenRefused as exc:
+                return JSONResponse({"error": str(exc)}, status_code=401, headers={"www-authenticate": "Bearer"})
+        return base, planner, log
 
     @router.get("/cds-services")
     def cds_discovery() -> dict[str, Any]:
@@ -150,11 +154,9 @@ def cds_router(kb: KnowledgeBase | None = None) -> APIRouter:
 
     @router.post("/cds-services/{service_id}")
     async def cds_call(service_id: str, request: Request) -> JSONResponse:
-        if service_id not in SERVICES:
-            return _error(404, f"no such CDS service {service_id!r}")
-        base, planner, log, keys = setup(request)
-        if (refused := authorised(request, keys)) is not None:
-            return refused
+        if isinstance(checked := admitted(service_id, request), JSONResponse):
+            return checked
+        base, planner, log = checked
         body = await request.body()
         if len(body) > MAX_REQUEST_BYTES:
             return _error(413, f"the request is larger than {MAX_REQUEST_BYTES // (1024 * 1024)} MiB")
@@ -175,11 +177,9 @@ def cds_router(kb: KnowledgeBase | None = None) -> APIRouter:
 
     @router.post("/cds-services/{service_id}/feedback")
     async def cds_feedback(service_id: str, request: Request) -> JSONResponse:
-        if service_id not in SERVICES:
-            return _error(404, f"no such CDS service {service_id!r}")
-        _, _, log, keys = setup(request)
-        if (refused := authorised(request, keys)) is not None:
-            return refused
+        if isinstance(checked := admitted(service_id, request), JSONResponse):
+            return checked
+        log = checked[2]
         try:
             data = json.loads(await request.body())
         except ValueError:

@@ -115,10 +115,10 @@ def render_text(result: PlanResult, kb: KnowledgeBase) -> str:
     if plan.caps:
         lines.append("")
         lines.append("Pressure caps by area and target:")
-        for cap in plan.caps:  # an area cap, or a target cap (clinical-v2.1 §4.2)
-            site = getattr(cap, "target", None) or getattr(cap, "area", "")
-            lines.append(f"  - {v.label(site)}{side_note(cap.side)}: {cap.pressure} at most "
-                         f"[{', '.join(cap.because)}]")
+        for limit in plan.caps:  # an area cap, or a target cap (clinical-v2.1 §4.2)
+            site = str(getattr(limit, "target", None) or getattr(limit, "area", ""))
+            lines.append(f"  - {v.label(site)}{side_note(limit.side)}: {limit.pressure} at most "
+                         f"[{', '.join(limit.because)}]")
     if plan.not_covered or plan.unrecognised_medications:
         lines.append("")
         for code, text in plan.not_covered:

@@ -133,11 +133,18 @@ def case_dicts(draw: st.DrawFn) -> dict[str, Any]:
         "focus_areas": draw(st.lists(areas, max_size=2)),
     })
     case["prescription"] = prescription
-    female_only = ({h["item"] for h in history} & set(FEMALE_ONLY_HISTORY)
-                   or {d["condition"] for d in case["diagnoses"]} & set(FEMALE_ONLY_CONDITIONS))
-    if patient.get("sex") == "male" and female_only:  # contradictory facts are refused (clinical-v2.1 §2.8)
-        patient["sex"] = "female"
-    return {k: v for k, v in case.items() if v not in ([], {})}
+    return without_contradiction({k: v for k, v in case.items() if v not in ([], {})})
+
+
+def without_contradiction(case: dict[str, Any]) -> dict[str, Any]:
+    """The case with a male patient made female when it holds a pregnancy, postpartum or pelvic girdle
+    pain: contradictory facts are refused as input (clinical-v2.1 §2.8)."""
+    female_only = ({h.get("item") for h in case.get("history", [])} & set(FEMALE_ONLY_HISTORY)
+                   or {d.get("condition") for d in case["diagnoses"]} & set(FEMALE_ONLY_CONDITIONS))
+    patient = case.get("patient", {})
+    if female_only and patient.get("sex") == "male":
+        return {**case, "patient": {**patient, "sex": "female"}}
+    return case
 
 
 def build(data: dict[str, Any]) -> Case:

@@ -23,7 +23,7 @@ from medmassage_rules.planning.plan import NO_TREATMENT, SITE_APPLICABILITY
 from medmassage_rules.planning.targets import SIDELESS_AREAS
 
 from ..helpers import assert_plan_shape
-from ..strategies import KB, V, build, case_dicts, plan
+from ..strategies import KB, V, build, case_dicts, plan, without_contradiction
 
 SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 PAIR_SETTINGS = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -206,7 +206,7 @@ def assert_invariants(data: dict[str, Any]) -> dict:
     assert mods and p["targets"] and segments
     assert session["total_minutes"] == sum(s["minutes"] for s in segments)
     assert all(15 <= s["minutes"] <= 30 for s in segments), segments
-    ceiling = case.prescription.max_minutes or 30
+    ceiling = case.prescription.max_minutes or 60  # v2.1 §5.1: the evidence dose, at most 60
     assert session["total_minutes"] <= ceiling
 
     # targets are exactly the targets of the segments; each segment's modalities are deliverable
@@ -702,7 +702,7 @@ SAFETY = [
 @SAFETY_SETTINGS
 @given(data=case_dicts(), extra=st.data())
 def test_safety_rule(rule: Safety, data: dict[str, Any], extra: st.DataObject) -> None:
-    data = with_extra(data, extra.draw(rule.extra, label="added"))
+    data = without_contradiction(with_extra(data, extra.draw(rule.extra, label="added")))
     data.setdefault("clearances", [])
     data.setdefault("history", [])
     data.setdefault("prescription", {})

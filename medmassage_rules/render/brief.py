@@ -81,7 +81,8 @@ def brief_lines(result: PlanResult, kb: KnowledgeBase) -> list[str]:
     else:
         lines.append("Do: no massage today")
     blocked = [v.label(b.id) for b in plan.blocked_modalities]
-    areas_off = list(dict.fromkeys(v.label(a.id) + (f" ({a.side})" if a.side else "") for a in plan.blocked_areas))
+    areas_off = list(dict.fromkeys(v.label(a.id) + (f" ({a.side})" if a.side else "")
+                                   for a in (*plan.blocked_areas, *getattr(plan, "blocked_targets", ()))))
     if blocked or areas_off:
         line = "; ".join(([f"not: {', '.join(blocked)}"] if blocked else [])
                          + ([f"no work on the {', '.join(areas_off)}"] if areas_off else []))

@@ -71,7 +71,7 @@ def _assessment(result: PlanResult, kb: KnowledgeBase) -> list[str]:
         for r in reasons:
             lines.append(f"  {rule[r].description} [{r}]")
             said.add(r)
-    for a in plan.blocked_areas:
+    for a in (*plan.blocked_areas, *getattr(plan, "blocked_targets", ())):
         lines.append(f"No work on the {v.label(a.id)}{side_note(a.side)} [{', '.join(a.because)}]")
     if plan.treats and plan.pressure_cap != "deep":
         lines.append(f"Pressure at most {plan.pressure_cap} [{', '.join(plan.pressure_cap_because)}]")

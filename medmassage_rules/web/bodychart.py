@@ -82,9 +82,14 @@ def body_chart(result: PlanResult, kb: KnowledgeBase) -> BodyChart:
                 if f"{v.label(w.modality)} {w.pressure}" not in work:
                     work.append(f"{v.label(w.modality)} {w.pressure}")
     blocked: dict[tuple[str, str], list[str]] = {}
+    partly: dict[tuple[str, str], list[str]] = {}
     for b in plan.blocked_areas:
         for side in _sides(None if b.id in v.axial_areas else b.side):
             blocked.setdefault((b.id, side), []).extend(kb.by_id[r].description for r in b.because)
+    for b in getattr(plan, "blocked_targets", ()):  # one target of an area: the area is outlined, not hatched
+        for side in _sides(b.side):
+            note = f"no work on {v.label(b.id)} - " + "; ".join(kb.by_id[r].description for r in b.because)
+            partly.setdefault((v.area_of(b.id), side), []).append(note)
     capped: dict[tuple[str, str], str] = {}
     for c in plan.caps:
         area, words = cap_place(c, kb)
@@ -109,8 +114,12 @@ def body_chart(result: PlanResult, kb: KnowledgeBase) -> BodyChart:
                 reason += f" ({capped[(area, side)]})"
         elif (area, side) in capped:
             state, reason = "capped", capped[(area, side)]
+        elif (area, side) in partly:
+            state, reason = "capped", ""
         else:
             state, reason = "none", "not part of today's session"
+        if (area, side) in partly and state != "blocked":
+            reason = "; ".join([reason, *partly[(area, side)]] if reason else partly[(area, side)])
         regions[(area, side)] = Region(key, area, None if axial else side, label, state, reason)
         return regions[(area, side)]
 

@@ -108,6 +108,8 @@ def plan_view(result: PlanResult, kb: KnowledgeBase) -> PlanView:
     modalities = tuple(explainer.why("modality", m.id) for m in plan.modalities)
     blocked = tuple(explainer.why_not("modality", b.id) for b in plan.blocked_modalities)
     blocked += tuple(explainer.why_not("area", a) for a in dict.fromkeys(b.id for b in plan.blocked_areas))
+    blocked += tuple(explainer.why_not("target", t) for t in dict.fromkeys(
+        b.id for b in getattr(plan, "blocked_targets", ())))  # a single target blocked (iliopsoas after hip surgery)
     targets = tuple(explainer.why("target", t) for t in dict.fromkeys(t.id for t in plan.targets))
     reasons = tuple(dict.fromkeys(kb.by_id[r].description for r in plan.status_because))
     return PlanView(result, STATUS_HEADLINES[plan.status], URGENCY.get(plan.status, "stop"), reasons,

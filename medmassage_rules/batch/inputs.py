@@ -80,7 +80,7 @@ def is_earlier_output(path: Path) -> bool:
     """Whether an existing file is an earlier batch output (a report or JUnit file) or empty:
     one a folder scan leaves out, and that a new run may replace."""
     try:
-        handle, size = open_regular(path)
+        handle, size = open_regular(path, is_input=False)
     except CaseError:
         return False
     with handle:

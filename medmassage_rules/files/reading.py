@@ -171,11 +171,13 @@ def _kind(mode: int) -> str:
     return "not a regular file"
 
 
-def open_regular(path: Path, source: str | None = None) -> tuple[BinaryIO, int]:
+def open_regular(path: Path, source: str | None = None, *, is_input: bool = True) -> tuple[BinaryIO, int]:
     """Open ``path`` for reading if it is a regular file (after symlinks); returns (file, size).
 
     A pipe, device or socket is refused before a byte is read: a FIFO would block forever,
     ``/dev/zero`` never ends. Opening is non-blocking, so even a FIFO with no writer returns.
+    The file becomes an input of the command (no output may replace it) unless ``is_input`` is
+    false: a glance to tell whether a file is an earlier output that a new run may replace.
     """
     source = source or str(path)
     try:
@@ -188,7 +190,8 @@ def open_regular(path: Path, source: str | None = None) -> tuple[BinaryIO, int]:
             raise CaseError([Problem(source, "", "not_a_file", f"{_kind(info.st_mode)}, not a file; refused")])
         if hasattr(os, "set_blocking"):
             os.set_blocking(fd, True)
-        note_input(path, (info.st_dev, info.st_ino))  # no output of this process may replace it
+        if is_input:
+            note_input(path, (info.st_dev, info.st_ino))  # no output of this process may replace it
         return os.fdopen(fd, "rb"), info.st_size
     except BaseException:
         os.close(fd)

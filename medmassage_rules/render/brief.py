@@ -76,7 +76,9 @@ def brief_lines(result: PlanResult, kb: KnowledgeBase) -> list[str]:
             parts = ", ".join(f"{v.label(s.group)} {s.minutes}" for s in plan.segments)
             lines.append(f"Minutes: {plan.total_minutes} of {plan.minutes_ceiling} ({parts})")
         cap = "no overall cap" if plan.pressure_cap == "deep" else f"{plan.pressure_cap} at most"
-        capped = [f"{cap_place(c, kb)[1]}{f' ({c.side})' if c.side else ''} {c.pressure}" for c in plan.caps]
+        order = list(v.pressures)
+        stricter = [c for c in plan.caps if order.index(c.pressure) < order.index(plan.pressure_cap)]
+        capped = [f"{cap_place(c, kb)[1]}{f' ({c.side})' if c.side else ''} {c.pressure}" for c in stricter]
         lines.append(f"Pressure: {cap}" + (f"; {', '.join(capped)}" if capped else ""))
     else:
         lines.append("Do: no massage today")

@@ -10,7 +10,6 @@ JSON of ``recommend --format json`` out, or ``{"errors": [...]}`` with the comma
 
 from __future__ import annotations
 
-import logging
 import re
 from importlib import resources
 from typing import Any
@@ -31,7 +30,6 @@ from .security import CSRF_COOKIE, CSRF_FIELD, FORM_LIMIT, Guard, csrf_ok, new_t
 from .service import InputRefused, Planner, PlanStore, StoredPlan, problem_line
 from .view import plan_view, source_link
 
-log = logging.getLogger("medmassage.web")
 FHIR_PATH = "/upload/fhir"
 CDS_PREFIX = "/cds-services/"  # CDS Hooks: bundles in the prefetch, and the EHR's own JWTs instead of the token
 CASE_TYPES = ("application/json", "application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml")
@@ -117,13 +115,6 @@ def create_app(kb: KnowledgeBase | None = None, *, host: str = "127.0.0.1", toke
 
     def stored(plan_id: str) -> StoredPlan | None:
         return plans.get(plan_id) if len(plan_id) <= 64 else None
-
-    @app.exception_handler(Exception)
-    async def unexpected(request: Request, exc: Exception) -> Response:
-        log.error("internal error %s on %s", type(exc).__name__, request.method)  # no message: it may hold case data
-        if request.url.path.startswith("/api/"):
-            return JSONResponse({"errors": ["error: internal error; the case was not planned"]}, status_code=500)
-        return PlainTextResponse("internal error; the case was not planned", status_code=500)
 
     @app.get("/", response_class=HTMLResponse)
     def index(request: Request) -> HTMLResponse:

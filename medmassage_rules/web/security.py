@@ -117,7 +117,7 @@ class Guard:
             await _too_large(scope, send, limit)
             return
         if scope["method"] in ("GET", "HEAD", "OPTIONS"):
-            await self.app(scope, receive, _with_headers(send, extra, scope))
+            await self._run(scope, receive, _with_headers(send, extra, scope))
             return
         body = bytearray()
         more = True
@@ -130,7 +130,25 @@ class Guard:
                 await _too_large(scope, send, limit)
                 return
             more = message.get("more_body", False)
-        await self.app(scope, _replay(bytes(body), receive), _with_headers(send, extra, scope))
+        await self._run(scope, _replay(bytes(body), receive), _with_headers(send, extra, scope))
+
+    async def _run(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The application; an error it did not expect is a plain 500 and one log line naming its type only
+        (its message and traceback could quote the case)."""
+        started = False
+
+        async def tracked(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+        try:
+            await self.app(scope, receive, tracked)
+        except Exception as exc:  # noqa: BLE001 - the one place every unexpected error ends
+            log.error("internal error %s on %s %s", type(exc).__name__, scope["method"],
+                      _PLAN_ID.sub("/plan/{id}", str(scope.get("path", ""))))
+            if not started:
+                await _plain(send, 500, "internal error; the case was not planned",
+                             json_body=str(scope.get("path", "")).startswith("/api/"))
 
     def _authorised(self, scope: Scope, headers: dict[str, str]) -> str | None:
         """How the request shows the token ("header", "query" or "cookie"), or None."""

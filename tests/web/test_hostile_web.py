@@ -134,3 +134,25 @@ def test_no_api_body_gets_a_500(web, body: bytes, kind: str) -> None:
 def test_no_form_gets_a_500(web, fields: dict[str, str]) -> None:
     r = post_form(web, fields)
     assert r.status_code in (303, 422), r.text[:300]
+
+
+def test_an_unexpected_error_is_a_plain_500_logged_by_its_type_only(kb, caplog) -> None:
+    from fastapi.testclient import TestClient
+
+    from medmassage_rules.web import create_app
+
+    app = create_app(kb)
+
+    def broken() -> None:
+        raise RuntimeError("Jane-Doe-1957 warfarin")
+
+    app.add_api_route("/api/broken", broken, methods=["POST"])
+    app.add_api_route("/broken", broken)
+    caplog.set_level("INFO", logger="medmassage.web")
+    web = TestClient(app, base_url="http://127.0.0.1:8000", raise_server_exceptions=False)
+    r = web.post("/api/broken", content=b"{}", headers={"content-type": "application/json"})
+    assert r.status_code == 500 and r.json() == {"errors": ["error: internal error; the case was not planned"]}
+    r = web.get("/broken")
+    assert r.status_code == 500 and r.text == "internal error; the case was not planned\n"
+    assert "internal error RuntimeError on GET /broken" in caplog.text
+    assert "Jane-Doe" not in caplog.text and "Traceback" not in caplog.text

@@ -158,8 +158,11 @@ class DerivationWalk:
         return self.steps_for(self.derived_of_item(plan_node("status")), self.conclusion_words)
 
     def target_words(self, target: str) -> str:
-        t = next((t for t in self.plan.targets if t.id == target), None)
-        return self.w.plain(target) + side_note(t.side if t else None)
+        """A target with its side; a target delivered per side (clinical-v2.1 §4.2) with each side."""
+        entries = [t for t in self.plan.targets if t.id == target]
+        if len(entries) > 1:
+            return f"{self.w.plain(target)} ({' and '.join(str(t.side) for t in entries)}, each at its own pressure)"
+        return self.w.plain(target) + side_note(entries[0].side if entries else None)
 
     def has(self, kind: str, fields: Any) -> bool:
         return any(F.KIND_OF[type(f)] == kind and pattern_matches(fields, f) for f in self.case_facts)

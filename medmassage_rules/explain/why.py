@@ -102,7 +102,9 @@ class WhyAnswers(DerivationWalk):
             item = plan_node("target", t.id)
             for node in self.derived_of_item(item, "candidate"):
                 for firing in self.firings_of(node):
-                    made.setdefault(firing, []).append(self.fact(node))
+                    facts_made = made.setdefault(firing, [])
+                    if self.fact(node) not in facts_made:  # a target delivered per side is asked once
+                        facts_made.append(self.fact(node))
             narrowed = self.derived_of_item(item, "block")
             steps += self.steps_for(narrowed, lambda f, t=t: f"narrows {self.w.plain(t.id)} to the {t.side} side: "
                                     + self.conclusion_words(f))
@@ -129,11 +131,11 @@ class WhyAnswers(DerivationWalk):
                                 self.mechanism_steps(self.source_node(facts[0]), rule.benefits),
                                 tuple(self.v.benefits[b] for b in rule.benefits), conclusion))
         label = self.w.plain(ident)
-        names = ", ".join(self.target_words(t.id) for t in targets)
+        names = ", ".join(dict.fromkeys(self.target_words(t.id) for t in targets))
         summary = (f"the {label} is in the plan: {names}" if kind == "area" and targets[0].id != ident
                    else f"{names} is a {targets[0].role} target of the plan")
         return Explanation("why", ident, kind, label, "recommended", summary, tuple(chains), tuple(steps),
-                           details=tuple(details))
+                           details=tuple(dict.fromkeys(details)))  # a target delivered per side: once
 
     def why_status(self, status: str) -> Explanation:
         plan, w = self.plan, self.w

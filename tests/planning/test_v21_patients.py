@@ -248,3 +248,13 @@ def test_explain_names_the_target_cap(kb) -> None:
     explanation = why(result, kb, "sternocleidomastoid")
     assert "site-anterior-neck" in explanation.rule_ids
     assert any("moderate" in d for d in explanation.details)
+
+
+def test_explain_a_target_delivered_per_side_names_both_sides_once(kb) -> None:
+    data = {"id": "v21", "diagnoses": [{"condition": "thoracic_pain", "acuity": "chronic"}],
+            "history": [{"item": "lymph_node_removal", "area": "axilla", "side": "left"}]}
+    result = plan_case(validate_case(data, "v21.yaml", kb.vocabulary), kb)
+    explanation = why(result, kb, "rhomboids")
+    assert explanation.summary.startswith("rhomboids (left and right, each at its own pressure)")
+    assert len(explanation.details) == len(set(explanation.details))
+    assert any("at most light pressure on this target (left side)" in d for d in explanation.details)

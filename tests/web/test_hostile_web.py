@@ -156,3 +156,15 @@ def test_an_unexpected_error_is_a_plain_500_logged_by_its_type_only(kb, caplog) 
     assert r.status_code == 500 and r.text == "internal error; the case was not planned\n"
     assert "internal error RuntimeError on GET /broken" in caplog.text
     assert "Jane-Doe" not in caplog.text and "Traceback" not in caplog.text
+
+
+def test_a_fhir_bundle_may_be_larger_than_a_case_file(web) -> None:
+    from ..intake.test_fhir import ICD, bundle, concept, condition
+
+    data = bundle(condition(concept(ICD, "G56.01", "Carpal tunnel syndrome, right upper limb"), onset="2020-12-01"))
+    padding = "<div>" + "x" * (2 * MAX_CASE_BYTES) + "</div>"
+    data["entry"][0]["resource"]["text"] = {"status": "generated", "div": padding}
+    body = json.dumps(data).encode()
+    assert len(body) > 2 * MAX_CASE_BYTES
+    r = post_form(web, {}, "/upload/fhir", files={"bundle": ("b.json", body, "application/json")})
+    assert r.status_code == 303, r.text[:300]

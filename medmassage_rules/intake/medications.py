@@ -143,17 +143,22 @@ def name_keys(name: str) -> list[str]:
     return list(dict.fromkeys(k for k in keys if k))
 
 
-def known_key(name: str, vocab: Vocabulary) -> str:
-    """The first key of ``name_keys`` the vocabulary or the drug table knows, else the name itself."""
+def _known(key: str, vocab: Vocabulary) -> bool:
+    return key in vocab.medication_classes or key in vocab.medications or load_drugs().find(key) is not None
+
+
+def known_keys(name: str, vocab: Vocabulary) -> list[str]:
+    """The keys a name is classified by: the first of ``name_keys`` the vocabulary or the drug table
+    knows; else, for a combination written with "/" or "+" (oxycodone/acetaminophen 5/325), each
+    part that is known; else the name itself (unrecognised)."""
     keys = name_keys(name)
-    table = None
     for key in keys:
-        if key in vocab.medication_classes or key in vocab.medications:
-            return key
-        table = table or load_drugs()
-        if table.find(key) is not None:
-            return key
-    return keys[0]
+        if _known(key, vocab):
+            return [key]
+    parts = [part for part in re.split(r"\s*[/+]\s*", keys[-1]) if part and not part[0].isdigit()]
+    found = [key for part in parts if len(parts) > 1
+             for key in [next((k for k in name_keys(part) if _known(k, vocab)), "")] if key]
+    return list(dict.fromkeys(found)) or keys[:1]
 
 
 def classify(name: str, atc: str | None, cls: str | None, vocab: Vocabulary) -> tuple[tuple[str, ...], bool]:
@@ -163,24 +168,24 @@ def classify(name: str, atc: str | None, cls: str | None, vocab: Vocabulary) -> 
     ATC code given, then those of the table's drug; only classes the vocabulary knows count.
     A drug the table knows is recognised even when none of its classes matters here.
     """
-    key = known_key(name, vocab)
+    keys = known_keys(name, vocab)
     found: list[str] = []
     recognised = False
     if cls is not None:
         found.append(cls)
         recognised = True
-    if key in vocab.medication_classes:
-        found.append(key)
-        recognised = True
-    if key in vocab.medications:
-        found.append(vocab.medications[key])
-        recognised = True
-    needs_table = atc is not None or not recognised or key in vocab.medications
-    if needs_table:
-        table = load_drugs()
-        if atc is not None:
-            found += table.atc_classes(atc)
+    for key in keys:
+        if key in vocab.medication_classes:
+            found.append(key)
             recognised = True
+        if key in vocab.medications:
+            found.append(vocab.medications[key])
+            recognised = True
+    table = load_drugs()
+    if atc is not None:
+        found += table.atc_classes(atc)
+        recognised = True
+    for key in keys:
         drug = table.find(key)
         if drug is not None:
             found += drug.classes

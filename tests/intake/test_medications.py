@@ -247,3 +247,14 @@ def test_stripping_never_makes_an_unknown_name_known(vocab) -> None:
     got = valid(case(["Zorblax 5 mg", "Coumadin-XR-fake", "5 mg"]), vocab)
     assert got.unrecognised_medications == ("zorblax 5 mg", "coumadin-xr-fake", "5 mg")
     assert got.medication_pairs(vocab) == []
+
+
+@pytest.mark.parametrize(("entry", "classes"), [
+    ("oxycodone/acetaminophen 5/325", {"opioid", "analgesic"}),
+    ("hydrocodone + acetaminophen", {"opioid", "analgesic"}),
+    ("warfarin/unknownium", {"anticoagulant"}),
+])
+def test_a_combination_is_classified_by_each_known_part(vocab, entry: str, classes: set[str]) -> None:
+    got = valid(case([entry]), vocab)
+    assert {c for _, c in got.medication_pairs(vocab)} == classes
+    assert got.unrecognised_medications == ()

@@ -22,8 +22,11 @@ def kb_group() -> None:
 
 
 @kb_group.command()
+@click.option("--evidence", "show_evidence", is_flag=True,
+              help="Also show, per rule, its claim beside its source's population and finding, with what does "
+                   "not fit (clinical-v2.1 §6.2).")
 @rules_option
-def lint(rules_dir: Path | None) -> int:
+def lint(rules_dir: Path | None, show_evidence: bool = False) -> int:
     """Verify the knowledge base, in the spirit of the Drools Verifier.
 
     Reports, one line each with the file and rule id: unknown ids, duplicate rule ids,
@@ -32,7 +35,10 @@ def lint(rules_dir: Path | None) -> int:
     pattern negated by another, a rule gated by the clearance it needs), redundant rules,
     conflicts (a proposal or target that a block firing whenever it does always removes)
     and gaps (a condition with no path to a modality; a term no rule uses, unless listed
-    under lint: {unused_ok: ...}).
+    under lint: {unused_ok: ...}), and the evidence: an H rule citing anything but a guideline
+    or systematic review, a rule above L citing a textbook, exam outline, expert opinion, case
+    series or a source read only in its abstract, a claim whose condition or technique its
+    source's finding does not name, a reference with no population or finding.
 
     \b
     Exit codes: 0 no errors (warnings are printed); 1 errors found; 2 no such folder.
@@ -42,6 +48,13 @@ def lint(rules_dir: Path | None) -> int:
     if rules_dir is not None and not rules_dir.is_dir():
         raise MedMassageError(f"{rules_dir}: no such knowledge-base folder")
     report = lint_knowledge_base(rules_dir)
+    if show_evidence:
+        from ..kb.loading import read_knowledge_base
+        from ..lint.evidence import evidence_report
+
+        files = read_knowledge_base(rules_dir)
+        for line in evidence_report(list(files.rules), files.reference_meta, files.vocabulary):
+            click.echo(line)
     for line in lint_lines(report):
         click.echo(line)
     return int(report.exit_code)

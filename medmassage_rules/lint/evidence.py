@@ -5,7 +5,15 @@
 - **traceable** (warning): a reference with no DOI, PMID, URL or ISBN and no stated
   ``no_identifier``, or one not in the structured form at all;
 - **claim-acuity** (warning): a rule about a diagnosis whose description names an acuity
-  (acute, subacute, chronic) but which tests none.
+  (acute, subacute, chronic) but which tests none;
+- **low-source** (error): a rule above L citing a textbook, exam outline, expert opinion or case
+  series, or a source read only in its abstract or a summary (clinical-v2.1 §6.2);
+- **claim-fit** (warning): a rule above L whose condition or technique does not appear in its
+  source's finding;
+- **population** (warning): a structured reference with no population or no finding (§6.1).
+
+:func:`evidence_report` lists, per rule, the claim beside its source's population and finding
+(``kb lint --evidence``).
 
 A rule that gives a modality a benefit a caveat grades X for it never loads (the loader refuses
 it, and ``kb lint`` reports it with the other loading problems): an X claim is never a reason.
@@ -20,6 +28,7 @@ from collections.abc import Iterator
 
 from ..errors import Problem
 from ..kb.rule_specs import Reference, RuleSpec
+from ..kb.vocabulary import Vocabulary
 from .findings import ERROR, WARNING, LintFinding
 
 EVIDENCE_KINDS = ("guideline", "systematic_review")
@@ -74,7 +83,130 @@ def claim_acuity(rules: list[RuleSpec]) -> Iterator[LintFinding]:
                               "or reword)"), "claim-acuity")
 
 
+LOW_KINDS = ("textbook", "exam_outline", "expert_opinion", "case_series")
+# the words by which a finding names a technique (a finding about "massage" covers Swedish massage,
+# the general massage of the trials; it does not cover myofascial release or trigger point therapy)
+TECHNIQUE_WORDS = {
+    "swedish": ("swedish", "massage", "soft tissue", "soft-tissue"),
+    "myofascial_release": ("myofascial release", "myofascial therapy"),
+    "trigger_point_therapy": ("trigger point", "trigger-point", "ischemic compression"),
+    "neuromuscular_therapy": ("neuromuscular", "ischemic compression"),
+    "manual_lymphatic_drainage": ("lymphatic drainage", "mld"),
+    "deep_tissue": ("deep tissue",),
+    "sports_massage": ("sports massage",),
+    "abdominal_massage": ("abdominal massage",),
+}
+
+
+def low_source(rules: list[RuleSpec], meta: dict[str, Reference]) -> Iterator[LintFinding]:
+    for rule in rules:
+        ref = meta.get(rule.citation)
+        if ref is None or rule.grade not in ("H", "M"):
+            continue
+        if ref.kind in LOW_KINDS:
+            yield LintFinding(ERROR, _about(rule, "low_source_above_l", f"graded {rule.grade}, but its citation "
+                              f"{rule.citation} is a {ref.kind.replace('_', ' ')}: grade it L"), "low-source")
+        elif ref.abstract_only:
+            yield LintFinding(ERROR, _about(rule, "abstract_only_above_l", f"graded {rule.grade}, but its citation "
+                              f"{rule.citation} was read only in its abstract or a summary: grade it L"), "low-source")
+
+
+def _conditions(rule: RuleSpec) -> tuple[str, ...]:
+    """The condition ids a rule's diagnosis patterns name."""
+    out: list[str] = []
+    for kind, fields in rule.positive:
+        cond = (fields or {}).get("condition") if kind == "diagnosis" and isinstance(fields, dict) else None
+        if isinstance(cond, dict):
+            cond = cond.get("eq") or cond.get("in")
+        out += [cond] if isinstance(cond, str) else [c for c in cond or () if isinstance(c, str)]
+    return tuple(dict.fromkeys(out))
+
+
+def _plain(text: str) -> str:
+    """Lower case, hyphens and possessives as plain words: "de Quervain's" finds "de quervain"."""
+    return re.sub(r"'s\b", "", text.lower().replace("-", " "))
+
+
+def _named(text: str, words: tuple[str, ...]) -> bool:
+    text = _plain(text)
+    return any(re.search(rf"\b{re.escape(_plain(w))}", text) for w in words)
+
+
+def misfits(rule: RuleSpec, ref: Reference, vocabulary: Vocabulary) -> tuple[str, ...]:
+    """What a rule claims that its source's finding does not name: its conditions and techniques."""
+    finding = (ref.finding or ref.note or "").lower()
+    out = []
+    for cond in _conditions(rule):
+        words = tuple(dict.fromkeys(w.lower() for w in (vocabulary.label(cond), cond.replace("_", " "))))
+        if not _named(finding, words):
+            out.append(f"the condition {vocabulary.label(cond).lower()}")
+    propose = rule.then.propose
+    for mod in propose.modalities if propose is not None else ():
+        if not _named(finding, TECHNIQUE_WORDS.get(mod, (mod.replace("_", " "),))):
+            out.append(f"the technique {vocabulary.label(mod)}")
+    return tuple(out)
+
+
+def claim_fit(rules: list[RuleSpec], meta: dict[str, Reference], vocabulary: Vocabulary) -> Iterator[LintFinding]:
+    for rule in rules:
+        ref = meta.get(rule.citation)
+        if ref is None or rule.grade not in ("H", "M"):
+            continue
+        missing = misfits(rule, ref, vocabulary)
+        if missing:
+            yield LintFinding(WARNING, _about(rule, "claim_beyond_source", f"graded {rule.grade}, but its source "
+                              f"{rule.citation}'s finding does not name {' or '.join(missing)}: re-cite or grade it L"),
+                              "claim-fit")
+
+
+def population(meta: dict[str, Reference]) -> Iterator[LintFinding]:
+    for key, ref in meta.items():
+        gaps = [name for name, value in (("population", ref.population), ("finding", ref.finding)) if value is None]
+        if gaps:
+            yield LintFinding(WARNING, Problem(f"reference {key}", "", "no_population", f"no {' and no '.join(gaps)}: "
+                              "give whom the source studied (population: {age_min, age_max, excludes, note}) "
+                              "and what it found"), "population")
+
+
 def evidence_problems(rules: list[RuleSpec], references: dict[str, str],
-                      meta: dict[str, Reference]) -> list[LintFinding]:
+                      meta: dict[str, Reference], vocabulary: Vocabulary | None = None) -> list[LintFinding]:
     """Every evidence problem of these rules and references, in a stable order."""
-    return [*grade_source(rules, references, meta), *traceable(references, meta), *claim_acuity(rules)]
+    fit = [*claim_fit(rules, meta, vocabulary)] if vocabulary is not None else []
+    return [*grade_source(rules, references, meta), *low_source(rules, meta), *traceable(references, meta),
+            *claim_acuity(rules), *fit, *population(meta)]
+
+
+def population_words(ref: Reference | None) -> str:
+    """A source's population in words: its note and its bounds."""
+    if ref is None or ref.population is None:
+        return "population not given"
+    pop = ref.population
+    ages = ("" if pop.age_min is None and pop.age_max is None else
+            f"; ages {pop.age_min if pop.age_min is not None else 0}-"
+            f"{pop.age_max if pop.age_max is not None else 'any'}")
+    excludes = f"; excludes {', '.join(pop.excludes)}" if pop.excludes else ""
+    return pop.note + ages + excludes
+
+
+def evidence_report(rules: list[RuleSpec], meta: dict[str, Reference], vocabulary: Vocabulary) -> list[str]:
+    """Per rule, its claim beside its source's finding, and what does not fit (``kb lint --evidence``)."""
+    lines = []
+    for rule in rules:
+        ref = meta.get(rule.citation)
+        kind = ref.kind.replace("_", " ") if ref is not None else "unstructured"
+        lines.append(f"{rule.source}: rule {rule.id} [{rule.grade}] claims: {rule.description}")
+        lines.append(f"  source {rule.citation} ({kind}; {population_words(ref)}) found: "
+                     f"{(ref.finding or ref.note or 'no finding given') if ref is not None else 'no finding given'}")
+        flags = []
+        if ref is not None and rule.grade in ("H", "M") and ref.kind in LOW_KINDS:
+            flags.append(f"a {kind} above L")
+        if ref is not None and rule.grade in ("H", "M") and ref.abstract_only:
+            flags.append("a source read only in its abstract, above L")
+        if rule.grade == "H" and (ref is None or ref.kind not in EVIDENCE_KINDS):
+            flags.append("H without a guideline or systematic review")
+        if ref is not None and rule.grade in ("H", "M"):
+            flags += [f"{m} not in the finding" for m in misfits(rule, ref, vocabulary)]
+        if ref is not None and ref.population is None:
+            flags.append("the source has no population")
+        lines += [f"  flag: {f}" for f in flags]
+    return lines

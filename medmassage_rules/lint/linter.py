@@ -112,7 +112,7 @@ class _Linter:
     # -- evidence: grades that match their sources, traceable references, no X reason --------------------
     def evidence(self) -> None:
         f = self.files
-        self.findings += evidence_problems(list(f.rules), f.references, f.reference_meta)
+        self.findings += evidence_problems(list(f.rules), f.references, f.reference_meta, f.vocabulary)
 
     # -- never fires -------------------------------------------------------------------------------
     def unknown_only(self, rule: RuleSpec) -> None:

@@ -23,7 +23,10 @@ from .bodychart import BodyChart, body_chart
 
 URGENCY = {"refer_urgent": "urgent", "refer": "stop", "defer": "stop", "needs_clearance": "warn",
            "treat_with_precautions": "caution", "treat": "ok"}
-ADVISORY_GROUPS = ("Requests not given", "Safety", "Endangerment sites", "Evidence caveats", "Other notes")
+KIND_TITLES = {"action": "Act now", "status": "Why the plan is what it is", "delivery": "How to give the session"}
+ADVISORY_GROUPS = ("Act now", "Why the plan is what it is", "How to give the session", "Endangerment sites",
+                   "Evidence caveats")
+Groups = tuple[tuple[str, tuple[str, ...]], ...]   # (title, advisories)
 _DOI = re.compile(r"doi:\s*(10\.\d{4,9}/\S+?)[.,;)]?(\s|$)", re.IGNORECASE)
 _URL = re.compile(r"https?://[^\s<>\"']+")
 
@@ -49,7 +52,7 @@ class PlanView:
     blocked: tuple[Explanation, ...]
     targets: tuple[Explanation, ...]
     status: Explanation
-    advisories: tuple[tuple[str, tuple[str, ...]], ...]
+    advisories: Groups
     soap: str
     disclaimer: str
     versions: str
@@ -64,26 +67,21 @@ def source_link(reference: str) -> str | None:
     return url.group(0).rstrip(".,;)") if url else None
 
 
-def group_advisories(advisories: tuple[str, ...]) -> tuple[tuple[str, tuple[str, ...]], ...]:
-    """The advisories by kind, none repeated; those with the same ending joined into one line."""
+def group_advisories(advisories: tuple[str, ...], kinds: tuple[str, ...] = ()) -> Groups:
+    """The advisories by their kind (clinical-v2.1 §7: act now, why the plan is what it is, how to give
+    the session), none repeated; endangerment sites ("...: avoid deep pressure at the site itself")
+    joined into one line, evidence caveats apart. Without kinds, every advisory is one to act on."""
+    groups: dict[str, list[str]] = {title: [] for title in ADVISORY_GROUPS}
     endings: dict[str, list[str]] = {}
-    whole: list[str] = []
-    for text in dict.fromkeys(advisories):
+    padded = (*kinds, *["action"] * (len(advisories) - len(kinds)))[:len(advisories)]
+    for text, kind in dict.fromkeys(zip(advisories, padded, strict=True)):
         head, sep, tail = text.partition(": ")
-        if sep and tail.startswith("avoid"):
+        if sep and tail.startswith("avoid") and kind == "delivery":
             endings.setdefault(tail, []).append(head)
+        elif text.startswith("evidence caveat: "):
+            groups["Evidence caveats"].append(tail)
         else:
-            whole.append(text)
-    groups: dict[str, list[str]] = {g: [] for g in ADVISORY_GROUPS}
-    for text in whole:
-        if text.startswith("requested "):
-            groups["Requests not given"].append(text)
-        elif text.startswith("evidence caveat"):
-            groups["Evidence caveats"].append(text.partition(": ")[2] or text)
-        elif any(w in text.lower() for w in ("risk", "no ", "not ", "avoid", "refer", "clearance", "only")):
-            groups["Safety"].append(text)
-        else:
-            groups["Other notes"].append(text)
+            groups[KIND_TITLES.get(kind, "Act now")].append(text)
     groups["Endangerment sites"] = [f"{', '.join(heads)}: {tail}" for tail, heads in endings.items()]
     return tuple((g, tuple(dict.fromkeys(items))) for g, items in groups.items() if items)
 
@@ -115,7 +113,8 @@ def plan_view(result: PlanResult, kb: KnowledgeBase) -> PlanView:
     return PlanView(result, STATUS_HEADLINES[plan.status], URGENCY.get(plan.status, "stop"), reasons,
                     tuple(brief_lines(result, kb)), _segments(result, kb), body_chart(result, kb),
                     modalities, blocked, targets, explainer.why("status", "status"),
-                    group_advisories(plan.advisories), render_soap(result, kb), DISCLAIMER, versions(kb))
+                    group_advisories(plan.advisories, tuple(getattr(plan, "advisory_kinds", ()))),
+                    render_soap(result, kb), DISCLAIMER, versions(kb))
 
 
 def evidence_of(e: Explanation) -> list[Any]:

@@ -130,6 +130,8 @@ class HashedAlphaNode(FeatureTesterNode):
             except TypeError:  # an unhashable value: let every child test it
                 value = _MISSING
             if value is _MISSING:  # absent (a field default may answer) or unhashable: test each
+                if what not in fact.__fields__ and what not in fact:
+                    continue  # no such field and no default: every test of it fails (experta's KeyError)
                 for child in self.indexed[what]:
                     child.activate(token)
             elif hits:

@@ -27,10 +27,8 @@ import hashlib
 import hmac
 import os
 import pickle
-import secrets
 import stat
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -104,6 +102,8 @@ def _key(folder: Path, *, create: bool) -> bytes | None:
     """The HMAC key kept in the cache folder (made on first use), or None if it cannot be trusted."""
     path = folder / KEY_FILE
     if create and not path.exists():
+        import secrets  # only to make a key: a load that finds one need not import it
+
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
@@ -147,6 +147,8 @@ def store(root: Path, kb: KnowledgeBase) -> None:
         key = _key(folder, create=True)
         if key is None:
             return
+        import tempfile  # only to write: a start that loads from the cache need not import it
+
         body = pickle.dumps(_bare(kb), protocol=pickle.HIGHEST_PROTOCOL)
         data = MAGIC + hmac.new(key, body, "sha256").digest() + body
         fd, tmp = tempfile.mkstemp(dir=folder, prefix=".kb-", suffix=".tmp")

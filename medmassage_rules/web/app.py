@@ -68,7 +68,7 @@ def create_app(kb: KnowledgeBase | None = None, *, host: str = "127.0.0.1", toke
         from ..kb.loading import load_knowledge_base
         kb = load_knowledge_base()
     planner, plans = Planner(kb), store if store is not None else PlanStore()
-    choices, fhir = Choices.of(kb.vocabulary), _fhir_available()
+    choices, fhir = Choices.of(kb), _fhir_available()
     foot = {"disclaimer": DISCLAIMER, "versions": versions(kb)}
     templates = jinja2.Environment(loader=jinja2.PackageLoader("medmassage_rules.web", "templates"),
                                    autoescape=True, undefined=jinja2.StrictUndefined)

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..intake.codes import is_code_shaped
-from ..kb.vocabulary import Vocabulary
+from ..kb.knowledge_base import KnowledgeBase
+from ..teach.rule_needs import Needs
 
 ROWS = {"diagnoses": 3, "findings": 4, "history": 3}
 MAX_FIELD_CHARS = 2000       # a longer value is cut (the validator then names it)
@@ -46,10 +47,19 @@ class Choices:
     medications: tuple[str, ...]
 
     @classmethod
-    def of(cls, v: Vocabulary) -> Choices:
+    def of(cls, kb: KnowledgeBase) -> Choices:
+        """The vocabulary's ids; findings and history items in the order ``consult`` screens them (what the
+        rules test, red flags first), then the rest."""
+        v = kb.vocabulary
+        screened = [item.key for item in Needs(kb).items(kb.rules)]
+
         def labelled(ids: Any) -> tuple[tuple[str, str], ...]:
             return tuple((i, v.label(i)) for i in ids)
-        return cls(labelled(v.conditions), labelled(v.findings), labelled(v.history),
+
+        def in_screening_order(kind: str, ids: Any) -> list[str]:
+            return list(dict.fromkeys([name for k, name in screened if k == kind and name in ids] + list(ids)))
+        return cls(labelled(v.conditions), labelled(in_screening_order("finding", v.findings)),
+                   labelled(in_screening_order("history", v.history)),
                    labelled([*v.areas, *v.targets]), labelled(v.areas), tuple(v.sides), tuple(v.acuities),
                    tuple(v.severities), labelled(v.modalities), tuple(v.clearances.items()),
                    tuple(sorted({*v.medications, *v.medication_classes})))

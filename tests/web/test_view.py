@@ -53,3 +53,14 @@ def test_the_chart_sides_follow_the_views(kb) -> None:
     assert min(thigh_back, key=lambda s: s.x).region.side == "left"
     assert {s.region.state for s in thigh_front if s.region.side == "left"} == {"blocked"}
     assert all(r.state != "none" for r in chart.legend)
+
+
+def test_the_form_offers_findings_in_the_order_consult_screens_them(kb) -> None:
+    from medmassage_rules.teach.rule_needs import Needs
+    from medmassage_rules.web.form import Choices
+
+    choices = Choices.of(kb)
+    first = next(item.key[1] for item in Needs(kb).items(kb.rules) if item.key[0] == "finding")
+    assert choices.findings[0][0] == first
+    assert sorted(i for i, _ in choices.findings) == sorted(kb.vocabulary.findings)
+    assert sorted(i for i, _ in choices.history) == sorted(kb.vocabulary.history)

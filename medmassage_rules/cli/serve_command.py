@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import socket
 import webbrowser
 from pathlib import Path
 
@@ -71,7 +72,22 @@ def serve(host: str, port: int, open_browser: bool, rules_dir: Path | None, cds_
     config = uvicorn.Config(app, host=host, port=port, access_log=False, server_header=False,
                             log_level="warning", timeout_keep_alive=5, limit_concurrency=64)
     server = uvicorn.Server(config)
+    listening = _listen(host, port)  # bound before the address is printed: a port in use is one error line
     click.echo(f"medmassage: serving on {address} (Ctrl-C stops)", err=True)
     if open_browser:
         webbrowser.open(address)
-    server.run()
+    server.run(sockets=[listening])
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """A socket listening on ``host:port``, or the error that says why it cannot."""
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(128)
+    except OSError as exc:
+        raise MedMassageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    sock.set_inheritable(True)
+    return sock

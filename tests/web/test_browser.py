@@ -152,3 +152,14 @@ def test_the_plan_prints_on_at_most_two_pages(server: str, browser: Browser, cas
     pages = len(re.findall(rb"/Type\s*/Page(?![a-zA-Z])", pdf))
     assert 1 <= pages <= 2, f"{case} prints on {pages} pages"
     page.close()
+
+
+def test_a_port_in_use_is_one_error_line() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run([sys.executable, "-m", "medmassage_rules", "serve", "--port", str(port)],
+                              capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert done.stderr == f"error: cannot listen on 127.0.0.1:{port}: Address already in use\n"

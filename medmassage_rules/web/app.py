@@ -20,7 +20,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from ..errors import CaseError, MedMassageError, Problem, printable
+from ..errors import CaseError, MedMassageError, Problem, printable, shown
 from ..kb.knowledge_base import KnowledgeBase
 from ..render.brief import DISCLAIMER, versions
 from ..render.json import render_json
@@ -247,5 +247,5 @@ _UNREADABLE = frozenset({"too_large", "not_utf8", "invalid_yaml", "invalid_json"
 
 
 def _beside(p: Problem) -> str:
-    """A problem beside its field: the command line's line without its ``error: form:`` head."""
-    return printable(p.what, one_line=True)
+    """A problem beside its field: the command line's message and value (the field itself says where)."""
+    return printable(p.message + (f" (got {shown(p.value)})" if p.has_value else ""), one_line=True)

@@ -15,6 +15,7 @@ from typing import Any
 from ..kb.rule_specs import contradicted_benefits
 from ..kb.wording import LINE_WORDS, or_list
 from ..planning.plan import PlannedModality, PlannedTarget
+from ..planning.session_time import MAX_DOSE, dose_source
 from .derivation import plan_node
 from .explanation import Chain, Combination, Explanation, Step
 from .walk import DerivationWalk, status_words
@@ -196,8 +197,12 @@ class WhyAnswers(DerivationWalk):
                                steps=status.steps, details=status.details)
         ordered = case.prescription.max_minutes
         limits = self.derived_of_item(plan_node("minutes"), "limit")
+        dose = dose_source(((d.condition, d.effective_acuity) for d in case.diagnoses), self.kb.doses)
+        evidence = (f"the evidence dose of chronic {w.plain(dose.condition)}, {min(dose.dose_minutes, MAX_DOSE)} "
+                    f"({dose.citation}: {self.kb.citation_text(dose.citation)})" if dose is not None else
+                    "30 when the prescription sets no length and no chronic diagnosis has an evidence dose")
         details = [f"ceiling {plan.minutes_ceiling} minutes: " + (
-            f"the prescription allows {ordered}" if ordered else "30 when the prescription sets no length")
+            f"the prescription allows {ordered}" if ordered else evidence)
             + ("; lowered by the rules below" if limits else "")]
         steps = self.steps_for(limits, self.conclusion_words)
         start = 0

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from ..kb.rule_specs import ConditionDose
+
 SEGMENT_MIN = 15
 SEGMENT_MAX = 30
 DEFAULT_CEILING = 30   # without a prescribed length or an evidence dose (v1-v2: always)
@@ -21,6 +23,14 @@ def evidence_dose(diagnoses: Iterable[tuple[str, str]], doses: Mapping[str, int]
     diagnosis, or none at all counts 30; never above 60."""
     chronic = [doses.get(condition, DEFAULT_CEILING) for condition, acuity in diagnoses if acuity == "chronic"]
     return min(MAX_DOSE, max([DEFAULT_CEILING, *chronic]))
+
+
+def dose_source(diagnoses: Iterable[tuple[str, str]], doses: Mapping[str, ConditionDose]) -> ConditionDose | None:
+    """The evidence dose that set the case's ceiling (the largest among its chronic diagnoses), or None
+    when none did (the ceiling is then 30)."""
+    found = [doses[condition] for condition, acuity in diagnoses if acuity == "chronic" and condition in doses]
+    best = max(found, key=lambda d: d.dose_minutes, default=None)
+    return best if best is not None and best.dose_minutes > DEFAULT_CEILING else None
 
 
 def session_ceiling(max_minutes: int | None, dose: int, limits: Iterable[int]) -> int:

@@ -224,3 +224,15 @@ def test_the_plan_gives_each_advisory_its_kind(kb: KnowledgeBase) -> None:
     assert next(k for a, k in kinds.items() if a.startswith("medication not checked: zorblax")) == "action"
     assert next(k for a, k in kinds.items() if a.startswith("evidence caveat")) == "delivery"
     assert plan.to_dict()["advisory_kinds"] == list(plan.advisory_kinds)
+
+
+def test_why_minutes_names_the_evidence_dose(tmp_path: Path) -> None:
+    from ..helpers import invoke
+
+    path = tmp_path / "c.yaml"
+    path.write_text("id: x\ndiagnoses: [{condition: knee_osteoarthritis, acuity: chronic}]\n", encoding="utf-8")
+    result = invoke("explain", path, "--why", "minutes")
+    assert result.exit_code == 0, result.stderr
+    assert "ceiling 60 minutes: the evidence dose of chronic knee osteoarthritis, 60 (PERLMAN2012" in result.stdout
+    path.write_text("id: x\ndiagnoses: [{condition: carpal_tunnel_syndrome, acuity: chronic}]\n", encoding="utf-8")
+    assert "no chronic diagnosis has an evidence dose" in invoke("explain", path, "--why", "minutes").stdout

@@ -25,6 +25,7 @@ if str(ROOT) not in sys.path:
 
 from medmassage_rules.cli import main, run  # noqa: E402
 from medmassage_rules.kb.loading import load_knowledge_base  # noqa: E402
+from medmassage_rules.lint.evidence import conditions_of, misfits, population_words  # noqa: E402
 
 
 def _commands(group: click.Group, prefix: list[str]) -> list[tuple[list[str], click.Command]]:
@@ -102,8 +103,19 @@ evidence grade and a citation key; explanations print both, with the full refere
 | **X** | contradicted by evidence: never a rule, only a caveat (below) |
 
 `kb lint` checks the grades against the sources: an H rule citing anything but a guideline or a
-systematic review is an error; a reference with no DOI, PMID, URL or ISBN and no stated reason is
-reported, and so is a rule whose description names an acuity it does not test. A claim graded X
+systematic review is an error, and so is a rule above L citing a textbook, an exam outline, expert
+opinion, a case series or a source read only in its abstract; a reference with no DOI, PMID, URL or
+ISBN and no stated reason is reported, and so is a rule whose description names an acuity it does
+not test. `kb lint --evidence` prints each rule's claim beside its source's population and finding
+and also warns of a rule above L whose condition or technique that finding does not name, and of a
+reference with no population or finding.
+
+Every reference records the population its source studied (ages inclusive, and what it left out,
+such as pregnancy). For a case outside it - a child under an adult guideline, a pregnant patient
+under a source that excluded pregnancy - the rule counts at grade L and every view says
+"extrapolated from <population>" (plan JSON: the modality's `grade` "L" with `extrapolated_from`).
+A rule counts toward a modality's certainty only when the modality is delivered on a target that
+rule proposed it for; the certainty every view shows is the plan's. A claim graded X
 is never a reason: the knowledge base refuses a rule that gives a modality a benefit a caveat grades
 X for it (`supported_only_for`), and plans show the caveat only beside a modality that serves the
 benefit it attaches to.
@@ -120,7 +132,10 @@ def evidence_reference() -> str:
 
     def found(key: str) -> str:
         ref = meta.get(key)
-        return _cell(ref.note or "") if ref else "(not a structured reference)"
+        return _cell(ref.finding or ref.note or "") if ref else "(not a structured reference)"
+
+    def population(key: str) -> str:
+        return _cell(population_words(meta.get(key)))
 
     parts = [EVIDENCE_INTRO, "## Claims of the seed that evidence contradicts (grade X)", "",
              "| caveat | the claim | only a reason for | source | what the source found |",
@@ -128,6 +143,34 @@ def evidence_reference() -> str:
     for c in kb.caveats:
         only = ", ".join(c.supported_only_for) if c.supported_only_for is not None else "(sits beside the benefit)"
         parts.append(f"| `{c.id}` | {_cell(c.claim)} | {only} | {source(c.citation)} | {found(c.citation)} |")
+    parts += ["", "## By condition: the modalities, their grade, source, population and finding", ""]
+    for cond in kb.vocabulary.conditions:
+        rows = [(mod, r) for r in kb.rules if r.then.propose is not None and cond in conditions_of(r)
+                for mod in r.then.propose.modalities]
+        if not rows:
+            continue
+        parts += [f"### {kb.vocabulary.label(cond)}", "", "| modality | rule | grade | source | population "
+                  "| what the source found |", "| --- | --- | --- | --- | --- | --- |"]
+        parts += [f"| {kb.vocabulary.label(mod)} | `{r.id}` | {r.grade} | {source(r.citation)} "
+                  f"| {population(r.citation)} | {found(r.citation)} |" for mod, r in rows]
+        parts.append("")
+    parts += ["## Extrapolated claims", "",
+              "A rule graded above L whose source studied a narrower population than the rule fires for: for a "
+              "case outside it the rule counts at L, \"extrapolated from\" that population.", "",
+              "| rule | grade | source | population |", "| --- | --- | --- | --- |"]
+    for r in kb.rules:
+        ref = meta.get(r.citation)
+        pop = ref.population if ref is not None else None
+        if r.grade in ("H", "M") and pop is not None and (pop.age_min or pop.age_max is not None or pop.excludes):
+            parts.append(f"| `{r.id}` | {r.grade} | {source(r.citation)} | {population(r.citation)} |")
+    parts += ["", "## Claims beyond their source's finding", "",
+              "A rule graded above L whose condition or technique its source's finding does not name (`kb lint "
+              "--evidence` warns of each).", "", "| rule | grade | source | not in the finding |", "| --- | --- | --- | --- |"]
+    for r in kb.rules:
+        ref = meta.get(r.citation)
+        missing = misfits(r, ref, kb.vocabulary) if ref is not None and r.grade in ("H", "M") else ()
+        if missing:
+            parts.append(f"| `{r.id}` | {r.grade} | {source(r.citation)} | {_cell('; '.join(missing))} |")
     current = None
     for rule in kb.rules:
         if rule.source != current:

@@ -37,8 +37,8 @@ def lint(rules_dir: Path | None, show_evidence: bool = False) -> int:
     and gaps (a condition with no path to a modality; a term no rule uses, unless listed
     under lint: {unused_ok: ...}), and the evidence: an H rule citing anything but a guideline
     or systematic review, a rule above L citing a textbook, exam outline, expert opinion, case
-    series or a source read only in its abstract, a claim whose condition or technique its
-    source's finding does not name, a reference with no population or finding.
+    series or a source read only in its abstract; with --evidence also a claim whose condition or
+    technique its source's finding does not name, and a reference with no population or finding.
 
     \b
     Exit codes: 0 no errors (warnings are printed); 1 errors found; 2 no such folder.
@@ -47,7 +47,7 @@ def lint(rules_dir: Path | None, show_evidence: bool = False) -> int:
 
     if rules_dir is not None and not rules_dir.is_dir():
         raise MedMassageError(f"{rules_dir}: no such knowledge-base folder")
-    report = lint_knowledge_base(rules_dir)
+    report = lint_knowledge_base(rules_dir, evidence=show_evidence)
     if show_evidence:
         from ..kb.loading import read_knowledge_base
         from ..lint.evidence import evidence_report

@@ -8,9 +8,9 @@
   (acute, subacute, chronic) but which tests none;
 - **low-source** (error): a rule above L citing a textbook, exam outline, expert opinion or case
   series, or a source read only in its abstract or a summary (clinical-v2.1 §6.2);
-- **claim-fit** (warning): a rule above L whose condition or technique does not appear in its
-  source's finding;
-- **population** (warning): a structured reference with no population or no finding (§6.1).
+- with ``kb lint --evidence`` also **claim-fit** (warning): a rule above L whose condition or
+  technique does not appear in its source's finding; and **population** (warning): a structured
+  reference with no population or no finding (§6.1).
 
 :func:`evidence_report` lists, per rule, the claim beside its source's population and finding
 (``kb lint --evidence``).
@@ -111,7 +111,7 @@ def low_source(rules: list[RuleSpec], meta: dict[str, Reference]) -> Iterator[Li
                               f"{rule.citation} was read only in its abstract or a summary: grade it L"), "low-source")
 
 
-def _conditions(rule: RuleSpec) -> tuple[str, ...]:
+def conditions_of(rule: RuleSpec) -> tuple[str, ...]:
     """The condition ids a rule's diagnosis patterns name."""
     out: list[str] = []
     for kind, fields in rule.positive:
@@ -136,7 +136,7 @@ def misfits(rule: RuleSpec, ref: Reference, vocabulary: Vocabulary) -> tuple[str
     """What a rule claims that its source's finding does not name: its conditions and techniques."""
     finding = (ref.finding or ref.note or "").lower()
     out = []
-    for cond in _conditions(rule):
+    for cond in conditions_of(rule):
         words = tuple(dict.fromkeys(w.lower() for w in (vocabulary.label(cond), cond.replace("_", " "))))
         if not _named(finding, words):
             out.append(f"the condition {vocabulary.label(cond).lower()}")
@@ -170,10 +170,12 @@ def population(meta: dict[str, Reference]) -> Iterator[LintFinding]:
 
 def evidence_problems(rules: list[RuleSpec], references: dict[str, str],
                       meta: dict[str, Reference], vocabulary: Vocabulary | None = None) -> list[LintFinding]:
-    """Every evidence problem of these rules and references, in a stable order."""
-    fit = [*claim_fit(rules, meta, vocabulary)] if vocabulary is not None else []
+    """Every evidence problem of these rules and references, in a stable order; with a vocabulary
+    (``kb lint --evidence``) also the claims beyond their source's finding and the references with
+    no population or finding."""
+    extra = [*claim_fit(rules, meta, vocabulary), *population(meta)] if vocabulary is not None else []
     return [*grade_source(rules, references, meta), *low_source(rules, meta), *traceable(references, meta),
-            *claim_acuity(rules), *fit, *population(meta)]
+            *claim_acuity(rules), *extra]
 
 
 def population_words(ref: Reference | None) -> str:

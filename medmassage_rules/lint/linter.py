@@ -42,20 +42,22 @@ __all__ = ["ERROR", "WARNING", "LintFinding", "LintReport", "lint_knowledge_base
 Pattern = tuple[str, Any]
 
 
-def lint_knowledge_base(rules_dir: str | Path | None = None) -> LintReport:
-    """Lint a knowledge-base folder (the shipped one by default)."""
+def lint_knowledge_base(rules_dir: str | Path | None = None, evidence: bool = False) -> LintReport:
+    """Lint a knowledge-base folder (the shipped one by default); ``evidence``: also the claims
+    beyond their source's finding and the references with no population (``kb lint --evidence``)."""
     try:
         files = read_knowledge_base(rules_dir)
     except RuleDefinitionError as exc:  # no folder or no usable vocabulary: nothing more to analyse
         root = Path(rules_dir) if rules_dir is not None else Path("rules")
         return LintReport(root, 0, tuple(LintFinding(ERROR, p) for p in exc.problems))
-    return LintReport(files.root, len(files.rules), tuple(_Linter(files).run()))
+    return LintReport(files.root, len(files.rules), tuple(_Linter(files, evidence).run()))
 
 
 # -- analyses of the rules that loaded ----------------------------------------------------------------------
 class _Linter:
-    def __init__(self, files: KnowledgeFiles):
+    def __init__(self, files: KnowledgeFiles, with_evidence: bool = False):
         self.files = files
+        self.with_evidence = with_evidence
         self.v = files.vocabulary
         self.words = Words(files.vocabulary)
         self.rules = [r for r in files.rules if r.id not in files.faulty]
@@ -112,7 +114,8 @@ class _Linter:
     # -- evidence: grades that match their sources, traceable references, no X reason --------------------
     def evidence(self) -> None:
         f = self.files
-        self.findings += evidence_problems(list(f.rules), f.references, f.reference_meta, f.vocabulary)
+        self.findings += evidence_problems(list(f.rules), f.references, f.reference_meta,
+                                           f.vocabulary if self.with_evidence else None)
 
     # -- never fires -------------------------------------------------------------------------------
     def unknown_only(self, rule: RuleSpec) -> None:

@@ -40,5 +40,6 @@ def test_every_rule_has_a_row_in_the_evidence_table(kb) -> None:
         assert f"| `{rule.id}` | {rule.description.replace('|', chr(92) + '|')} | {rule.grade} | {rule.citation}" \
             in evidence, rule.id
     for key, ref in kb.reference_meta.items():
-        if ref.note and any(r.citation == key for r in kb.rules):
-            assert ref.note.replace("|", chr(92) + "|") in evidence, key
+        found = ref.finding or ref.note
+        if found and any(r.citation == key for r in kb.rules):
+            assert found.replace("|", chr(92) + "|") in evidence, key

@@ -17,7 +17,7 @@ from ..kb.wording import side_note
 from ..planning.results import PlanResult
 from ..render.brief import cap_place
 
-WIDTH, HEIGHT, MIDDLE = 200, 440, 100
+WIDTH, HEIGHT, MIDDLE = 200, 456, 100
 # (x, y, width, height) of each area on the viewer's left half; axial areas span the middle.
 SHAPES: dict[str, tuple[int, int, int, int]] = {
     "head": (80, 6, 40, 46), "neck": (90, 54, 20, 15),

@@ -163,3 +163,15 @@ def test_a_port_in_use_is_one_error_line() -> None:
                               capture_output=True, text=True, timeout=60)
     assert done.returncode == 2
     assert done.stderr == f"error: cannot listen on 127.0.0.1:{port}: Address already in use\n"
+
+
+def test_a_long_unbroken_case_id_does_not_widen_the_page(server: str, browser: Browser) -> None:
+    page = browser.new_page(viewport={"width": 390, "height": 900})
+    page.goto(server + "/")
+    page.fill("input[name='id']", "x" * 190)
+    page.fill("input[name='diagnoses-0-condition']", "M54.16")
+    page.fill("textarea[name='medications']", "y" * 150)
+    page.click("button.primary")
+    page.wait_for_url(re.compile(r"/plan/[A-Za-z0-9_-]+$"))
+    assert no_sideways_scroll(page)
+    page.close()

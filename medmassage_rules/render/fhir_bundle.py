@@ -143,6 +143,9 @@ def render_fhir_bundle(result: PlanResult, kb: KnowledgeBase) -> str:
     for ba in plan.blocked_areas:
         b.issue(f"blocked/area/{ba.id}/{ba.side}", "moderate", f"{_sided(v.label(ba.id), ba.side)} blocked",
                 b.why(ba.because), ba.because, [{"display": _sided(f"area {ba.id}", ba.side)}])
+    for bt in plan.blocked_targets:  # a single target (iliopsoas after hip surgery)
+        b.issue(f"blocked/target/{bt.id}/{bt.side}", "moderate", f"{_sided(v.label(bt.id), bt.side)} blocked",
+                b.why(bt.because), bt.because, [{"display": _sided(f"target {bt.id}", bt.side)}])
     if plan.pressure_cap != "deep":
         b.issue("cap/plan", "low", f"pressure at most {plan.pressure_cap}", b.why(plan.pressure_cap_because),
                 plan.pressure_cap_because, [])

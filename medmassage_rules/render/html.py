@@ -186,6 +186,7 @@ class _Page:
         stops = [f"{v.label(b.id)}: {reason_words(b.reason)}"
                  for b in p.blocked_modalities]
         stops += [f"no work on the {v.label(a.id)}{side_note(a.side)}" for a in p.blocked_areas]
+        stops += [f"no work on {v.label(a.id)}{side_note(a.side)}" for a in p.blocked_targets]  # a single target
         if stops:
             out.append("<h3>Not to be done</h3><ul>" + "".join(f"<li class=\"stop\">{_e(s)}</li>" for s in stops)
                        + "</ul>")

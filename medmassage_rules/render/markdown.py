@@ -113,12 +113,12 @@ def render_markdown(result: PlanResult, kb: KnowledgeBase) -> str:
                          ", ".join(v.label(m) for m in s.modalities)))
             start += s.minutes
         out += _table(["minutes", "area group", "targets", "modalities"], rows)
-    if plan.blocked_modalities or plan.blocked_areas:
+    if plan.blocked_modalities or plan.blocked_areas or plan.blocked_targets:
         out += ["", "### Not to be done", ""]
         for b in plan.blocked_modalities:
             verb = "blocked" if b.reason == "blocked" else "priced out by the pressure cap"
             out.append(f"- **{v.label(b.id)}**: {verb} ({', '.join(f'`{r}`' for r in b.because)})")
-        for a in plan.blocked_areas:
+        for a in (*plan.blocked_areas, *plan.blocked_targets):  # areas, then single targets
             out.append(f"- **no work on {w.site(a.id)}{side_note(a.side)}** "
                        f"({', '.join(f'`{r}`' for r in a.because)})")
     if plan.clearances_required or plan.referrals:

@@ -52,7 +52,8 @@ class GroupNeed:
 
 
 def allocate(needs: list[GroupNeed], ceiling: int, group_order: tuple[str, ...]) -> list[tuple[str, int]]:
-    """Segments as (group, minutes), in the order they were given time; groups absent got none.
+    """Segments as (group, minutes), the groups in the order they were first given time, each
+    group's segments side by side (trunk 0-15, trunk 15-45, gluteal 45-60); groups absent got none.
 
     (a) 15 to each group with focus areas or primary targets;
     (b) raise each of those holding a chronic condition's primary targets to 30 when 15 more fit;
@@ -96,4 +97,7 @@ def allocate(needs: list[GroupNeed], ceiling: int, group_order: tuple[str, ...])
             if left < SEGMENT_MIN:
                 break
             add(need.group, min(SEGMENT_MAX, left))
+    # a group's later segments run right after its first one: one area is worked in one stretch
+    place = {group: i for i, group in enumerate(dict.fromkeys(str(s[0]) for s in segments))}
+    segments.sort(key=lambda s: place[str(s[0])])
     return [(str(group), int(minutes)) for group, minutes in segments]  # type: ignore[call-overload]

@@ -46,6 +46,9 @@ class TargetState:
     base_cap: str = "deep"       # the cap of the plan and the target's area, before any target cap
     target_cap: str = "deep"     # the lowest target cap on it (clinical-v2.1 §4.2)
     cap_lowered: bool = False    # a target cap lowered (or priced out) a pressure it would otherwise get
+    given_sides: frozenset[str] = frozenset()  # the sides its sources named
+    found_sided: bool = False    # a finding named its side
+    whole_dx: bool = False       # a diagnosis named no side (the condition, both sides)
     key: str = ""                # its key among the states: the id, or id:side for one side of a split target
     modalities: dict[str, str] = field(default_factory=dict)  # modality -> delivered pressure
     given_by: dict[str, set[str]] = field(default_factory=dict)  # modality -> the rules whose proposal delivers it here
@@ -55,6 +58,21 @@ class TargetState:
         if not self.sided:
             return None
         return "bilateral" if self.sides == BOTH else next(iter(self.sides))
+
+    def add_side(self, side: str | None, source_kind: str) -> None:
+        """Merge one source's side. A one-sided finding (a trigger point palpated on the right)
+        keeps its side: a source that names no side widens neither it nor a diagnosis' side, but a
+        diagnosis without one (no finding's side given) covers both sides."""
+        if side is not None:
+            self.given_sides |= sides_of(side)
+            self.found_sided |= source_kind == "finding"
+        elif source_kind == "diagnosis":
+            self.whole_dx = True
+        self.sided = bool(self.given_sides)
+        if not self.sided or (self.whole_dx and not self.found_sided):
+            self.sides = BOTH
+        else:
+            self.sides = self.given_sides
 
     @property
     def role(self) -> str:
@@ -91,8 +109,10 @@ class Targets:
             if state is None:
                 state = states[f["target"]] = TargetState(f["target"], f["area"], frozenset(), False, key=f["target"])
             sideless = f["area"] in SIDELESS_AREAS
-            state.sides = state.sides | (BOTH if sideless else sides_of(f["side"]))
-            state.sided = state.sided or (f["side"] is not None and not sideless)
+            if sideless:
+                state.sides = BOTH
+            else:
+                state.add_side(f["side"], f["source_kind"])
             state.roles.add(f["role"])
             state.sources.add((f["source_kind"], f["source_index"]))
             if f["role"] == "primary" and f["source_kind"] == "diagnosis":

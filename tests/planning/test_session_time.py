@@ -83,7 +83,7 @@ def test_b_raises_chronic_groups_in_priority_order() -> None:
     assert allocate(needs, 45, GROUPS) == [(HEAD, 30), (LEG, 15)]
     assert allocate(needs, 50, GROUPS) == [(HEAD, 30), (LEG, 15)]
     assert allocate(needs, 60, GROUPS) == [(HEAD, 30), (LEG, 30)]
-    assert allocate(needs, 90, GROUPS) == [(HEAD, 30), (LEG, 30), (HEAD, 30)]
+    assert allocate(needs, 90, GROUPS) == [(HEAD, 30), (HEAD, 30), (LEG, 30)]   # a group's segments side by side
 
 
 def test_c_other_groups_after_the_primaries_findings_first() -> None:
@@ -94,8 +94,8 @@ def test_c_other_groups_after_the_primaries_findings_first() -> None:
 
 def test_d_further_segments_go_round_the_primary_groups_chronic_first() -> None:
     needs = [primary(HEAD), primary(LEG, chronic=True), other(TRUNK)]
-    # (a) 15+15, (b) LEG to 30, (c) TRUNK 15, (d) LEG first (chronic), then HEAD
-    assert allocate(needs, 105, GROUPS) == [(HEAD, 15), (LEG, 30), (TRUNK, 15), (LEG, 30), (HEAD, 15)]
+    # (a) 15+15, (b) LEG to 30, (c) TRUNK 15, (d) LEG first (chronic), then HEAD; each group's segments adjacent
+    assert allocate(needs, 105, GROUPS) == [(HEAD, 15), (HEAD, 15), (LEG, 30), (LEG, 30), (TRUNK, 15)]
 
 
 def test_a_15_minute_ceiling_serves_one_group() -> None:
@@ -147,7 +147,7 @@ def test_planner_gives_a_chronic_group_30_within_the_default_ceiling() -> None:
     segments, _ = _segments({**NECK_AND_HEEL, "prescription": {"max_minutes": 45}})
     assert segments == [(HEAD, 30), (LEG, 15)]
     segments, _ = _segments({**NECK_AND_HEEL, "prescription": {"max_minutes": 90}})
-    assert segments == [(HEAD, 30), (LEG, 30), (HEAD, 30)]
+    assert segments == [(HEAD, 30), (HEAD, 30), (LEG, 30)]
 
 
 def test_planner_follows_the_focus_areas() -> None:

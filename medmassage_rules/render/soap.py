@@ -14,6 +14,7 @@ from ..kb.knowledge_base import KnowledgeBase
 from ..kb.wording import MEASURES, STATUS_HEADLINES, Words, or_list, side_note
 from ..planning.results import PlanResult
 from .brief import DISCLAIMER, areas_by_side, cap_place, versions
+from .text import said_once
 
 
 def _subjective(case: Case, w: Words) -> list[str]:
@@ -100,7 +101,7 @@ def _plan(result: PlanResult, kb: KnowledgeBase) -> list[str]:
         lines.append("Today: no massage")
     lines += [f"Referral ({r.urgency}): {v.referrals[r.to]}" for r in plan.referrals]
     lines += [f"Clearance to obtain: {v.clearances[c]}" for c in plan.clearances_required]
-    lines += [f"Precaution: {a}" for a in plan.advisories]
+    lines += [f"Precaution: {a}" for a in said_once(plan.advisories)]
     if plan.treats:
         conditions = or_list(list(dict.fromkeys(v.label(d.condition) for d in result.case.diagnoses)), "and")
         lines.append(f"Reassess next visit: the symptoms of {conditions}, and the response to today's pressure")

@@ -36,6 +36,33 @@ def wrap_text(text: str, width: int) -> str:
     return "\n".join(out)
 
 
+def said_once(advisories: Iterable[str]) -> list[str]:
+    """Advisories with no sentence twice: sites that end alike joined ("a, b: avoid deep pressure ..."),
+    and an ending several share after their last "; " said once after them."""
+    items = list(dict.fromkeys(advisories))
+    heads: dict[str, list[str]] = {}
+    for a in items:
+        head, sep, tail = a.partition(": ")
+        if sep:
+            heads.setdefault(tail, []).append(head)
+    joined: list[str] = []
+    for a in items:
+        head, sep, tail = a.partition(": ")
+        if sep and len(heads[tail]) > 1:
+            if heads[tail][0] == head:
+                joined.append(f"{', '.join(heads[tail])}: {tail}")
+        else:
+            joined.append(a)
+    endings = [a.rpartition("; ")[2] for a in joined]
+    shared = {e for e in endings if endings.count(e) > 1 and e}
+    out: list[str] = []
+    for a, ending in zip(joined, endings, strict=True):
+        out.append(a.rpartition("; ")[0] if ending in shared else a)
+        if ending in shared and all(e != ending for e in endings[len(out):]):
+            out.append(ending)  # after the last advisory that shares it
+    return out
+
+
 def render_text(result: PlanResult, kb: KnowledgeBase) -> str:
     plan, v = result.plan, kb.vocabulary
     rule = kb.by_id
@@ -134,7 +161,7 @@ def render_text(result: PlanResult, kb: KnowledgeBase) -> str:
     if plan.advisories:
         lines.append("")
         lines.append("Advisories:")
-        lines += [f"  - {a}" for a in plan.advisories]
+        lines += [f"  - {a}" for a in said_once(plan.advisories)]
     lines.append("")
     lines.append("Decision support for trained therapists; not a diagnosis.")
     return "\n".join(lines)

@@ -21,7 +21,6 @@ from ..cases.loading import validate_case
 from ..cases.models import Case
 from ..cases.streams import read_case_stream
 from ..errors import CaseError, MedMassageError, Problem, printable
-from ..files.reading import parse_json
 from ..kb.knowledge_base import KnowledgeBase
 from ..planning.pipeline import plan_case
 from ..planning.results import PlanResult
@@ -108,27 +107,38 @@ class Planner:
             return plan_case(case, self.kb)
 
     def case_from_bundle(self, data: bytes, source: str) -> tuple[dict[str, Any], str, tuple[str, ...]]:
-        """A FHIR R4 bundle's case data, its YAML and the import's notes (``import fhir``'s rules)."""
+        """A FHIR R4 bundle's case data, its YAML and the import's notes: ``import fhir``'s reading
+        (entries projected one at a time as they are parsed) of bytes that never touch the disk."""
         from ..intake import fhir
+        from ..intake.fhir_json import stream_bundle
+        from ..intake.fhir_projection import ProjectionError, bundle_entry
 
         try:
-            document = parse_json(data.decode("utf-8-sig"))
+            text = data.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
             raise InputRefused([Problem(source, "", "not_utf8",
-                                        f"input is not UTF-8 text (byte {exc.start})")]) from None
-        except (ValueError, RecursionError) as exc:
-            raise InputRefused([Problem(source, "", "invalid_json", f"not a FHIR bundle: invalid JSON ({exc})")]) \
-                from None
-        if not isinstance(document, dict) or document.get("resourceType") != "Bundle":
-            found = document.get("resourceType") if isinstance(document, dict) else type(document).__name__
-            raise InputRefused([Problem(source, "resourceType", "not_a_bundle", "not a FHIR Bundle", found)])
+                                        f"not a FHIR bundle: not UTF-8 text (byte {exc.start})")]) from None
+        resources: list[Any] = []
+
+        def entry(number: int, raw: Any) -> None:
+            found = bundle_entry(raw, f"entry[{number}]")
+            if found is not None:
+                resources.append(found)
+
         with self.lock:
             try:
-                resources = fhir.bundle_resources(document)
-            except fhir.ProjectionError as exc:
-                raise InputRefused(fhir.refused(source, exc).problems) from None
-            try:
+                top = stream_bundle(text, entry)
+                if not isinstance(top, dict) or top.get("resourceType") != "Bundle":
+                    found = top.get("resourceType") if isinstance(top, dict) else type(top).__name__
+                    raise InputRefused([Problem(source, "resourceType", "not_a_bundle", "not a FHIR Bundle", found)])
+                if top.get("entry") is not None:  # an entry that is not an array
+                    raise ProjectionError("entry", "expected an array", top["entry"])
                 imported, day = fhir.case_from_resources(resources, self.kb.vocabulary, None, source)
+            except ProjectionError as exc:
+                raise InputRefused(fhir.refused(source, exc).problems) from None
+            except (ValueError, RecursionError) as exc:
+                raise InputRefused([Problem(source, "", "invalid_json",
+                                            f"not a FHIR bundle: invalid JSON ({exc})")]) from None
             except CaseError as exc:
                 raise InputRefused(exc.problems) from None
             notes = tuple(f"note: {line}" for line in imported.advisories)

@@ -112,3 +112,20 @@ def test_wrapping_keeps_every_word_and_indents_continuations(kb, width) -> None:
     assert wrapped.split() == text.split()
     for line in wrapped.split("\n"):
         assert len(line) <= width or " " not in line.strip()
+
+
+def test_advisories_are_said_once() -> None:
+    from medmassage_rules.render.text import said_once
+
+    assert said_once(["a: avoid deep pressure here", "b: avoid deep pressure here", "c; see a doctor",
+                      "d; see a doctor", "e", "e"]) == ["a, b: avoid deep pressure here", "c", "d", "see a doctor", "e"]
+
+
+@pytest.mark.parametrize("name", ["p05-fibromyalgia-warfarin", "e04-known-dvt-cleared", "p13-runner-competing"])
+def test_no_sentence_of_the_text_plan_is_printed_twice(name) -> None:
+    code, out, _ = cli("recommend", str(FACTS / f"{name}.yaml"))
+    assert code == 0
+    joined = " ".join(line.strip() for line in out.split("\n"))
+    sentences = [s.strip() for s in re.split(r"[;.]\s|\s-\s", joined) if len(s.strip()) > 40]
+    repeated = {s for s in sentences if sentences.count(s) > 1}
+    assert not repeated

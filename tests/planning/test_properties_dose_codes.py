@@ -36,10 +36,10 @@ def planned(data: dict[str, Any]) -> PlanResult:
 
 def limits(p: Plan) -> tuple[Any, ...]:
     """Everything a plan limits: status, caps, blocks, clearances, referrals, the ceiling and the work pressures."""
-    work = sorted({(w.target, w.side, w.modality, w.pressure) for s in p.segments for w in s.work})
+    work = sorted({(w.target, w.side, w.modality, w.pressure) for s in p.segments for w in s.work}, key=repr)
     return (p.status, p.pressure_cap, tuple(sorted(repr(c) for c in p.caps)),
             tuple(sorted((b.id, b.reason) for b in p.blocked_modalities)),
-            tuple(sorted((b.id, b.side) for b in p.blocked_areas)), p.clearances_required,
+            tuple(sorted(((b.id, b.side) for b in p.blocked_areas), key=repr)), p.clearances_required,
             tuple(sorted((r.to, r.urgency) for r in p.referrals)), p.minutes_ceiling, p.total_minutes, tuple(work))
 
 

@@ -29,7 +29,8 @@ def _what_the_plan_does(plan: dict[str, Any]) -> dict[str, Any]:
             for s in plan["session"]["segments"] for w in s["work"]}
     return {"status": plan["status"], "modalities": {m["id"] for m in plan["modalities"]},
             "targets": {(t["id"], t["side"]) for t in plan["targets"]}, "work": work,
-            "cap": plan["pressure_cap"], "caps": {(c["area"], c["side"], c["pressure"]) for c in plan["caps"]},
+            "cap": plan["pressure_cap"],
+            "caps": {(c.get("area") or c.get("target"), c["side"], c["pressure"]) for c in plan["caps"]},
             "blocked": ({b["id"] for b in plan["blocked"]["modalities"]},
                         {(b["id"], b["side"]) for b in plan["blocked"]["areas"]}),
             "clearances": set(plan["clearances_required"]),

@@ -39,8 +39,8 @@ def test_trace_lists_every_firing_in_order_in_plain_words(kb) -> None:
     assert "because a diagnosis of fibromyalgia (chronic)" in out
     assert "=> blocks Deep tissue massage, Manual trigger point therapy, Neuromuscular therapy (NMT)" in out
     assert "=> caps pressure at light everywhere" in out
-    assert "=> proposes Myofascial release (first line, certainty 0.80)" in out
-    assert "=> proposes Deep tissue massage (requested by the prescription, certainty 0.50)" in out
+    assert "=> proposes Myofascial release (first line, rule factor 0.80)" in out   # the rule's own factor
+    assert "=> proposes Deep tissue massage (requested by the prescription, rule factor 0.50)" in out
     limits = [o for f in plan_case(load_case(P05, kb.vocabulary), kb).trace for o in f.outputs
               if type(o).__name__ == "Limit"]
     for limit in limits:

@@ -104,8 +104,10 @@ def low_source(rules: list[RuleSpec], meta: dict[str, Reference]) -> Iterator[Li
         if ref is None or rule.grade not in ("H", "M"):
             continue
         if ref.kind in LOW_KINDS:
+            kind = ref.kind.replace("_", " ")
             yield LintFinding(ERROR, _about(rule, "low_source_above_l", f"graded {rule.grade}, but its citation "
-                              f"{rule.citation} is a {ref.kind.replace('_', ' ')}: grade it L"), "low-source")
+                              f"{rule.citation} is {'an' if kind[0] in 'aeiou' else 'a'} {kind}: grade it L"),
+                              "low-source")
         elif ref.abstract_only:
             yield LintFinding(ERROR, _about(rule, "abstract_only_above_l", f"graded {rule.grade}, but its citation "
                               f"{rule.citation} was read only in its abstract or a summary: grade it L"), "low-source")

@@ -206,3 +206,94 @@ def test_no_explanation_or_handout_line_says_a_modality_serves_a_benefit_graded_
                 assert not set(chain.benefits) & words, (path.name, m.id, chain.benefits)
             checked += 1
     assert checked
+
+
+# -- clinical-v2.1 §6: populations, findings, claims that fit their source -----------------------------------------
+POPULATED = """  ZZ7:
+    authors: Nobody N
+    year: 2020
+    title: A trial of massage for neck pain
+    venue: Nowhere J 1:1
+    url: https://example.org/trial
+    kind: rct
+    population: {age_min: 18, age_max: 64, excludes: [pregnancy], note: "adults 18 to 64, not pregnant"}
+    finding: Swedish massage eased neck pain in adults (one small RCT)
+"""
+
+
+def _lint_evidence(rules_dir: Path) -> tuple[int, list[str]]:
+    out = CliRunner().invoke(main, ["kb", "lint", "--evidence", "--rules", str(rules_dir)])
+    return out.exit_code, out.output.splitlines()
+
+
+def test_lint_fails_on_a_low_source_above_l(rules_copy: Path) -> None:
+    rules = [_rule("zz-m-textbook", grade="M", citation="R11"), _rule("zz-m-case-series", grade="M", citation="R22"),
+             _rule("zz-m-exam", grade="M", citation="R1"), _rule("zz-m-abstract", grade="M", citation="R35"),
+             _rule("zz-l-textbook", grade="L", citation="R11"), _rule("zz-m-trial", grade="M", citation="ZZ7")]
+    _add(rules_copy, "".join(rules), POPULATED)
+    code, lines = _lint(rules_copy)
+    assert code == 1
+    for rid, words in (("zz-m-textbook", "R11 is a textbook"), ("zz-m-case-series", "R22 is a case series"),
+                       ("zz-m-exam", "R1 is an exam outline"), ("zz-m-abstract", "only in its abstract")):
+        hits = _found(lines, "error:", f"rule {rid}:", "[low-source]")
+        assert hits and words in hits[0], rid
+    assert not _found(lines, "zz-l-textbook", "[low-source]") and not _found(lines, "zz-m-trial", "[low-source]")
+
+
+def test_lint_evidence_shows_the_claim_beside_the_finding_and_flags_misfits(rules_copy: Path) -> None:
+    rules = [_rule("zz-fits", grade="M", citation="ZZ7", description="Swedish massage eases neck pain"),
+             _rule("zz-other-condition", grade="M", citation="ZZ7",
+                   when="[{diagnosis: {condition: fibromyalgia}}]", description="Swedish massage for fibromyalgia"),
+             _rule("zz-other-technique", grade="M", citation="ZZ7", description="Myofascial release of the neck",
+                   then="{propose: {modalities: [myofascial_release], line: second}}")]
+    _add(rules_copy, "".join(rules), POPULATED + TEXTBOOK.replace("ZZ2", "ZZ8") + "    isbn: \"0443062706\"\n")
+    code, lines = _lint_evidence(rules_copy)
+    i = lines.index("zz-evidence.yaml: rule zz-fits [M] claims: Swedish massage eases neck pain")
+    assert lines[i + 1].startswith("  source ZZ7 (rct; adults 18 to 64, not pregnant; ages 18-64; excludes pregnancy)")
+    assert lines[i + 1].endswith("found: Swedish massage eased neck pain in adults (one small RCT)")
+    assert not lines[i + 2].startswith("  flag:")
+    assert _found(lines, "warning:", "zz-other-condition", "the condition fibromyalgia", "[claim-fit]")
+    assert _found(lines, "warning:", "zz-other-technique", "the technique Myofascial release", "[claim-fit]")
+    assert not _found(lines, "warning:", "zz-fits", "[claim-fit]")
+    assert _found(lines, "warning:", "reference ZZ8", "no population and no finding", "[population]")
+    assert not _found(lines, "reference ZZ7", "[population]")
+    # plain kb lint keeps these to --evidence
+    _, plain = _lint(rules_copy)
+    assert not _found(plain, "[claim-fit]") and not _found(plain, "[population]")
+
+
+def test_a_population_must_be_in_order_and_name_known_ids(rules_copy: Path) -> None:
+    bad = POPULATED.replace("ZZ7", "ZZ9").replace("age_min: 18, age_max: 64, excludes: [pregnancy]",
+                                                  "age_min: 65, age_max: 18, excludes: [pregnancyy]")
+    _add(rules_copy, references=bad)
+    with pytest.raises(RuleDefinitionError) as err:
+        load_knowledge_base(rules_copy)
+    codes = {(p.code, p.path) for p in err.value.problems}
+    assert ("bad_population", "reference ZZ9: population") in codes
+    assert ("unknown_id", "reference ZZ9: population: excludes") in codes
+
+
+def test_every_shipped_reference_has_a_population_and_a_finding(kb) -> None:
+    missing = sorted(k for k, r in kb.reference_meta.items() if r.population is None or not r.finding)
+    assert missing == []
+
+
+def test_no_shipped_rule_above_l_cites_a_low_source(kb) -> None:
+    from medmassage_rules.lint.evidence import LOW_KINDS
+
+    for rule in kb.rules:
+        ref = kb.reference_meta[rule.citation]
+        if rule.grade in ("H", "M"):
+            assert ref.kind not in LOW_KINDS and not ref.abstract_only, rule.id
+
+
+def test_the_misfits_of_the_review_are_re_cited_or_re_graded(kb) -> None:
+    by = kb.by_id
+    assert by["red-dyspnea-decompensated-heart-failure"].citation == "NICE-CG187"
+    assert by["red-dyspnea-with-clot-or-infarction"].grade == "L"          # NG158 does not cover infarction
+    assert by["contra-progressive-weakness-back"].grade == "L"             # Chou 2007 is about the low back
+    assert by["fibro-second-line-swedish"].citation == "Yuan2015"          # Yuan's finding, Yuan's citation
+    assert {by[r].citation for r in ("doms-mechanisms", "doms-first-line-sports")} == {"GUO2017"}
+    assert all(by[r].citation != "R7" for r in ("lymph-primary-targets", "lymph-axillary-nodes"))
+    assert by["cts-first-line-mfr"].citation != "R22"
+    assert by["hip-oa-first-line-mfr"].grade == "L" and by["sciatica-first-line-swedish"].grade != "H"

@@ -138,7 +138,8 @@ def because(result: PlanResult, kb: KnowledgeBase, rule_ids: Any) -> tuple[str, 
 
 
 def plan_questions(result: PlanResult, kb: KnowledgeBase) -> tuple[PlanQuestion, ...]:
-    """The blocked, pressure and status questions of one plan, in that order."""
+    """The blocked, pressure and status questions of one plan, in that order (only the status
+    for a plan that treats nothing today)."""
     v, plan = kb.vocabulary, result.plan
     stopped = [b for b in plan.blocked_modalities if b.reason in ("blocked", "priced_out")]
     blocked_lines = []
@@ -161,13 +162,16 @@ def plan_questions(result: PlanResult, kb: KnowledgeBase) -> tuple[PlanQuestion,
         status_lines = [f"{status}: treatment goes ahead within what {line}" for line in because(result, kb, limits)]
     if not status_lines:
         status_lines = [f"{status}: no rule stops or limits treatment"]
+    status_question = PlanQuestion("status", "What is the plan's status?", tuple(v.statuses),
+                                   frozenset({plan.status}), tuple(status_lines))
+    if not plan.treats:      # nothing is given today: what is blocked or capped is not the lesson
+        return (status_question,)
     return (
         PlanQuestion("blocked", "Which modalities are blocked or priced out for this patient?",
                      tuple(v.modalities), frozenset(b.id for b in stopped), tuple(blocked_lines), many=True),
         PlanQuestion("pressure", "What is the most pressure allowed in this session?",
                      tuple(v.pressures), frozenset({plan.pressure_cap}), tuple(cap_lines)),
-        PlanQuestion("status", "What is the plan's status?", tuple(v.statuses), frozenset({plan.status}),
-                     tuple(status_lines)),
+        status_question,
     )
 
 

@@ -97,3 +97,11 @@ def test_a_bad_case_in_a_lesson_exits_2(tmp_path: Path) -> None:
     bad.write_text("id: x\ndiagnoses: [{condition: nonsense}]\n")
     result = run(["trace", "--quiz", str(P01), str(bad)])
     assert result.exit_code == 2 and "diagnoses[0].condition" in result.stderr
+
+
+def test_a_plan_that_treats_nothing_asks_only_its_status(kb) -> None:
+    result = plan_case(load_case(FACTS / "p09-low-back-fever.yaml", kb.vocabulary), kb)
+    assert not result.plan.treats
+    (status,) = plan_questions(result, kb)
+    assert status.kind == "status" and status.answer == {result.plan.status}
+    assert any("red-fever-with-spinal-pain" in line and "temperature" in line for line in status.explanation)

@@ -173,11 +173,18 @@ class _KnowledgeGraphBuilder:
                 self.edge(r, self.add("area", area), "blocks", side=self.side_words(rule, t.block_areas), **meta)
             if t.block_areas.site_from is not None:
                 attrs["blocks_site_of"] = self.site_words(rule, t.block_areas)
+        if t.block_targets is not None:  # single targets, their area staying free
+            for target in t.block_targets.ids:
+                self.edge(r, self.add("target", target), "blocks", side=self.side_words(rule, t.block_targets), **meta)
         if t.cap is not None:
             c = t.cap
-            scope = ("the whole body" if c.everywhere or (not c.ids and c.site_from is None)
-                     else or_list([f"the {w.label(a)}" for a in self.areas(c)]
-                                  + ([self.site_words(rule, c)] if c.site_from is not None else []), "and"))
+            if c.targets:  # a target cap (clinical-v2.1 §4.2): on those targets only
+                scope = or_list([f"the {w.label(x)}" + (" targets" if x in self.v.areas else "") for x in c.targets],
+                                "and")
+            else:
+                scope = ("the whole body" if c.everywhere or (not c.ids and c.site_from is None)
+                         else or_list([f"the {w.label(a)}" for a in self.areas(c)]
+                                      + ([self.site_words(rule, c)] if c.site_from is not None else []), "and"))
             self.edge(r, self.add("pressure", c.pressure), "caps", scope=scope, **meta)
         for clearance in rule.required:
             self.edge(r, self.add("clearance", clearance), "requires", **meta)

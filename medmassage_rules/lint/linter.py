@@ -233,7 +233,7 @@ class _Linter:
                         self.add(ERROR, "conflict", "blocked_by", p,
                                  f"proposes {v.label(mod)}, but {b.id} blocks it whenever "
                                  "this rule fires: the proposal can never reach a plan")
-                    elif (t.cap is not None and not t.cap.ids and t.cap.site_from is None
+                    elif (t.cap is not None and not t.cap.ids and t.cap.site_from is None and not t.cap.targets
                           and mod in v.modalities and v.rank(v.modalities[mod].lowest) > v.rank(t.cap.pressure)):
                         self.add(ERROR, "conflict", "capped_by", p,
                                  f"proposes {v.label(mod)}, but {b.id} caps pressure at "

@@ -127,7 +127,7 @@ def _detail(g: nx.DiGraph, node: str) -> str:
             out.append(f"{g.nodes[edge[other_end]]['label']} ({g.edges[edge]['style']}; {rules})")
         return out
 
-    parts = [f"<p>{_e(data['title'])}</p>"]
+    parts = [f"<p>{_e(data['title'])}</p>"] if data["title"] != data["label"] else []
     came = linked(list(g.in_edges(node)), 0)
     goes = linked(list(g.out_edges(node)), 1)
     if came:

@@ -118,7 +118,10 @@ def import_fhir(bundle: Path, output: Path | None, as_of: Any, rules_dir: Path |
     platelet count, temperature and blood pressure; ServiceRequests their reasons and notes.
     The case records its as_of date, each medication order's date, each problem's onset
     (onset_days) and side (from the code, bodySite or the SNOMED CT concept; a note when a
-    limb or joint has none). What could not be mapped is listed on stderr, one line each.
+    limb or joint has none). What could not be mapped is listed on stderr, one line each
+    (the first 20, then how many more). Only a regular file of at most 64 MiB is read; a
+    record with more distinct active diagnoses, history items or medications than a case
+    holds is refused as soon as that shows.
 
     \b
     Example:
@@ -130,9 +133,9 @@ def import_fhir(bundle: Path, output: Path | None, as_of: Any, rules_dir: Path |
     kb = knowledge_base(rules_dir)
     imported, day = import_bundle(bundle, kb.vocabulary, as_of.date() if as_of is not None else None)
     for line in imported.advisories:
-        click.echo(f"note: {line}", err=True)
+        click.echo(printable(f"note: {line}", one_line=True), err=True)
     for line in imported.unmapped:
-        click.echo(f"not mapped: {line}", err=True)
+        click.echo(printable(f"not mapped: {line}", one_line=True), err=True)
     validate_case(imported.case, str(bundle), kb.vocabulary)  # what is written is a valid case
     text = imported.yaml(bundle.name, day)
     if output is None:

@@ -38,11 +38,12 @@ from typing import Any
 import yaml
 
 from ..errors import CaseError, Problem
-from ..files.reading import parse_json, parse_yaml
+from ..files.reading import parse_yaml, read_bytes
 from ..kb.vocabulary import Vocabulary
 from . import codes, intake_dir
-from .fhir_projection import Concept, Projected, ProjectionError, Quantity, bundle_resources
-from .medications import load_drugs
+from .fhir_json import stream_bundle
+from .fhir_projection import Concept, Projected, ProjectionError, bundle_entry
+from .fhir_values import MAX_NAME, case_text, celsius, comment, drug_named, label, platelets, side_of
 
 ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
 SNOMED = "http://snomed.info/sct"
@@ -58,11 +59,14 @@ ACTIVE_PROBLEM = {"active", "recurrence", "relapse"}
 NOT_A_PROBLEM = {"refuted", "entered-in-error"}
 ACTIVE_MEDICATION = {"active", "intended", "on-hold"}
 MAX_BUNDLE_BYTES = 64 * 1024 * 1024
+# the case model's bounds (cases/models.py, cases/fields.py; a stage above this one: a test pins them equal)
+MAX_DAYS = 36_500                   # onset_days: a problem begun earlier is written as begun 100 years ago
+MAX_AGE = 120
+MAX_DIAGNOSES, MAX_HISTORY, MAX_MEDICATIONS = 50, 200, 100
+MAX_LINES = 20  # "not mapped" lines given one by one; the rest are counted in one line
+MAX_NOTES = 50  # ServiceRequest note lines kept as comments
 STALE_ORDER_DAYS = 365  # an order older than this before as_of is named on stderr (the plan's advisory says it too)
 SNOMED_MAP_FILE = "snomed-map.yaml"
-# SNOMED CT laterality qualifiers (Left 7771000, Right 24028007, Bilateral 51440002)
-SIDE_QUALIFIERS = {"7771000": "left", "24028007": "right", "51440002": "bilateral"}
-_SIDE_WORDS = re.compile(r"\b(left|right|bilateral|both)\b", re.IGNORECASE)
 # a problem of a paired part of the body: worked on both sides when the record gives no side
 _PAIRED = re.compile(r"\b(knee|hip|ankle|foot|feet|wrist|hand|elbow|shoulder|arm|leg|limb|forearm|thigh|calf|heel"
                      r"|carpal|epicondyl\w*|plantar|breast|sciatic\w*)\b", re.IGNORECASE)
@@ -78,10 +82,14 @@ class Imported:
     advisories: list[str] = field(default_factory=list)   # for the user to act on: printed on stderr too
 
     def yaml(self, source: str, as_of: date) -> str:
-        head = [f"# imported from {source} by medmassage import fhir (as of {as_of.isoformat()})"]
-        head += [f"# {line}" for note in self.notes for line in note.splitlines()]
-        head += [f"# note: {line}" for line in self.advisories]
-        head += [f"# not mapped: {line}" for line in self.unmapped]
+        """The case file: the comments (every line escaped: nothing from the record starts a line) and the case."""
+        head = [f"imported from {source} by medmassage import fhir (as of {as_of.isoformat()})"]
+        head += [line for note in self.notes[:MAX_NOTES] for line in note.splitlines()[:MAX_NOTES]]
+        if len(self.notes) > MAX_NOTES:
+            head.append(f"... and {len(self.notes) - MAX_NOTES} more notes")
+        head += [f"note: {line}" for line in self.advisories]
+        head += [f"not mapped: {line}" for line in self.unmapped]
+        head = [f"# {comment(line)}" for line in head]
         body = yaml.dump(self.case, Dumper=_NoAliases, sort_keys=False, allow_unicode=True, default_flow_style=None,
                          width=100)
         return "\n".join(head) + "\n" + body
@@ -108,24 +116,39 @@ def refused(source: str, error: ProjectionError) -> CaseError:
 
 
 def read_bundle(path: Path) -> list[Projected]:
-    """Read a FHIR Bundle file and project its resources; any problem is one CaseError line naming the file."""
+    """Read a FHIR Bundle file and project its resources; any problem is one CaseError line naming the file.
+
+    Only a regular file is read (a pipe or a device is refused before a byte is read, its size
+    before it is read), and it becomes an input no output of the command may replace. The
+    entries are projected one at a time as they are parsed (:func:`.fhir_json.stream_bundle`).
+    """
     source = str(path)
+    data = read_bytes(path, MAX_BUNDLE_BYTES, source)
     try:
-        if path.stat().st_size > MAX_BUNDLE_BYTES:
-            raise CaseError([Problem(source, "", "too_large",
-                                     f"bundle is larger than {MAX_BUNDLE_BYTES // (1024 * 1024)} MiB")])
-        data = parse_json(path.read_text(encoding="utf-8-sig"))
-    except OSError as exc:
-        raise CaseError([Problem(source, "", "unreadable", f"cannot read file: {exc.strerror or exc}")]) from None
-    except (ValueError, RecursionError) as exc:
-        raise CaseError([Problem(source, "", "invalid_json", f"not a FHIR bundle: invalid JSON ({exc})")]) from None
-    if not isinstance(data, dict) or data.get("resourceType") != "Bundle":
-        found = data.get("resourceType") if isinstance(data, dict) else type(data).__name__
-        raise CaseError([Problem(source, "resourceType", "not_a_bundle", "not a FHIR Bundle", found)])
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise CaseError([Problem(source, "", "not_utf8", f"not a FHIR bundle: not UTF-8 text (byte {exc.start})")]) \
+            from None
+    del data
+    resources: list[Projected] = []
+
+    def entry(number: int, raw: Any) -> None:
+        found = bundle_entry(raw, f"entry[{number}]")
+        if found is not None:
+            resources.append(found)
+
     try:
-        return bundle_resources(data)
+        top = stream_bundle(text, entry)
     except ProjectionError as exc:
         raise refused(source, exc) from None
+    except (ValueError, RecursionError) as exc:
+        raise CaseError([Problem(source, "", "invalid_json", f"not a FHIR bundle: invalid JSON ({exc})")]) from None
+    if not isinstance(top, dict) or top.get("resourceType") != "Bundle":
+        found = top.get("resourceType") if isinstance(top, dict) else type(top).__name__
+        raise CaseError([Problem(source, "resourceType", "not_a_bundle", "not a FHIR Bundle", found)])
+    if "entry" in top and top["entry"] is not None:  # an entry that is not an array
+        raise refused(source, ProjectionError("entry", "expected an array", top["entry"]))
+    return resources
 
 
 def import_bundle(path: str | Path, vocab: Vocabulary, as_of: date | None = None) -> tuple[Imported, date]:
@@ -151,7 +174,7 @@ def case_from_resources(resources: list[Projected], vocab: Vocabulary, as_of: da
                                                          f"(found {len(patients)})")])
     if as_of is None:
         as_of = latest_encounter(by_type.get("Encounter", [])) or date.today()
-    builder = _Builder(vocab, as_of)
+    builder = _Builder(vocab, as_of, source)
     builder.patient(patients[0])
     for condition in by_type.get("Condition", []):
         builder.condition(condition)
@@ -169,32 +192,34 @@ def _codings(concept: Concept | None) -> tuple[Any, ...]:
 
 
 def _text(concept: Concept | None) -> str:
-    return concept.label if concept is not None else ""
-
-
-def _side_of(concepts: Iterable[Concept | None]) -> str | None:
-    """The side a set of concepts names: a laterality qualifier code, or the words left / right / bilateral."""
-    sides: set[str] = set()
-    for concept in concepts:
-        if concept is None:
-            continue
-        sides.update(SIDE_QUALIFIERS[c.code] for c in concept.codings if c.code in SIDE_QUALIFIERS)
-        for text in (concept.text, *(c.display for c in concept.codings)):
-            sides.update("bilateral" if w.lower() == "both" else w.lower() for w in _SIDE_WORDS.findall(text or ""))
-    if not sides:
-        return None
-    return sides.pop() if len(sides) == 1 else "bilateral"
+    return label(concept.label) if concept is not None else ""
 
 
 class _Builder:
-    def __init__(self, vocab: Vocabulary, as_of: date):
+    def __init__(self, vocab: Vocabulary, as_of: date, source: str = ""):
         self.vocab = vocab
         self.as_of = as_of
+        self.source = source
         self.out = Imported({})
         self.diagnoses: list[dict[str, Any]] = []
         self.history: list[dict[str, Any]] = []
         self.medications: dict[str, Any] = {}   # by lower-case name, in the order first seen
         self.seen: set[str] = set()
+        self.codes: dict[tuple[tuple[str, str], ...], codes.Code | None] = {}  # a record repeats its codes
+        self.more_unmapped = 0
+
+    def unmapped(self, line: str) -> None:
+        """A line for what could not be mapped; past MAX_LINES only counted (summarised in :meth:`result`)."""
+        if len(self.out.unmapped) < MAX_LINES:
+            self.out.unmapped.append(line)
+        else:
+            self.more_unmapped += 1
+
+    def too_many(self, field_name: str, limit: int, resource: Projected) -> CaseError:
+        """The refusal of a record with more distinct items of a kind than a case holds, given as soon as it shows."""
+        return CaseError([Problem(self.source, resource.where or field_name, "too_many",
+                                  f"more than {limit} distinct active {field_name.replace('_', ' ')}: a case holds "
+                                  f"at most {limit}; refused")])
 
     def patient(self, patient: Projected) -> None:
         self.out.case["id"] = f"fhir-{patient.id}" if patient.id else "fhir-patient"
@@ -203,8 +228,12 @@ class _Builder:
         born = patient.birth_date
         if born is not None:
             age = self.as_of.year - born.year - ((self.as_of.month, self.as_of.day) < (born.month, born.day))
-            if 0 <= age <= 120:
+            if 0 <= age <= MAX_AGE:
                 block["age"] = age
+            else:
+                self.out.advisories.append(f"{patient.where or 'Patient'}.birthDate {born.isoformat()}: age {age} on "
+                                           f"{self.as_of.isoformat()} is outside 0-{MAX_AGE}; the case gives no age - "
+                                           f"check the birth date and --as-of")
         if patient.gender:
             block["sex"] = patient.gender
         if block:
@@ -230,36 +259,51 @@ class _Builder:
     def condition(self, condition: Projected) -> None:
         if self._active(condition):
             onset = condition.start
-            self._problem(condition.code, "Condition", (self.as_of - onset).days if onset is not None else None,
-                          sites=condition.body_sites)
+            self._problem(condition, condition.code, "Condition",
+                          (self.as_of - onset).days if onset is not None else None, sites=condition.body_sites)
 
-    def _problem(self, concept: Concept | None, kind: str, onset_days: int | None = None,
+    def _problem(self, resource: Projected, concept: Concept | None, kind: str, onset_days: int | None = None,
                  sites: tuple[Concept, ...] = ()) -> None:
         code = self._icd10(concept)
         label = _text(concept) or "(no text)"
         if code is None:
-            self.out.unmapped.append(f"{kind} {label}: no ICD-10-CM code, and no SNOMED CT code in the crosswalk")
+            self.unmapped(f"{kind} {label}: no ICD-10-CM code, and no SNOMED CT code in the crosswalk")
             return
         if code.code in self.seen:
             return
         self.seen.add(code.code)
         code_map = codes.load_code_map()
         if code_map.condition(code) is None and code_map.history_item(code) is not None:
+            if len(self.history) >= MAX_HISTORY:
+                raise self.too_many("history items", MAX_HISTORY, resource)
             self.history.append({"icd10": code.code})
             return
+        if len(self.diagnoses) >= MAX_DIAGNOSES:
+            raise self.too_many("diagnoses", MAX_DIAGNOSES, resource)
         entry: dict[str, Any] = {"icd10": code.code}
         if code.side is None:
-            side = _side_of(sites) or _side_of([concept])
+            side = side_of(sites) or side_of([concept])
             if side is not None:
                 entry["side"] = side
             elif code_map.condition(code) is not None and _PAIRED.search(f"{code.description} {label}"):
                 self.out.advisories.append(f"{kind} {label} ({code.code}): side not given - the plan works both sides; "
                                       f"add side: left, right or bilateral to the diagnosis if the record knows it")
+        if onset_days is not None and onset_days > MAX_DAYS:
+            self.out.advisories.append(f"{kind} {label} ({code.code}): begun {onset_days} days before "
+                                       f"{self.as_of.isoformat()}; written as onset_days: {MAX_DAYS} (the most a case "
+                                       f"holds; chronic either way)")
+            onset_days = MAX_DAYS
         if onset_days is not None and onset_days >= 0:
             entry["onset_days"] = onset_days  # the acuity follows from it
         self.diagnoses.append(entry)
 
     def _icd10(self, concept: Concept | None) -> codes.Code | None:
+        key = tuple((c.system, c.code) for c in _codings(concept))
+        if key not in self.codes:
+            self.codes[key] = self._lookup(concept)
+        return self.codes[key]
+
+    def _lookup(self, concept: Concept | None) -> codes.Code | None:
         index = codes.load_index()
         for coding in _codings(concept):
             if coding.system == ICD10CM and coding.code:
@@ -281,25 +325,28 @@ class _Builder:
         concept = resource.code
         if concept is None:
             if not resource.medication_display:
-                self.out.unmapped.append(f"{kind} {resource.id}: a medication given only by reference")
+                self.unmapped(f"{kind} {label(resource.id or '')}: a medication given only by reference")
                 return
-            self._add_medication(resource.medication_display, None, kind, resource.ordered)
+            self._add_medication(resource, resource.medication_display, None, kind)
             return
         atc = next((c.code for c in concept.codings if c.system == ATC and c.code), None)
-        self._add_medication(concept.label, atc, kind, resource.ordered)
+        self._add_medication(resource, concept.label, atc, kind)
 
-    def _add_medication(self, text: str, atc: str | None, kind: str, ordered: date | None) -> None:
-        generic = _drug_named(text)
-        name = generic or " ".join(text.split())[:200]
+    def _add_medication(self, resource: Projected, text: str, atc: str | None, kind: str) -> None:
+        ordered = resource.ordered
+        generic = drug_named(text)  # the text is cut before it is matched
+        name = generic or case_text(text, MAX_NAME)
         if not name:
             return
         key = name.lower()
         known = self.medications.get(key)
+        if known is None and len(self.medications) >= MAX_MEDICATIONS:
+            raise self.too_many("medications", MAX_MEDICATIONS, resource)
         if known is None and generic is None and atc is None:
-            self.out.unmapped.append(f"{kind} {name}: no ATC code and no drug of the table named (kept by name)")
+            self.unmapped(f"{kind} {label(name)}: no ATC code and no drug of the table named (kept by name)")
         entry: dict[str, Any] = {"name": name}
         if atc:
-            entry["atc"] = atc
+            entry["atc"] = case_text(atc, 16)
         if ordered is not None:
             entry["ordered"] = ordered.isoformat()
         if known is None:
@@ -323,9 +370,9 @@ class _Builder:
             loinc = set(obs.code.codes(LOINC)) if obs.code is not None else set()
             when, quantity = obs.start, obs.quantity
             if loinc & set(PLATELETS) and quantity is not None:
-                note("platelets_k", when, _platelets(quantity))
+                note("platelets_k", when, platelets(quantity))
             if loinc & set(TEMPERATURE) and quantity is not None:
-                note("temperature_c", when, _celsius(quantity))
+                note("temperature_c", when, celsius(quantity))
             parts = [(loinc, quantity)] + [(set(c.codes(LOINC)), q) for c, q in obs.components]
             if loinc & set(BP_PANELS) or loinc & {SYSTOLIC, DIASTOLIC}:
                 for codes_here, q in parts:
@@ -352,12 +399,14 @@ class _Builder:
         if request.status not in ("active", "draft", "on-hold"):
             return
         for reason in request.reasons:
-            self._problem(reason, "ServiceRequest reason")
+            self._problem(request, reason, "ServiceRequest reason")
         what = _text(request.code)
         for text in request.notes:
-            self.out.notes.append(f"ServiceRequest{' (' + what + ')' if what else ''}: {text}")
+            self.out.notes.append(f"ServiceRequest{' (' + what + ')' if what else ''}: {text[:MAX_NOTES * 500]}")
 
     def result(self) -> Imported:
+        if self.more_unmapped:
+            self.out.unmapped.append(f"... and {self.more_unmapped} more not mapped (the first {MAX_LINES} above)")
         case = self.out.case
         ordered = {"id": case.pop("id")}
         if "as_of" in case:
@@ -377,41 +426,3 @@ class _Builder:
         ordered.update(case)
         self.out.case = ordered
         return self.out
-
-
-_UNITS_K_PER_UL = {"10*3/uL", "10*3/ul", "10^3/uL", "K/uL", "10*9/L", "10^9/L", "/nL"}
-
-
-def _platelets(quantity: Quantity) -> float | None:
-    value, unit = quantity.value, quantity.unit
-    if value is None:
-        return None
-    if unit in _UNITS_K_PER_UL or not unit:
-        return float(value)
-    if unit in ("/uL", "/mm3", "{cells}/uL"):
-        return float(value) / 1000
-    return None
-
-
-def _celsius(quantity: Quantity) -> float | None:
-    value, unit = quantity.value, quantity.unit
-    if value is None:
-        return None
-    if unit in ("[degF]", "degF", "°F"):
-        return (float(value) - 32) * 5 / 9
-    return float(value)
-
-
-@lru_cache(maxsize=1)
-def _drug_pattern() -> tuple[re.Pattern[str], dict[str, str]]:
-    drugs = load_drugs().drugs
-    names = sorted(drugs, key=len, reverse=True)  # the longest name first: "insulin glargine" before "insulin"
-    pattern = re.compile(r"(?<![\w-])(" + "|".join(re.escape(n) for n in names) + r")(?![\w-])", re.IGNORECASE)
-    return pattern, {n: drugs[n].name for n in names}
-
-
-def _drug_named(text: str) -> str | None:
-    """The generic name of the table's drug a medication text names ("Lasix 40mg" -> furosemide)."""
-    pattern, generic = _drug_pattern()
-    match = pattern.search(" ".join(text.split()))
-    return generic[" ".join(match.group(1).lower().split())] if match else None

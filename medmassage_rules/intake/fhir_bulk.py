@@ -18,7 +18,6 @@ resource field that cannot be read makes its patient an error and the others go 
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -27,11 +26,14 @@ from datetime import date
 from pathlib import Path
 
 from ..errors import CaseError, Problem
+from ..files.reading import open_regular
 from ..kb.vocabulary import Vocabulary
 from .fhir import Imported, case_from_resources
+from .fhir_json import RESOURCE_TYPES, loads
 from .fhir_projection import READ_TYPES, Projected, ProjectionError, project, reference_id
 
 NDJSON_SUFFIXES = (".ndjson", ".jsonl")
+MAX_LINE_BYTES = 16 * 1024 * 1024  # one resource; a longer line is refused, never read whole
 _BATCH = 5000  # index rows written to SQLite at a time
 
 
@@ -54,8 +56,8 @@ def ndjson_files(paths: Iterable[str | Path]) -> list[Path]:
         path = Path(raw)
         if path.is_dir():
             files += sorted(p for p in path.iterdir() if p.suffix.lower() in NDJSON_SUFFIXES and p.is_file())
-        elif path.is_file():
-            files.append(path)
+        elif path.exists() or path.is_symlink():
+            files.append(path)  # a pipe or a device is refused when it is opened
         else:
             missing.append(Problem(str(path), "", "not_found", "no such file or folder"))
     if missing:
@@ -67,10 +69,16 @@ def ndjson_files(paths: Iterable[str | Path]) -> list[Path]:
 
 
 def _lines(path: Path) -> Iterator[tuple[int, int, bytes]]:
-    """(line number, offset, bytes) of every non-blank line."""
-    with path.open("rb") as handle:
+    """(line number, offset, bytes) of every non-blank line; a regular file only, each line bounded."""
+    handle, _ = open_regular(path)
+    with handle:
         offset = 0
-        for number, raw in enumerate(handle, start=1):
+        number = 0
+        while raw := handle.readline(MAX_LINE_BYTES + 1):
+            number += 1
+            if len(raw) > MAX_LINE_BYTES:
+                raise CaseError([Problem(f"{path}:{number}", "", "too_large",
+                                         f"line is larger than {MAX_LINE_BYTES // (1024 * 1024)} MiB; refused")])
             if raw.strip():
                 yield number, offset, raw
             offset += len(raw)
@@ -79,12 +87,14 @@ def _lines(path: Path) -> Iterator[tuple[int, int, bytes]]:
 def _who(raw: bytes, source: str) -> tuple[str, str | None]:
     """The resource type of a line and the patient it is about (None: about no patient)."""
     try:
-        data = json.loads(raw)
-    except ValueError as exc:
+        data = loads(raw)
+    except (ValueError, RecursionError) as exc:
         raise CaseError([Problem(source, "", "invalid_json", f"not NDJSON: invalid JSON ({exc})")]) from None
     kind = data.get("resourceType") if isinstance(data, dict) else None
     if not isinstance(kind, str):
         raise CaseError([Problem(source, "resourceType", "not_a_resource", "not a FHIR resource", kind)])
+    if kind not in RESOURCE_TYPES:
+        raise CaseError([Problem(source, "resourceType", "not_a_resource", "not a FHIR R4 resource type", kind)])
     if kind == "Patient":
         rid = data.get("id")
         if not isinstance(rid, str) or not rid:
@@ -148,7 +158,7 @@ def import_bulk(paths: Iterable[str | Path], vocab: Vocabulary, as_of: date | No
                     if patient is not None and kind in READ_TYPES:
                         index.add(kind, patient, number, line, offset)
             index.finish()
-            handles = [path.open("rb") for path in files]
+            handles = [open_regular(path)[0] for path in files]
             try:
                 for patient, file, line in index.each_patient():
                     yield _case(patient, f"{files[file]}:{line}", index.lines_of(patient), files, handles, vocab,
@@ -168,11 +178,14 @@ def _case(patient: str, source: str, lines: list[tuple[int, int, int]], files: l
             handle = handles[file]
             handle.seek(offset)
             try:
-                found = project(json.loads(handle.readline()))
+                found = project(loads(handle.readline(MAX_LINE_BYTES + 1)))
             except ProjectionError as exc:
                 return BulkCase(source, patient, None, None,
                                 (Problem(f"{files[file]}:{line}", exc.path, "not_a_resource",
                                          f"not a valid FHIR R4 resource: {exc.message}", exc.value),))
+            except (ValueError, RecursionError) as exc:  # the file changed since it was indexed
+                return BulkCase(source, patient, None, None,
+                                (Problem(f"{files[file]}:{line}", "", "invalid_json", f"not NDJSON: {exc}"),))
             if found is not None:
                 resources.append(found)
         imported, day = case_from_resources(resources, vocab, as_of, source)

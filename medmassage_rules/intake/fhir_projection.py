@@ -11,16 +11,21 @@ files of a Bulk Data export (``import fhir-bulk``) and the prefetch of a CDS Hoo
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
+
+from .fhir_json import RESOURCE_TYPES
 
 # FHIR date / dateTime: a year, optionally a month and a day, optionally a time with a zone
 _DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2})?)?$")
 # the resource types the import reads; any other type is skipped whole (not looked at)
 READ_TYPES = frozenset({"Patient", "Condition", "MedicationStatement", "MedicationRequest", "Observation",
                         "Encounter", "ServiceRequest"})
+_FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")  # FHIR R4 id: a Patient's becomes the case id
+MAX_QUANTITY = 1e9  # a measured value beyond this is not a measurement (and a 400-digit integer is no float)
 
 
 class ProjectionError(ValueError):
@@ -33,14 +38,14 @@ class ProjectionError(ValueError):
         super().__init__(f"{path}: {message}")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Coding:
     system: str
     code: str
     display: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Concept:
     """A CodeableConcept: its codings and text."""
 
@@ -60,18 +65,19 @@ class Concept:
         return next((c.code for c in self.codings if c.code), None)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Quantity:
     value: float | None
     unit: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True)  # no slots: a caller copies one with __dict__
 class Projected:
     """The fields of one resource the import reads (None or empty where the resource has none)."""
 
     type: str
     id: str | None
+    where: str = ""                         # its field path in the input (``entry[3].resource``)
     subject: str | None = None              # the id of the Patient it is about
     status: str | None = None               # status, or a Condition's clinicalStatus code
     verification: str | None = None         # a Condition's verificationStatus code
@@ -158,6 +164,10 @@ def quantity(value: Any, path: str) -> Quantity | None:
     number = data.get("value")
     if number is not None and (isinstance(number, bool) or not isinstance(number, (int, float))):
         raise ProjectionError(f"{path}.value", "expected a number", number)
+    # an integer is compared as it is: no float() of a 400-digit integer
+    if number is not None and (isinstance(number, float) and not math.isfinite(number) or abs(number) > MAX_QUANTITY):
+        raise ProjectionError(f"{path}.value", f"a number out of range (beyond {MAX_QUANTITY:,.0f})",
+                              number)
     unit = _string(data.get("code"), f"{path}.code") or _string(data.get("unit"), f"{path}.unit") or ""
     return Quantity(float(number) if number is not None else None, unit)
 
@@ -196,19 +206,23 @@ def project(resource: Any, path: str = "") -> Projected | None:
     kind = data.get("resourceType")
     if not isinstance(kind, str):
         raise ProjectionError(f"{path}.resourceType" if path else "resourceType", "expected a resource type", kind)
-    if kind not in READ_TYPES:
-        return None
     at = f"{path}." if path else ""
+    if kind not in READ_TYPES:
+        if kind not in RESOURCE_TYPES:
+            raise ProjectionError(f"{at}resourceType", "not a FHIR R4 resource type", kind)
+        return None
     rid = _string(data.get("id"), f"{at}id")
     subject = reference_id(data.get("subject"), f"{at}subject")
     if kind == "Patient":
-        return Projected(kind, rid, subject=rid, birth_date=fhir_date(data.get("birthDate"), f"{at}birthDate"),
+        if rid is not None and not _FHIR_ID.fullmatch(rid):
+            raise ProjectionError(f"{at}id", "not a FHIR id (letters, digits, '-' and '.', at most 64)", rid)
+        return Projected(kind, rid, path, subject=rid, birth_date=fhir_date(data.get("birthDate"), f"{at}birthDate"),
                          gender=_string(data.get("gender"), f"{at}gender"))
     if kind == "Encounter":
-        return Projected(kind, rid, subject=subject, status=_string(data.get("status"), f"{at}status"),
+        return Projected(kind, rid, path, subject=subject, status=_string(data.get("status"), f"{at}status"),
                          start=_start_of(data, at, "period"))
     if kind == "Condition":
-        return Projected(kind, rid, subject=subject,
+        return Projected(kind, rid, path, subject=subject,
                          status=_status_code(data.get("clinicalStatus"), f"{at}clinicalStatus"),
                          verification=_status_code(data.get("verificationStatus"), f"{at}verificationStatus"),
                          code=concept(data.get("code"), f"{at}code"),
@@ -218,7 +232,7 @@ def project(resource: Any, path: str = "") -> Projected | None:
     if kind in ("MedicationStatement", "MedicationRequest"):
         reference = _object(data.get("medicationReference"), f"{at}medicationReference")
         authored = fhir_date(data.get("authoredOn"), f"{at}authoredOn")
-        return Projected(kind, rid, subject=subject, status=_string(data.get("status"), f"{at}status"),
+        return Projected(kind, rid, path, subject=subject, status=_string(data.get("status"), f"{at}status"),
                          code=concept(data.get("medicationCodeableConcept"), f"{at}medicationCodeableConcept"),
                          medication_display=_string((reference or {}).get("display"),
                                                     f"{at}medicationReference.display"),
@@ -231,7 +245,7 @@ def project(resource: Any, path: str = "") -> Projected | None:
             part = _object(raw, where) or {}
             components.append((concept(part.get("code"), f"{where}.code") or Concept(),
                                quantity(part.get("valueQuantity"), f"{where}.valueQuantity")))
-        return Projected(kind, rid, subject=subject, status=_string(data.get("status"), f"{at}status"),
+        return Projected(kind, rid, path, subject=subject, status=_string(data.get("status"), f"{at}status"),
                          code=concept(data.get("code"), f"{at}code"),
                          start=_start_of(data, at, "effectiveDateTime", "effectivePeriod", "issued"),
                          quantity=quantity(data.get("valueQuantity"), f"{at}valueQuantity"),
@@ -242,21 +256,22 @@ def project(resource: Any, path: str = "") -> Projected | None:
         text = _string((_object(raw, f"{at}note[{i}]") or {}).get("text"), f"{at}note[{i}].text")
         if text:
             notes.append(text)
-    return Projected(kind, rid, subject=subject, status=_string(data.get("status"), f"{at}status"),
+    return Projected(kind, rid, path, subject=subject, status=_string(data.get("status"), f"{at}status"),
                      code=concept(data.get("code"), f"{at}code"),
                      reasons=_concepts(data.get("reasonCode"), f"{at}reasonCode"), notes=tuple(notes))
+
+
+def bundle_entry(raw: Any, where: str) -> Projected | None:
+    """The projected resource of one Bundle entry (``where``: its path, ``entry[3]``), or None."""
+    entry = _object(raw, where) or {}
+    if entry.get("resource") is None:
+        return None
+    return project(entry["resource"], f"{where}.resource")
 
 
 def bundle_resources(data: Any, path: str = "") -> list[Projected]:
     """The projected resources of a Bundle (entries of types the import does not read are skipped)."""
     bundle = _object(data, path or "bundle") or {}
     at = f"{path}." if path else ""
-    out = []
-    for i, raw in enumerate(_array(bundle.get("entry"), f"{at}entry")):
-        entry = _object(raw, f"{at}entry[{i}]") or {}
-        if entry.get("resource") is None:
-            continue
-        found = project(entry["resource"], f"{at}entry[{i}].resource")
-        if found is not None:
-            out.append(found)
-    return out
+    found = (bundle_entry(raw, f"{at}entry[{i}]") for i, raw in enumerate(_array(bundle.get("entry"), f"{at}entry")))
+    return [resource for resource in found if resource is not None]

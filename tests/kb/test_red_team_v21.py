@@ -8,6 +8,8 @@ check that no advisory calls a possible vertebral fragility fracture a stress fr
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from medmassage_rules.batch.expectations import check_expectations
@@ -52,3 +54,24 @@ def test_a_tender_osteoporotic_spine_is_never_called_a_stress_fracture(loaded: L
     assert "stress fracture" not in text
     if any(r["urgency"] == "routine" and r["to"] == "physician" for r in plan["referrals"]):
         assert "fragility fracture" in text
+
+
+@pytest.mark.parametrize("loaded", LOADED, ids=lambda c: c.source.rsplit(":", 1)[-1])
+def test_a_dose_note_never_misstates_the_session_length(loaded: LoadedCase, kb) -> None:
+    """§5.1: a "may under-dose" note that names a session length names the plan's own."""
+    plan = plan_case(_case(loaded), kb).plan.to_dict()
+    minutes = plan["session"]["total_minutes"]
+    for advisory in plan["advisories"]:
+        for named in re.findall(r"a (\d+)-minute session may under-dose", str(advisory)):
+            assert int(named) == minutes, (minutes, advisory)
+
+
+def test_a_fifteen_minute_knee_plan_is_not_called_a_thirty_minute_session(kb) -> None:
+    """Both thighs blocked by an acute hamstring strain leave chronic knee osteoarthritis 15 minutes;
+    the knee dose note compares that with the trial's 60 minutes."""
+    case = next(_case(c) for c in LOADED if _case(c).id.endswith("hamstring-bilateral-acute"))
+    plan = plan_case(case, kb).plan.to_dict()
+    assert plan["session"]["total_minutes"] == 15
+    notes = [str(a) for a in plan["advisories"] if "may under-dose" in str(a)]
+    assert notes and all("30-minute session" not in n for n in notes)
+    assert any("shorter than 60 minutes" in n for n in notes)

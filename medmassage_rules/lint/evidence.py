@@ -93,7 +93,7 @@ TECHNIQUE_WORDS = {
     "neuromuscular_therapy": ("neuromuscular", "ischemic compression"),
     "manual_lymphatic_drainage": ("lymphatic drainage", "mld"),
     "deep_tissue": ("deep tissue",),
-    "sports_massage": ("sports massage",),
+    "sports_massage": ("sports massage", "massage after strenuous exercise"),
     "abdominal_massage": ("abdominal massage",),
 }
 
@@ -134,13 +134,22 @@ def _named(text: str, words: tuple[str, ...]) -> bool:
     return any(re.search(rf"\b{re.escape(_plain(w))}", text) for w in words)
 
 
+def _all_words(text: str, phrase: str) -> bool:
+    """Every word of a phrase in the text, in any order ("hip or knee osteoarthritis" names hip osteoarthritis)."""
+    found = set(re.findall(r"[a-z0-9]+", _plain(text)))
+    return set(re.findall(r"[a-z0-9]+", _plain(phrase))) <= found
+
+
 def misfits(rule: RuleSpec, ref: Reference, vocabulary: Vocabulary) -> tuple[str, ...]:
     """What a rule claims that its source's finding does not name: its conditions and techniques."""
     finding = (ref.finding or ref.note or "").lower()
+    excluded = set(ref.population.excludes) if ref.population is not None else set()
     out = []
     for cond in conditions_of(rule):
+        if cond in excluded:  # outside the source's population: counted at L for such a case (§6.1)
+            continue
         words = tuple(dict.fromkeys(w.lower() for w in (vocabulary.label(cond), cond.replace("_", " "))))
-        if not _named(finding, words):
+        if not _named(finding, words) and not any(_all_words(finding, w) for w in words):
             out.append(f"the condition {vocabulary.label(cond).lower()}")
     propose = rule.then.propose
     for mod in propose.modalities if propose is not None else ():

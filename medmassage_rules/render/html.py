@@ -17,6 +17,7 @@ from html import escape
 from typing import Any
 
 from .. import __version__
+from ..explain import explain_blocked
 from ..explain.layers import reasoning_graph
 from ..kb.fact_types import KIND_OF
 from ..kb.knowledge_base import KnowledgeBase
@@ -248,10 +249,20 @@ class _Page:
             verb = reason_words(b.reason)
             panels.append(f"<article class=\"panel blocked\" id=\"why-not-{_e(b.id)}\"><h3>Why not "
                           f"{_e(v.label(b.id))}</h3><p class=\"stop\">{_e(verb)}</p><ul>{items}</ul>{note}</article>")
+        panels += [self.missing_target(e) for e in explain_blocked(self.result, self.kb)
+                   if e.item_kind in ("target", "area") and e.item not in {a.id for a in p.blocked_areas}]
         if not panels:
             return ""
-        return (f"<section id=\"why\" class=\"plan-part\"><h2>Why each modality</h2><div class=\"grid\">"
+        return (f"<section id=\"why\" class=\"plan-part\"><h2>Why each modality, why not each missing target"
+                f"</h2><div class=\"grid\">"
                 f"{''.join(panels)}</div></section>")
+
+    @staticmethod
+    def missing_target(e: Any) -> str:
+        """A target a rule proposed that the plan lacks: the one cause, and each reason under it."""
+        items = "".join(f"<li>{_e(d)}</li>" for d in e.details)
+        return (f"<article class=\"panel blocked\" id=\"why-not-{_e(e.item)}\"><h3>Why not {_e(e.label)}</h3>"
+                f"<p class=\"stop\">{_e(e.summary)}</p><ul>{items}</ul></article>")
 
     def proposes(self, rid: str) -> bool:
         """A rule that proposes modalities (a prescription's request among them): never a reason for a block."""

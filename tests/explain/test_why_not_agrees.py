@@ -78,3 +78,19 @@ def test_deep_tissue_for_knee_osteoarthritis_suggests_no_other_diagnosis(kb) -> 
                      *(m for c in answer.counterfactuals for m in c.missing)])
     assert "a diagnosis of" not in text
     assert "thoracic pain" not in text
+
+
+@pytest.mark.parametrize("path", PUBLIC, ids=lambda p: p.stem)
+def test_the_page_and_the_handout_explain_every_missing_target(path: Path, kb) -> None:
+    from medmassage_rules.render.html import render_html
+    from medmassage_rules.render.markdown import render_markdown
+
+    result = _result(path, kb)
+    missing = Explainer(result, kb).missing_targets()
+    html, handout = render_html(result, kb), render_markdown(result, kb)
+    blocked_areas = {a.id for a in result.plan.blocked_areas}
+    for target in missing:
+        if target not in blocked_areas:            # a blocked area has its own line under "Not to be done"
+            assert f'id="why-not-{target}"' in html, target
+        assert f"Why not {kb.vocabulary.label(target)}" in handout or \
+            f"Why not {Explainer(result, kb).w.plain(target)}" in handout, target

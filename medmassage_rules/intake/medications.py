@@ -149,16 +149,18 @@ def _known(key: str, vocab: Vocabulary) -> bool:
 
 def known_keys(name: str, vocab: Vocabulary) -> list[str]:
     """The keys a name is classified by: the first of ``name_keys`` the vocabulary or the drug table
-    knows; else, for a combination written with "/" or "+" (oxycodone/acetaminophen 5/325), each
-    part that is known; else the name itself (unrecognised)."""
+    knows; else, for a combination written with "/" or "+" (oxycodone/acetaminophen 5/325,
+    "Acetaminophen 325 MG / Oxycodone Hydrochloride 5 MG Oral Tablet"), each part that is known;
+    else the name itself (unrecognised)."""
     keys = name_keys(name)
-    for key in keys:
-        if _known(key, vocab):
-            return [key]
-    parts = [part for part in re.split(r"\s*[/+]\s*", keys[-1]) if part and not part[0].isdigit()]
+    if _known(keys[0], vocab):
+        return keys[:1]
+    parts = [part for part in re.split(r"\s*[/+]\s*", keys[0]) if part and not part[0].isdigit()]
     found = [key for part in parts if len(parts) > 1
              for key in [next((k for k in name_keys(part) if _known(k, vocab)), "")] if key]
-    return list(dict.fromkeys(found)) or keys[:1]
+    if found:
+        return list(dict.fromkeys(found))
+    return next(([key] for key in keys[1:] if _known(key, vocab)), keys[:1])
 
 
 def classify(name: str, atc: str | None, cls: str | None, vocab: Vocabulary) -> tuple[tuple[str, ...], bool]:

@@ -253,6 +253,7 @@ def test_stripping_never_makes_an_unknown_name_known(vocab) -> None:
     ("oxycodone/acetaminophen 5/325", {"opioid", "analgesic"}),
     ("hydrocodone + acetaminophen", {"opioid", "analgesic"}),
     ("warfarin/unknownium", {"anticoagulant"}),
+    ("Acetaminophen 325 MG / Oxycodone Hydrochloride 5 MG Oral Tablet [Percocet]", {"opioid", "analgesic"}),
 ])
 def test_a_combination_is_classified_by_each_known_part(vocab, entry: str, classes: set[str]) -> None:
     got = valid(case([entry]), vocab)

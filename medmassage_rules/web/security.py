@@ -3,7 +3,8 @@
 :class:`Guard` is plain ASGI middleware in front of every route:
 
 - the Host header must name the server (localhost, 127.0.0.1, [::1] or the host it is bound
-  to) - a page of another site cannot reach it through DNS rebinding (400 otherwise);
+  to) - a page of another site cannot reach it through DNS rebinding (400 otherwise); bound to
+  every address (0.0.0.0), any name passes and the token alone guards it;
 - a server bound beyond localhost needs its token: ``?token=`` once (it becomes an HttpOnly
   cookie), the cookie, or ``Authorization: Bearer`` (401 otherwise);
 - one log line per response: the method, the path with any plan id masked, the status and the
@@ -39,6 +40,7 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 log = logging.getLogger("medmassage.web")
 _PLAN_ID = re.compile(r"^/plan/[^/]+")  # a plan's id is its key: never logged
 LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
+WILDCARD_HOSTS = frozenset({"0.0.0.0", "::", "[::]"})
 TOKEN_COOKIE = "medmassage_token"
 CSRF_COOKIE = "medmassage_csrf"
 CSRF_FIELD = "csrf"
@@ -86,7 +88,10 @@ class Guard:
     def __init__(self, app: ASGIApp, *, hosts: Iterable[str], token: str | None,
                  limits: dict[str, int], default_limit: int = FORM_LIMIT, own_auth: tuple[str, ...] = ()):
         self.app = app
-        self.hosts = frozenset(h.lower() for h in hosts) | LOCAL_HOSTS
+        hosts = frozenset(h.lower() for h in hosts)
+        # bound to every address (0.0.0.0): any name of the machine may be asked for; the token guards it
+        self.any_host = bool(hosts & WILDCARD_HOSTS) and token is not None
+        self.hosts = hosts | LOCAL_HOSTS
         self.token = token
         self.limits = limits  # path, or path prefix ending in "/", -> the most bytes its body may hold
         self.own_auth = own_auth  # path prefixes that check their own credentials (CDS Hooks: the EHR's JWT)
@@ -97,7 +102,7 @@ class Guard:
             await self.app(scope, receive, send)
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
-        if host_name(headers.get("host", "")) not in self.hosts:
+        if not self.any_host and host_name(headers.get("host", "")) not in self.hosts:
             await _plain(send, 400, "invalid Host header")
             return
         extra: list[tuple[bytes, bytes]] = []

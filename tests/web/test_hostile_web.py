@@ -168,3 +168,11 @@ def test_a_fhir_bundle_may_be_larger_than_a_case_file(web) -> None:
     assert len(body) > 2 * MAX_CASE_BYTES
     r = post_form(web, {}, "/upload/fhir", files={"bundle": ("b.json", body, "application/json")})
     assert r.status_code == 303, r.text[:300]
+
+
+def test_bound_to_every_address_any_host_name_passes_with_the_token(kb) -> None:
+    lan = client(kb, host="0.0.0.0", token="s3cret-token")
+    bearer = {"authorization": "Bearer s3cret-token"}
+    assert lan.get("/", headers={"host": "192.168.1.5:8000", **bearer}).status_code == 200
+    assert lan.get("/", headers={"host": "clinic-pc.local:8000"}).status_code == 401
+    assert client(kb, host="0.0.0.0").get("/", headers={"host": "evil.example"}).status_code == 400

@@ -171,6 +171,8 @@ def icd10_code(raw: str) -> icd.Code:
 def icd10_hint(raw: str) -> str:
     """"; did you mean ..." with the valid codes closest to ``raw``, or nothing."""
     close = icd.load_index().suggest(raw) if icd.is_code_shaped(raw) or len(raw) <= 16 else []
+    same = raw.replace(".", "").strip().upper()
+    close = [c for c in close if c.replace(".", "").upper() != same]  # never the very text that was refused
     return f"; did you mean {', '.join(close)}?" if close else ""
 
 

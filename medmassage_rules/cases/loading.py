@@ -71,7 +71,15 @@ def _problems(exc: ValidationError, source: str,
             value = value.get(field) if isinstance(value, dict) else None
         shown = value if kind != "missing" and value is not None else NO_VALUE
         problems.append(Problem(source, _path_text(loc), kind, message, shown))
-    return problems
+    return _without_consequences(problems)
+
+
+def _without_consequences(problems: list[Problem]) -> list[Problem]:
+    """Drop "condition (or item): required field is missing" where the entry's code is itself the
+    problem: the code would have filled it, so the one real problem is the code."""
+    coded = {p.path.rpartition(".")[0] for p in problems if p.path.endswith(".icd10")}
+    return [p for p in problems if not (p.code == "missing" and p.path.rpartition(".")[2] in ("condition", "item")
+                                        and p.path.rpartition(".")[0] in coded)]
 
 
 def validate_case(data: Any, source: str, vocab: Vocabulary) -> Case:

@@ -53,6 +53,13 @@ def _billion_laughs() -> str:
 
 
 BAD_INPUTS = [
+    # -- codes: the code is the one problem, and no suggestion repeats it ------------------------
+    Bad("code that is a number", "c.yaml", "id: x\ndiagnoses:\n  - icd10: 13\n",
+        (Expected("diagnoses[0].icd10", "valid string", "13"),)),
+    Bad("code that is a list", "c.yaml", "id: x\ndiagnoses:\n  - icd10: [M54.2]\n",
+        (Expected("diagnoses[0].icd10", "valid string", "['M54.2']"),)),
+    Bad("code too short to suggest itself", "c.yaml", 'id: x\ndiagnoses:\n  - icd10: "13"\n',
+        (Expected("diagnoses[0].icd10", "not a valid ICD-10-CM code", "'13'"),)),
     # -- unknown ids --------------------------------------------------------------------------
     Bad("unknown condition", "c.yaml", "id: x\ndiagnoses:\n  - condition: neck_pian\n",
         (Expected("diagnoses[0].condition", "unknown condition id; did you mean neck_pain?", "'neck_pian'"),)),

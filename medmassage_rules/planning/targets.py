@@ -297,6 +297,8 @@ class Targets:
                         f"no recommended modality can be delivered there under a {state.cap} cap"
                         if state.cap != "deep" else "no recommended modality applies there")
                 del states[key]
+        for state in states.values():  # one side of a split target lost, the other delivered: not undeliverable
+            undeliverable.pop(state.id, None)
         return undeliverable
 
     def stopped_modalities(self, states: dict[str, TargetState],

@@ -244,3 +244,18 @@ def test_a_form_left_open_in_another_tab_still_posts(kb) -> None:
     tabs.get(r.headers["location"])  # another page served in between
     r = tabs.post("/plan", data={"csrf": token, "diagnoses-0-condition": "fibromyalgia"}, follow_redirects=False)
     assert r.status_code == 303
+
+
+def test_without_the_fhir_extra_the_bundle_upload_says_what_to_install(kb, monkeypatch) -> None:
+    import medmassage_rules.web.app as web_app
+
+    monkeypatch.setattr(web_app, "_fhir_available", lambda: False)
+    bare = client(kb)
+    assert "pip install &#39;medmassage-rules[fhir]&#39;" in bare.get("/").text
+    assert 'action="/upload/fhir"' not in bare.get("/").text
+    r = post_form(bare, {}, "/upload/fhir", files={"bundle": ("b.json", b"{}", "application/json")})
+    assert r.status_code == 501 and "pip install" in r.text
+
+
+def test_a_soap_note_of_an_unknown_plan_is_404(web) -> None:
+    assert web.post("/plan/nope/soap", data={"note": "x"}).status_code == 404

@@ -12,10 +12,12 @@ as a change of targets and not again as a change of sides and pressures.
 
 Each report row names the rules that fired on its case with each rule's content hash
 (:func:`rule_hashes`). A changed case names the rules involved: those that fire now and did not,
-that no longer fire, or that fired in both with a different content. A baseline written before
-rows carried their rules names none. Cases only in the new batch are *added*, cases only in the
-baseline *removed*. A duplicate id's row is not compared (the batch refuses it), and an invalid
-case only counts as changed when the baseline has it.
+that no longer fire, or that fired in both with a different content; a rule edited (or firing
+otherwise) in cases whose plans did not change is counted apart, so that an edit that changed
+nothing is seen too. A baseline written before rows carried their rules names none. Cases only
+in the new batch are *added*, cases only in the baseline *removed*. A duplicate id's row is not
+compared (the batch refuses it), and an invalid case only counts as changed when the baseline
+has it.
 """
 
 from __future__ import annotations
@@ -210,6 +212,7 @@ class BaselineDiff:
     changed: tuple[Change, ...]
     added: tuple[str, ...]
     removed: tuple[str, ...]
+    quiet: tuple[tuple[str, str, int], ...] = ()   # (rule, how, cases) where no plan changed
 
     @property
     def kinds(self) -> tuple[tuple[str, int], ...]:
@@ -227,7 +230,8 @@ class BaselineDiff:
                 "changed": [c.to_dict() for c in self.changed],
                 "added": list(self.added), "removed": list(self.removed),
                 "changes_by_kind": dict(self.kinds),
-                "rules_involved": [{"id": rule, "how": how, "cases": n} for rule, how, n in self.rules]}
+                "rules_involved": [{"id": rule, "how": how, "cases": n} for rule, how, n in self.rules],
+                "rules_without_plan_change": [{"id": rule, "how": how, "cases": n} for rule, how, n in self.quiet]}
 
     def lines(self) -> list[str]:
         """The comparison as text lines (the summary table's and JUnit's)."""
@@ -238,6 +242,9 @@ class BaselineDiff:
         if self.rules:
             out.append("  rules involved: " + ", ".join(f"{rule} ({how}, {n} case{'s' if n != 1 else ''})"
                                                         for rule, how, n in self.rules))
+        if self.quiet:
+            out.append("  rules that changed no plan: " + ", ".join(
+                f"{rule} ({how}, {n} case{'s' if n != 1 else ''})" for rule, how, n in self.quiet))
         out += [f"  changed  {c}" for c in self.changed]
         out += [f"  added    {case_id}" for case_id in self.added]
         out += [f"  removed  {case_id}" for case_id in self.removed]
@@ -298,6 +305,7 @@ class Comparison:
         self.compared = 0
         self.changed: list[Change] = []
         self.added: list[str] = []
+        self.quiet: Counter[tuple[str, str]] = Counter()
 
     def observe(self, case_id: str, source: str, now: Signature) -> None:
         """Compare one case of the batch. An invalid case (``now.status`` None) the baseline
@@ -309,10 +317,14 @@ class Comparison:
             return
         self.compared += 1
         differences = _differences(before, now)
+        involved = _rules_involved(before, now)
         if differences:
-            self.changed.append(Change(case_id, source, differences, _rules_involved(before, now)))
+            self.changed.append(Change(case_id, source, differences, involved))
+        else:
+            self.quiet.update(involved)
 
     def result(self) -> BaselineDiff:
+        quiet = tuple((rule, how, n) for (rule, how), n in sorted(self.quiet.items(), key=lambda kv: (-kv[1], kv[0])))
         return BaselineDiff(self.baseline, self.compared, tuple(self.changed), tuple(self.added),
-                            tuple(self.pending))
+                            tuple(self.pending), quiet)
 

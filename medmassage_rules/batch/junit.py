@@ -96,6 +96,8 @@ def baseline_suite(diff: BaselineDiff) -> ET.Element:
               ("added", str(len(diff.added))), ("removed", str(len(diff.removed)))]
     counts += [(f"changed.{kind}", str(n)) for kind, n in diff.kinds]
     counts += [(f"rule.{rule}", f"{how} in {n} changed case{'s' if n != 1 else ''}") for rule, how, n in diff.rules]
+    counts += [(f"rule_without_plan_change.{rule}", f"{how} in {n} case{'s' if n != 1 else ''}")
+               for rule, how, n in diff.quiet]
     for name, value in counts:
         ET.SubElement(props, "property", name=name, value=_xml(value))
     for change in diff.changed:

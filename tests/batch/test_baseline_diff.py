@@ -169,3 +169,26 @@ def test_an_older_report_without_rules_still_compares() -> None:
     comparison.observe("x", "x", Signature.of_plan(lighter, {"contra-pregnancy": "abc"}))
     change = comparison.result().changed[0]
     assert change.differences == (("pressure_cap", "moderate", "light"),) and change.rules == ()
+
+
+def test_an_edit_that_changes_no_plan_is_named_apart(tmp_path: Path) -> None:
+    before = tmp_path / "before.jsonl"
+    invoke("batch", *PUBLIC, "--report", before)
+    rules = tmp_path / "rules"
+    shutil.copytree(ROOT / "rules", rules)
+    contra = rules / "contraindications.yaml"
+    text = contra.read_text()
+    old = "description: Pregnancy - no abdominal work, moderate pressure at most"
+    assert text.count(old) == 1
+    contra.write_text(text.replace(old, old + " (reworded)"))
+    junit = tmp_path / "junit.xml"
+    result = invoke("batch", *PUBLIC, "--rules", rules, "--baseline", before, "--format", "json", "--junit", junit)
+    diff = json.loads(result.stdout)["baseline"]
+    assert diff["changed"] == [] and diff["changes_by_kind"] == {}
+    quiet = diff["rules_without_plan_change"]
+    assert [(q["id"], q["how"]) for q in quiet] == [("contra-pregnancy", "edited")] and quiet[0]["cases"] >= 3
+    suite = next(s for s in ET.parse(junit).getroot() if s.get("name") == "medmassage baseline")
+    props = {p.get("name"): p.get("value") for p in suite.iter("property")}
+    assert props["rule_without_plan_change.contra-pregnancy"] == f"edited in {quiet[0]['cases']} cases"
+    text_out = invoke("batch", *PUBLIC, "--rules", rules, "--baseline", before).stdout
+    assert "rules that changed no plan: contra-pregnancy (edited" in text_out

@@ -251,7 +251,7 @@ def test_without_the_fhir_extra_the_bundle_upload_says_what_to_install(kb, monke
 
     monkeypatch.setattr(web_app, "_fhir_available", lambda: False)
     bare = client(kb)
-    assert "pip install &#39;medmassage-rules[fhir]&#39;" in bare.get("/").text
+    assert "pip install 'medmassage-rules[fhir]'" in bare.get("/").text
     assert 'action="/upload/fhir"' not in bare.get("/").text
     r = post_form(bare, {}, "/upload/fhir", files={"bundle": ("b.json", b"{}", "application/json")})
     assert r.status_code == 501 and "pip install" in r.text

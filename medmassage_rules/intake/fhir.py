@@ -44,6 +44,7 @@ from . import codes, intake_dir
 from .fhir_json import stream_bundle
 from .fhir_projection import Concept, Projected, ProjectionError, bundle_entry
 from .fhir_values import MAX_NAME, case_text, celsius, comment, drug_named, label, platelets, side_of
+from .medications import is_atc
 
 ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
 SNOMED = "http://snomed.info/sct"
@@ -215,11 +216,11 @@ class _Builder:
         else:
             self.more_unmapped += 1
 
-    def too_many(self, field_name: str, limit: int, resource: Projected) -> CaseError:
+    def too_many(self, field_name: str, limit: int, resource: Projected, value: str) -> CaseError:
         """The refusal of a record with more distinct items of a kind than a case holds, given as soon as it shows."""
         return CaseError([Problem(self.source, resource.where or field_name, "too_many",
-                                  f"more than {limit} distinct active {field_name.replace('_', ' ')}: a case holds "
-                                  f"at most {limit}; refused")])
+                                  f"more than {limit} distinct active {field_name}: a case holds at most {limit}; "
+                                  f"refused", value)])
 
     def patient(self, patient: Projected) -> None:
         self.out.case["id"] = f"fhir-{patient.id}" if patient.id else "fhir-patient"
@@ -275,11 +276,11 @@ class _Builder:
         code_map = codes.load_code_map()
         if code_map.condition(code) is None and code_map.history_item(code) is not None:
             if len(self.history) >= MAX_HISTORY:
-                raise self.too_many("history items", MAX_HISTORY, resource)
+                raise self.too_many("history items", MAX_HISTORY, resource, code.code)
             self.history.append({"icd10": code.code})
             return
         if len(self.diagnoses) >= MAX_DIAGNOSES:
-            raise self.too_many("diagnoses", MAX_DIAGNOSES, resource)
+            raise self.too_many("diagnoses", MAX_DIAGNOSES, resource, code.code)
         entry: dict[str, Any] = {"icd10": code.code}
         if code.side is None:
             side = side_of(sites) or side_of([concept])
@@ -330,6 +331,9 @@ class _Builder:
             self._add_medication(resource, resource.medication_display, None, kind)
             return
         atc = next((c.code for c in concept.codings if c.system == ATC and c.code), None)
+        if atc is not None and not is_atc(atc):
+            self.unmapped(f"{kind} {label(concept.label)}: {label(atc)} is not an ATC code (left out)")
+            atc = None
         self._add_medication(resource, concept.label, atc, kind)
 
     def _add_medication(self, resource: Projected, text: str, atc: str | None, kind: str) -> None:
@@ -341,12 +345,12 @@ class _Builder:
         key = name.lower()
         known = self.medications.get(key)
         if known is None and len(self.medications) >= MAX_MEDICATIONS:
-            raise self.too_many("medications", MAX_MEDICATIONS, resource)
+            raise self.too_many("medications", MAX_MEDICATIONS, resource, label(name))
         if known is None and generic is None and atc is None:
             self.unmapped(f"{kind} {label(name)}: no ATC code and no drug of the table named (kept by name)")
         entry: dict[str, Any] = {"name": name}
         if atc:
-            entry["atc"] = case_text(atc, 16)
+            entry["atc"] = atc
         if ordered is not None:
             entry["ordered"] = ordered.isoformat()
         if known is None:

@@ -85,9 +85,9 @@ def stream_bundle(text: str, on_entry: Callable[[int, Any], None]) -> Any:
     """Parse a JSON document, calling ``on_entry(i, value)`` for each element of a top-level ``entry`` array.
 
     Returns the top-level object without the ``entry`` array it handed out (an ``entry`` that is
-    not an array is left in it), or the whole value when the document is not an object. Raises ValueError (json.JSONDecodeError with the line and column where
-    it can) for text that is not JSON, a repeated key, NaN or Infinity; RecursionError for a
-    document nested too deeply.
+    not an array is left in it), or the whole value when the document is not an object. Raises
+    ValueError (json.JSONDecodeError with the line and column where it can) for text that is
+    not JSON, a repeated key, NaN or Infinity; RecursionError for a document nested too deeply.
     """
     at = _skip(text, 0)
     if text[at:at + 1] != "{":

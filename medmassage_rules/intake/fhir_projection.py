@@ -25,6 +25,7 @@ _DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?(?:T\d{2}:\d{2}(?::\d{2}(
 READ_TYPES = frozenset({"Patient", "Condition", "MedicationStatement", "MedicationRequest", "Observation",
                         "Encounter", "ServiceRequest"})
 _FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")  # FHIR R4 id: a Patient's becomes the case id
+GENDERS = frozenset({"male", "female", "other", "unknown"})  # AdministrativeGender, a required binding
 MAX_QUANTITY = 1e9  # a measured value beyond this is not a measurement (and a 400-digit integer is no float)
 
 
@@ -152,6 +153,13 @@ def _concepts(value: Any, path: str) -> tuple[Concept, ...]:
     return tuple(c for i, raw in enumerate(_array(value, path)) if (c := concept(raw, f"{path}[{i}]")) is not None)
 
 
+def _gender(value: Any, path: str) -> str | None:
+    gender = _string(value, path)
+    if gender is not None and gender not in GENDERS:
+        raise ProjectionError(path, "not a FHIR gender (male, female, other or unknown)", gender)
+    return gender
+
+
 def _status_code(value: Any, path: str) -> str | None:
     found = concept(value, path)
     return found.first_code if found is not None else None
@@ -217,7 +225,7 @@ def project(resource: Any, path: str = "") -> Projected | None:
         if rid is not None and not _FHIR_ID.fullmatch(rid):
             raise ProjectionError(f"{at}id", "not a FHIR id (letters, digits, '-' and '.', at most 64)", rid)
         return Projected(kind, rid, path, subject=rid, birth_date=fhir_date(data.get("birthDate"), f"{at}birthDate"),
-                         gender=_string(data.get("gender"), f"{at}gender"))
+                         gender=_gender(data.get("gender"), f"{at}gender"))
     if kind == "Encounter":
         return Projected(kind, rid, path, subject=subject, status=_string(data.get("status"), f"{at}status"),
                          start=_start_of(data, at, "period"))

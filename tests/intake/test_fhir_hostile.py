@@ -37,9 +37,12 @@ RAW_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\
 HOSTILE = "evil\x1b[2J\x1b]0;owned\x07\x00\u202eabc\r\nid: injected\u2028\x85"
 
 
-def medication(text: str, number: int = 0, kind: str = "MedicationStatement") -> dict:
+def medication(text: str, number: int = 0, kind: str = "MedicationStatement", atc: str | None = None) -> dict:
+    drug: dict[str, Any] = {"text": text}
+    if atc is not None:
+        drug["coding"] = [{"system": "http://www.whocc.no/atc", "code": atc}]
     return {"resourceType": kind, "id": f"m{number}", "status": "active", "subject": {"reference": PATIENT},
-            "medicationCodeableConcept": {"text": text}}
+            "medicationCodeableConcept": drug}
 
 
 def back_pain(onset: str = "2021-01-10") -> dict:
@@ -114,7 +117,8 @@ def test_fifty_thousand_medications_are_refused_in_one_line(tmp_path: Path) -> N
     result = invoke("import", "fhir", path)
     [line] = assert_refused(result.exit_code, result.stdout, result.stderr, path)
     # the 101st distinct medication refuses it: entries 0-2 are the Patient, Encounter and Condition
-    assert line.startswith(f"error: {path}: entry[103].resource: more than 100 distinct active medications")
+    assert line == (f"error: {path}: entry[103].resource: more than 100 distinct active medications: a case holds "
+                    f"at most 100; refused (got 'compound 100')")
 
 
 def test_not_mapped_lines_are_summarised(tmp_path: Path) -> None:
@@ -228,6 +232,25 @@ def test_a_patient_id_that_is_no_fhir_id_is_one_line(tmp_path: Path) -> None:
     assert "\x1b" not in line and len(line) < 400
 
 
+def test_a_gender_that_is_no_fhir_code_is_one_line(tmp_path: Path) -> None:
+    data = bundle(back_pain())
+    data["entry"][0]["resource"]["gender"] = "female\x1b[2J" + "x" * 100_000
+    path = write(tmp_path, data)
+    result = invoke("import", "fhir", path)
+    [line] = assert_refused(result.exit_code, result.stdout, result.stderr, path)
+    assert "entry[0].resource.gender: not a valid FHIR R4 Bundle: not a FHIR gender" in line
+    assert "\x1b" not in line and len(line) < 400
+
+
+def test_an_atc_code_that_is_no_atc_code_is_left_out(tmp_path: Path) -> None:
+    path = write(tmp_path, bundle(back_pain(), medication("Compound X", atc="\x1b[31mB01"),
+                                  medication("warfarin", 1, atc="B01AA03")))
+    result = invoke("import", "fhir", path)
+    assert result.exit_code == 0, result.output
+    assert parse_yaml(result.stdout)["medications"] == ["Compound X", {"name": "warfarin", "atc": "B01AA03"}]
+    assert "not mapped: MedicationStatement Compound X: [31mB01 is not an ATC code (left out)" in result.stderr
+
+
 @pytest.mark.parametrize("text", ['{"resourceType": "Bundle", "entry": [{"resource": {"a": 1, "a": 2}}]}',
                                   '{"resourceType": "Bundle", "entry": [NaN]}',
                                   '{"resourceType": "Bundle", "entry": [{}, ]}',
@@ -276,7 +299,7 @@ def test_what_the_import_writes_is_read_back(tmp_path: Path, vocabulary: Any, te
     request = {"resourceType": "ServiceRequest", "id": "s1", "status": "active", "subject": {"reference": PATIENT},
                "code": {"text": texts[0]}, "note": [{"text": t} for t in texts],
                "reasonCode": [{"text": t} for t in texts]}
-    data = bundle(back_pain(), request, *(medication(t, i) for i, t in enumerate(texts)),
+    data = bundle(back_pain(), request, *(medication(t, i, atc=t[:7]) for i, t in enumerate(texts)),
                   *(medication("\u0130" * 150 + t, 10 + i) for i, t in enumerate(texts)))
     path = tmp_path / "hostile.json"
     path.write_text(json.dumps(data), encoding="utf-8")  # lone surrogates as \\ud800 escapes

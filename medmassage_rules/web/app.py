@@ -101,7 +101,7 @@ def create_app(kb: KnowledgeBase | None = None, *, host: str = "127.0.0.1", toke
         if not same_origin(request.headers.get("origin"), request.headers.get("host")):
             return None
         try:
-            form = await request.form(max_files=2, max_fields=400, max_part_size=FORM_LIMIT)
+            form = await request.form(max_files=2, max_fields=400)  # the guard bounds the whole body
         except Exception:  # a body that is not a form (wrong content type, broken multipart)
             return None
         if not csrf_ok(request.cookies.get(CSRF_COOKIE), form.get(CSRF_FIELD)):

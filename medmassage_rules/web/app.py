@@ -20,6 +20,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
+from ..cases.models import Case
 from ..errors import CaseError, MedMassageError, Problem, printable, shown
 from ..kb.knowledge_base import KnowledgeBase
 from ..render.brief import DISCLAIMER, versions
@@ -108,8 +109,9 @@ def create_app(kb: KnowledgeBase | None = None, *, host: str = "127.0.0.1", toke
             return None
         return form
 
-    def planned(case_yaml: str, build: Any, notes: tuple[str, ...] = ()) -> RedirectResponse:
-        result = planner.plan(build())
+    def planned(case_yaml: str, case: Case, notes: tuple[str, ...] = ()) -> RedirectResponse:
+        """The case planned and held; the browser is sent to its page."""
+        result = planner.plan(case)
         plan_id = plans.add(result, case_yaml, notes)
         return RedirectResponse(f"/plan/{plan_id}", status_code=303)
 
@@ -141,7 +143,7 @@ def create_app(kb: KnowledgeBase | None = None, *, host: str = "127.0.0.1", toke
                     errors.setdefault(field, []).append(_beside(p))
             return form_page(request, 422, values, lists, errors, general)
         case_yaml = yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
-        return planned(case_yaml, lambda: case)
+        return planned(case_yaml, case)
 
     @app.post("/upload")
     async def upload_case(request: Request) -> Response:
@@ -159,7 +161,7 @@ def create_app(kb: KnowledgeBase | None = None, *, host: str = "127.0.0.1", toke
         text = data.decode("utf-8-sig")
         if text.lstrip().startswith("{"):
             text = yaml.safe_dump(yaml.safe_load(text), sort_keys=False, allow_unicode=True)
-        return planned(text, lambda: case)
+        return planned(text, case)
 
     @app.post(FHIR_PATH)
     async def upload_bundle(request: Request) -> Response:
@@ -177,7 +179,7 @@ def create_app(kb: KnowledgeBase | None = None, *, host: str = "127.0.0.1", toke
             case = planner.case_from_data(data, "bundle")
         except (InputRefused, CaseError) as exc:
             return refused(request, 422, [problem_line(p) for p in exc.problems])
-        return planned(case_yaml, lambda: case, notes)
+        return planned(case_yaml, case, notes)
 
     @app.get("/plan/{plan_id}", response_class=HTMLResponse)
     def plan_page(request: Request, plan_id: str) -> HTMLResponse:

@@ -202,7 +202,11 @@ def plan_or_notice(kb: KnowledgeBase, planner: Any, data: dict[str, Any], patien
                    request: Request) -> list[Card]:
     """The plan's cards, or one card saying why the record gives no case to plan."""
     resources = case_resources(data, patient_id, hook)
-    imported, _ = case_from_resources(resources, kb.vocabulary, date.today(), "prefetch")
+    try:  # a record with more distinct problems or medications than a case holds is refused while read
+        imported, _ = case_from_resources(resources, kb.vocabulary, date.today(), "prefetch")
+    except CaseError as exc:
+        return [notice_card(kb, "info", "No massage plan: the record gives no case the plan can start from",
+                            [f"- {p.what}" for p in exc.problems])]
     try:
         case = validate_case(imported.case, "prefetch", kb.vocabulary)
     except CaseError as exc:

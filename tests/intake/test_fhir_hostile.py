@@ -355,3 +355,14 @@ def test_a_hundred_thousand_entries_in_seconds_and_a_small_multiple_of_the_file(
     assert int(diagnoses) == 1
     assert float(seconds) < 30, seconds  # about 3 s of CPU; was about 7 (and 121 with full-model validation)
     assert (int(after_kb) - int(before_kb)) * 1024 < 4 * size, (before_kb, after_kb, size)
+
+
+def test_a_cds_prefetch_past_the_case_limits_is_a_card_not_a_server_error(tmp_path: Path) -> None:
+    from ..web.test_cds_hooks import PATIENT_VIEW, client, hook_request
+
+    orders = [medication(f"compound {i}", i, kind="MedicationRequest") for i in range(150)]
+    answer = client(tmp_path, load_knowledge_base(None)).post(f"/cds-services/{PATIENT_VIEW}",
+                                                json=hook_request(bundle(back_pain(), *orders)))
+    assert answer.status_code == 200
+    [card] = answer.json()["cards"]
+    assert card["indicator"] == "info" and "more than 100 distinct active medications" in card["detail"]

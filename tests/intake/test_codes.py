@@ -371,3 +371,16 @@ def test_only_a_history_code_under_diagnoses_defers_with_the_reading(kb) -> None
     plan = plan_case(validate_case(case({"icd10": "E11.42"}), "c.yaml", kb.vocabulary), kb).plan
     assert plan.status == "defer" and plan.not_covered == ()
     assert any("outside the knowledge base" in a and "E11.42" in a for a in plan.advisories)
+
+
+@pytest.mark.parametrize(("code", "area", "side"), [
+    ("I80.11", "thigh", "right"), ("I80.222", "knee", "left"), ("I80.3", "lower_leg", None),
+    ("I82.C11", "neck", "right"), ("I82.90", None, None), ("I26.99", None, None)])
+def test_a_clot_coded_any_way_is_a_known_clot(vocab, code: str, area: str | None, side: str | None) -> None:
+    """Thrombophlebitis of a deep vein, a jugular or unspecified venous clot and a pulmonary embolism
+    are known clots: work near them could dislodge one (the red team found these left not covered)."""
+    case = validate_case({"id": "c", "diagnoses": [{"condition": "neck_pain"}], "history": [{"icd10": code}]},
+                         "c.yaml", vocab)
+    (item,) = [h for h in case.history if h.item == "known_dvt"]
+    assert (item.area, item.side) == (area, side)
+    assert case.not_covered == ()

@@ -53,7 +53,7 @@ def mixed(tmp_path: Path) -> Path:
     shutil.copy(P01, folder / "a-valid.yaml")
     (folder / "sub" / "b-invalid.yaml").write_text(BAD_YAML)
     _write_jsonl(folder / "c-lines.jsonl", [
-        _case("line-ok", expect={"status": "treat"}),
+        _case("line-ok", expect={"status": "treat_with_precautions"}),  # neck pain: SCM capped (v2.1 §4.2)
         {"id": "line-bad", "diagnoses": [{"side": "left"}]},       # diagnoses[0].condition is missing
         "",                                                         # blank lines are skipped
         _case("line-no-expect"),

@@ -135,9 +135,9 @@ def test_a_single_case_file_exits_2_with_a_line_per_problem(tmp_path: Path) -> N
 
 def test_a_json_lines_batch_goes_on_past_an_impossible_expectation(tmp_path: Path) -> None:
     cases = tmp_path / "cases.jsonl"
-    rows = [_case("first", {"status": "treat"}),
+    rows = [_case("first", {"status": "treat_with_precautions"}),  # neck pain: SCM capped (v2.1 §4.2)
             _case("impossible", {"status": "defer", "minutes": {"min": 40, "max": 20}}),
-            _case("last", {"status": "treat"})]
+            _case("last", {"status": "treat_with_precautions"})]
     cases.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     report = tmp_path / "report.jsonl"
     result = invoke("batch", cases, "--report", report)

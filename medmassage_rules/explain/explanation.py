@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 GRADE_WORDS = {"H": "guideline or systematic review", "M": "randomised trials or mixed reviews",
-               "L": "case series, expert opinion or textbooks", "X": "contradicted by evidence"}
+               "L": "case series, expert opinion, textbooks, or a claim beyond what its source tested",
+               "X": "contradicted by evidence"}
 
 
 @dataclass(frozen=True)

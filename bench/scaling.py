@@ -43,6 +43,7 @@ from bench import P01, CaseGenerator  # noqa: E402
 from medmassage_rules.cases import validate_case  # noqa: E402
 from medmassage_rules.engine.cache import engine_for  # noqa: E402
 from medmassage_rules.engine.compiler import compile_engine  # noqa: E402
+from medmassage_rules.errors import CaseError  # noqa: E402
 from medmassage_rules.kb import fact_types as F  # noqa: E402
 from medmassage_rules.kb.knowledge_base import KnowledgeBase  # noqa: E402
 from medmassage_rules.kb.loading import load_knowledge_base  # noqa: E402
@@ -267,9 +268,14 @@ def main() -> None:
         tmp = Path(name)
         env["XDG_CACHE_HOME"] = str(tmp / "cache")
         path = tmp / "cases.jsonl"
-        raw = [json.dumps(c) for c in CaseGenerator(kb.vocabulary, args.seed).cases(args.cases)]
+        raw, cases = [], []
+        for data in CaseGenerator(kb.vocabulary, args.seed).cases(args.cases):
+            try:  # the generator may draw what the case rules refuse (a contradiction): left out
+                cases.append(validate_case(data, "bench", kb.vocabulary))
+            except CaseError:
+                continue
+            raw.append(json.dumps(data))
         path.write_text("\n".join(raw) + "\n", encoding="utf-8")
-        cases = [validate_case(json.loads(line), "bench", kb.vocabulary) for line in raw]
         results["engine"] = measure_engine(kb, cases, args.repeat)
         results["batch"] = [] if args.skip_batch else [measure_batch(path, j, tmp, env) for j in (1, 2)]
         if results["batch"]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -26,6 +27,7 @@ READ_TYPES = frozenset({"Patient", "Condition", "MedicationStatement", "Medicati
                         "Encounter", "ServiceRequest"})
 _FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")  # FHIR R4 id: a Patient's becomes the case id
 GENDERS = frozenset({"male", "female", "other", "unknown"})  # AdministrativeGender, a required binding
+MAX_SHARED = 200  # strings up to this long are interned: a record repeats its systems, codes and displays
 MAX_QUANTITY = 1e9  # a measured value beyond this is not a measurement (and a 400-digit integer is no float)
 
 
@@ -72,7 +74,7 @@ class Quantity:
     unit: str
 
 
-@dataclass(frozen=True)  # no slots: a caller copies one with __dict__
+@dataclass(frozen=True, slots=True)
 class Projected:
     """The fields of one resource the import reads (None or empty where the resource has none)."""
 
@@ -127,11 +129,12 @@ def _array(value: Any, path: str) -> list[Any]:
 
 
 def _string(value: Any, path: str) -> str | None:
+    """A string field; a short one kept once however often the record repeats it (systems, codes, statuses)."""
     if value is None:
         return None
     if not isinstance(value, str):
         raise ProjectionError(path, "expected a string", value)
-    return value
+    return sys.intern(value) if len(value) <= MAX_SHARED else value
 
 
 def concept(value: Any, path: str) -> Concept | None:
@@ -188,7 +191,8 @@ def reference_id(value: Any, path: str) -> str | None:
     ref = _string(data.get("reference"), f"{path}.reference")
     if not ref:
         return None
-    return ref.rsplit(":", 1)[-1] if ref.startswith("urn:") else ref.rstrip("/").rsplit("/", 1)[-1]
+    found = ref.rsplit(":", 1)[-1] if ref.startswith("urn:") else ref.rstrip("/").rsplit("/", 1)[-1]
+    return sys.intern(found) if len(found) <= MAX_SHARED else found
 
 
 def _start_of(resource: dict[str, Any], at: str, *fields: str) -> date | None:

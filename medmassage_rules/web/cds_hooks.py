@@ -16,6 +16,7 @@ bearer JWTs (:mod:`.cds_auth`).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import date
 from typing import Any
@@ -112,7 +113,7 @@ def case_resources(data: dict[str, Any], patient_id: str, hook: str) -> list[Pro
             raise BadRequest("context.draftOrders: expected a Bundle")
         for order in bundle_resources(drafts, "context.draftOrders"):
             if order.type == "MedicationRequest" and order.status == "draft":
-                order = Projected(**{**order.__dict__, "status": "active"})  # counted as if signed
+                order = dataclasses.replace(order, status="active")  # counted as if signed
             resources.append(order)
     return resources
 

@@ -353,8 +353,9 @@ def test_a_hundred_thousand_entries_in_seconds_and_a_small_multiple_of_the_file(
                           timeout=300, check=True)
     seconds, before_kb, after_kb, diagnoses = done.stdout.split()
     assert int(diagnoses) == 1
-    assert float(seconds) < 30, seconds  # about 3 s of CPU; was about 7 (and 121 with full-model validation)
-    assert (int(after_kb) - int(before_kb)) * 1024 < 4 * size, (before_kb, after_kb, size)
+    assert float(seconds) < 30, seconds  # about 2.3 s of CPU; it was about 7 (121 with full-model validation)
+    # about 2.1 times the file (its bytes and its text while it is decoded); it was about 7 times
+    assert (int(after_kb) - int(before_kb)) * 1024 < 3 * size, (before_kb, after_kb, size)
 
 
 def test_a_cds_prefetch_past_the_case_limits_is_a_card_not_a_server_error(tmp_path: Path) -> None:

@@ -167,11 +167,13 @@ def import_fhir_bulk(paths: tuple[Path, ...], output: Path | None, as_of: Any, r
       medmassage import fhir-bulk export/ --output cases.jsonl
       medmassage import fhir-bulk export/ | medmassage batch - --report - > report.jsonl
     """
+    from ..files.guard import note_inputs
     from ..files.writing import OutputFile
-    from ..intake.fhir_bulk import import_bulk
+    from ..intake.fhir_bulk import import_bulk, ndjson_files
     from .console import EXIT_FAILED, EXIT_OK
 
     kb = knowledge_base(rules_dir)
+    note_inputs(ndjson_files(paths))  # before the output is opened: it may replace none of them
     out = None if output is None or str(output) == "-" else OutputFile(output)
     handle = out.open() if out is not None else None
     failed = False

@@ -96,6 +96,23 @@ def test_the_bundle_is_an_input_no_output_replaces(tmp_path: Path) -> None:
         assert path.read_bytes() == before
 
 
+def test_no_ndjson_input_is_replaced_by_the_bulk_output(tmp_path: Path) -> None:
+    export = tmp_path / "export"
+    export.mkdir()
+    patients = export / "Patient.ndjson"
+    patients.write_text('{"resourceType": "Patient", "id": "p1", "gender": "female"}\n')
+    before = patients.read_bytes()
+    link = tmp_path / "cases.jsonl"
+    link.symlink_to(patients)
+    for source, output in ((export, patients), (patients, link)):
+        forget_inputs()
+        result = invoke("import", "fhir-bulk", source, "-o", output)
+        assert result.exit_code == 2, result.output
+        [line] = error_lines(result.stderr)
+        assert "is also an input" in line
+        assert patients.read_bytes() == before
+
+
 def test_bulk_refuses_a_fifo_and_bounds_each_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     fifo = tmp_path / "Patient.ndjson"
     os.mkfifo(fifo)

@@ -165,7 +165,8 @@ def evidence_reference() -> str:
             parts.append(f"| `{r.id}` | {r.grade} | {source(r.citation)} | {population(r.citation)} |")
     parts += ["", "## Claims beyond their source's finding", "",
               "A rule graded above L whose condition or technique its source's finding does not name (`kb lint "
-              "--evidence` warns of each).", "", "| rule | grade | source | not in the finding |", "| --- | --- | --- | --- |"]
+              "--evidence` warns of each).", "",
+              "| rule | grade | source | not in the finding |", "| --- | --- | --- | --- |"]
     for r in kb.rules:
         ref = meta.get(r.citation)
         missing = misfits(r, ref, kb.vocabulary) if ref is not None and r.grade in ("H", "M") else ()

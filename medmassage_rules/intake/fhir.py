@@ -42,20 +42,30 @@ from ..files.reading import parse_yaml, read_bytes
 from ..kb.vocabulary import Vocabulary
 from . import codes, intake_dir
 from .fhir_json import stream_bundle
-from .fhir_projection import Concept, Projected, ProjectionError, bundle_entry
+from .fhir_projection import (
+    BP_PANELS,
+    DIASTOLIC,
+    LOINC,
+    PLATELETS,
+    SYSTOLIC,
+    TEMPERATURE,
+    Concept,
+    Kept,
+    Projected,
+    ProjectionError,
+    TooManyResources,
+    bundle_entry,
+)
+from .fhir_projection import (
+    OBSERVATION_CODES as OBSERVATION_CODES,  # every LOINC code read (the CDS Hooks prefetch asks for them)
+)
 from .fhir_values import MAX_NAME, case_text, celsius, comment, drug_named, label, platelets, side_of
 from .medications import is_atc
 
 ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
 SNOMED = "http://snomed.info/sct"
-LOINC = "http://loinc.org"
 ATC = "http://www.whocc.no/atc"
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
-PLATELETS = ("777-3", "26515-7")
-TEMPERATURE = ("8310-5",)
-BP_PANELS = ("85354-9", "55284-4")
-SYSTOLIC, DIASTOLIC = "8480-6", "8462-4"
-OBSERVATION_CODES = (*PLATELETS, *TEMPERATURE, *BP_PANELS, SYSTOLIC, DIASTOLIC)  # every LOINC code read
 ACTIVE_PROBLEM = {"active", "recurrence", "relapse"}
 NOT_A_PROBLEM = {"refuted", "entered-in-error"}
 ACTIVE_MEDICATION = {"active", "intended", "on-hold"}
@@ -121,7 +131,8 @@ def read_bundle(path: Path) -> list[Projected]:
 
     Only a regular file is read (a pipe or a device is refused before a byte is read, its size
     before it is read), and it becomes an input no output of the command may replace. The
-    entries are projected one at a time as they are parsed (:func:`.fhir_json.stream_bundle`).
+    entries are projected one at a time as they are parsed (:func:`.fhir_json.stream_bundle`),
+    and only what the case can use is kept (:class:`.fhir_projection.Kept`).
     """
     source = str(path)
     data = read_bytes(path, MAX_BUNDLE_BYTES, source)
@@ -131,17 +142,19 @@ def read_bundle(path: Path) -> list[Projected]:
         raise CaseError([Problem(source, "", "not_utf8", f"not a FHIR bundle: not UTF-8 text (byte {exc.start})")]) \
             from None
     del data
-    resources: list[Projected] = []
+    kept = Kept()
 
     def entry(number: int, raw: Any) -> None:
         found = bundle_entry(raw, f"entry[{number}]")
         if found is not None:
-            resources.append(found)
+            kept.add(found)
 
     try:
         top = stream_bundle(text, entry)
     except ProjectionError as exc:
         raise refused(source, exc) from None
+    except TooManyResources as exc:
+        raise CaseError([Problem(source, exc.path, "too_many", str(exc))]) from None
     except (ValueError, RecursionError) as exc:
         raise CaseError([Problem(source, "", "invalid_json", f"not a FHIR bundle: invalid JSON ({exc})")]) from None
     if not isinstance(top, dict) or top.get("resourceType") != "Bundle":
@@ -149,7 +162,7 @@ def read_bundle(path: Path) -> list[Projected]:
         raise CaseError([Problem(source, "resourceType", "not_a_bundle", "not a FHIR Bundle", found)])
     if "entry" in top and top["entry"] is not None:  # an entry that is not an array
         raise refused(source, ProjectionError("entry", "expected an array", top["entry"]))
-    return resources
+    return kept.resources()
 
 
 def import_bundle(path: str | Path, vocab: Vocabulary, as_of: date | None = None) -> tuple[Imported, date]:

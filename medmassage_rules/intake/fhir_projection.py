@@ -27,6 +27,13 @@ READ_TYPES = frozenset({"Patient", "Condition", "MedicationStatement", "Medicati
                         "Encounter", "ServiceRequest"})
 _FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")  # FHIR R4 id: a Patient's becomes the case id
 GENDERS = frozenset({"male", "female", "other", "unknown"})  # AdministrativeGender, a required binding
+LOINC = "http://loinc.org"
+PLATELETS = ("777-3", "26515-7")
+TEMPERATURE = ("8310-5",)
+BP_PANELS = ("85354-9", "55284-4")
+SYSTOLIC, DIASTOLIC = "8480-6", "8462-4"
+OBSERVATION_CODES = (*PLATELETS, *TEMPERATURE, *BP_PANELS, SYSTOLIC, DIASTOLIC)  # every LOINC code read
+MAX_KEPT = 200_000  # resources a case is built from; a lifetime record holds a few thousand
 MAX_SHARED = 200  # strings up to this long are interned: a record repeats its systems, codes and displays
 MAX_QUANTITY = 1e9  # a measured value beyond this is not a measurement (and a 400-digit integer is no float)
 
@@ -287,3 +294,40 @@ def bundle_resources(data: Any, path: str = "") -> list[Projected]:
     at = f"{path}." if path else ""
     found = (bundle_entry(raw, f"{at}entry[{i}]") for i, raw in enumerate(_array(bundle.get("entry"), f"{at}entry")))
     return [resource for resource in found if resource is not None]
+
+
+class TooManyResources(ValueError):
+    """A record holds more resources the import reads than :data:`MAX_KEPT`."""
+
+    def __init__(self, path: str):
+        self.path = path
+        super().__init__(f"more than {MAX_KEPT:,} resources the import reads (conditions, medications, "
+                         f"measurements, orders); refused")
+
+
+class Kept:
+    """The resources of a record a case is built from, kept as they are read.
+
+    Every resource in record order, but for the two a long record holds by the thousand: of
+    the Encounters only the latest start (the default as-of date), of the Observations only
+    those of a LOINC code the case reads. The case is the one all of them would give. Past
+    MAX_KEPT of them the record is refused (TooManyResources), so memory stays bounded.
+    """
+
+    def __init__(self) -> None:
+        self.kept: list[Projected] = []
+        self.encounter: Projected | None = None
+
+    def add(self, found: Projected) -> None:
+        if found.type == "Encounter":
+            latest = self.encounter.start if self.encounter is not None else None
+            if found.start is not None and (latest is None or found.start > latest):
+                self.encounter = found
+        elif found.type != "Observation" or found.code is not None and \
+                not set(found.code.codes(LOINC)).isdisjoint(OBSERVATION_CODES):
+            if len(self.kept) >= MAX_KEPT:
+                raise TooManyResources(found.where)
+            self.kept.append(found)
+
+    def resources(self) -> list[Projected]:
+        return self.kept + ([self.encounter] if self.encounter is not None else [])

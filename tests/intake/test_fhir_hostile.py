@@ -26,12 +26,13 @@ from medmassage_rules.cases.loading import load_case
 from medmassage_rules.cases.models import Case
 from medmassage_rules.files.guard import forget_inputs
 from medmassage_rules.files.reading import parse_yaml
-from medmassage_rules.intake import fhir, fhir_bulk, fhir_values
-from medmassage_rules.intake.fhir import import_bundle
+from medmassage_rules.intake import fhir, fhir_bulk, fhir_projection, fhir_values
+from medmassage_rules.intake.fhir import case_from_resources, import_bundle
+from medmassage_rules.intake.fhir_projection import bundle_resources
 from medmassage_rules.kb.loading import load_knowledge_base
 
 from ..helpers import assert_refused, error_lines, invoke
-from .test_fhir import ICD, PATIENT, bundle, concept, condition, observation
+from .test_fhir import ICD, PATIENT, bundle, concept, condition, observation, sample, samples_at_hand
 
 RAW_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 HOSTILE = "evil\x1b[2J\x1b]0;owned\x07\x00\u202eabc\r\nid: injected\u2028\x85"
@@ -169,6 +170,32 @@ def test_a_megabyte_medication_text_is_cut_before_matching(tmp_path: Path, monke
     assert names[1] == "warfarin"  # named within the text looked at
     assert len(names[0]) == fhir_values.MAX_NAME  # kept by name, cut
     assert all(len(line) < 400 for line in error_lines(result.stderr))
+
+
+def test_resources_past_the_bound_are_refused_as_they_are_read(tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(fhir_projection, "MAX_KEPT", 50)
+    conditions = [{"resourceType": "Condition", "id": f"c{i}", "subject": {"reference": PATIENT}} for i in range(60)]
+    encounters = [{"resourceType": "Encounter", "id": f"e{i}", "subject": {"reference": PATIENT},
+                   "period": {"start": f"20{10 + i % 10}-01-01"}} for i in range(100)]
+    path = write(tmp_path, bundle(*encounters, back_pain()))
+    assert invoke("import", "fhir", path).exit_code == 0  # Encounters: only the latest is kept
+    forget_inputs()
+    path = write(tmp_path, bundle(*conditions))
+    result = invoke("import", "fhir", path)
+    [line] = assert_refused(result.exit_code, result.stdout, result.stderr, path)
+    # the Patient and the Encounter are entries 0 and 1; the Patient is the first resource kept
+    assert line == (f"error: {path}: entry[51].resource: more than 50 resources the import reads (conditions, "
+                    f"medications, measurements, orders); refused")
+
+
+@pytest.mark.parametrize("name", samples_at_hand())
+def test_what_is_kept_gives_the_case_all_resources_give(tmp_path: Path, vocabulary: Any, name: str) -> None:
+    path = sample(name, tmp_path)
+    everything = bundle_resources(json.loads(path.read_text(encoding="utf-8")))
+    kept = fhir.read_bundle(path)
+    assert len(kept) < len(everything)
+    assert import_bundle(path, vocabulary)[0].case == case_from_resources(everything, vocabulary)[0].case
 
 
 # -- integers bounded before arithmetic; the case model's bounds -----------------------------------

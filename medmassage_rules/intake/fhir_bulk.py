@@ -30,7 +30,7 @@ from ..files.reading import open_regular
 from ..kb.vocabulary import Vocabulary
 from .fhir import Imported, case_from_resources
 from .fhir_json import RESOURCE_TYPES, loads
-from .fhir_projection import READ_TYPES, Projected, ProjectionError, project, reference_id
+from .fhir_projection import READ_TYPES, Kept, ProjectionError, TooManyResources, project, reference_id
 
 NDJSON_SUFFIXES = (".ndjson", ".jsonl")
 MAX_LINE_BYTES = 16 * 1024 * 1024  # one resource; a longer line is refused, never read whole
@@ -172,7 +172,7 @@ def import_bulk(paths: Iterable[str | Path], vocab: Vocabulary, as_of: date | No
 
 def _case(patient: str, source: str, lines: list[tuple[int, int, int]], files: list[Path], handles: list,
           vocab: Vocabulary, as_of: date | None) -> BulkCase:
-    resources: list[Projected] = []
+    kept = Kept()
     try:
         for file, line, offset in lines:
             handle = handles[file]
@@ -187,8 +187,12 @@ def _case(patient: str, source: str, lines: list[tuple[int, int, int]], files: l
                 return BulkCase(source, patient, None, None,
                                 (Problem(f"{files[file]}:{line}", "", "invalid_json", f"not NDJSON: {exc}"),))
             if found is not None:
-                resources.append(found)
-        imported, day = case_from_resources(resources, vocab, as_of, source)
+                try:
+                    kept.add(found)
+                except TooManyResources as exc:
+                    return BulkCase(source, patient, None, None,
+                                    (Problem(f"{files[file]}:{line}", "", "too_many", str(exc)),))
+        imported, day = case_from_resources(kept.resources(), vocab, as_of, source)
     except CaseError as exc:
         return BulkCase(source, patient, None, None, tuple(exc.problems))
     return BulkCase(source, patient, imported, day)

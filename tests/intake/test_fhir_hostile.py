@@ -189,6 +189,21 @@ def test_resources_past_the_bound_are_refused_as_they_are_read(tmp_path: Path,
                     f"medications, measurements, orders); refused")
 
 
+def test_bulk_bounds_one_patients_resources(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(fhir_projection, "MAX_KEPT", 5)
+    (tmp_path / "Patient.ndjson").write_text('{"resourceType": "Patient", "id": "p1"}\n'
+                                             '{"resourceType": "Patient", "id": "p2"}\n')
+    (tmp_path / "Condition.ndjson").write_text("".join(
+        json.dumps({"resourceType": "Condition", "id": f"c{i}", "subject": {"reference": "Patient/p1"}}) + "\n"
+        for i in range(10)))
+    result = invoke("import", "fhir-bulk", tmp_path)
+    assert result.exit_code == 1 and "Traceback" not in result.stderr
+    [line] = error_lines(result.stderr)
+    assert line == (f"error: {tmp_path / 'Condition.ndjson'}:6: more than 5 resources the import reads (conditions, "
+                    f"medications, measurements, orders); refused")
+    assert [json.loads(row)["id"] for row in result.stdout.splitlines()] == ["fhir-p2"]
+
+
 @pytest.mark.parametrize("name", samples_at_hand())
 def test_what_is_kept_gives_the_case_all_resources_give(tmp_path: Path, vocabulary: Any, name: str) -> None:
     path = sample(name, tmp_path)

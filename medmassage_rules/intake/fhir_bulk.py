@@ -136,9 +136,10 @@ class _Index:
     def each_patient(self) -> Iterator[tuple[str, int, int]]:
         yield from self.db.execute("SELECT id, file, line FROM patient ORDER BY seq")
 
-    def lines_of(self, patient: str) -> list[tuple[int, int, int]]:
-        return list(self.db.execute("SELECT file, line, offset FROM line WHERE patient = ? ORDER BY file, line",
-                                    (patient,)))
+    def lines_of(self, patient: str) -> Iterator[tuple[int, int, int]]:
+        """(file, line, offset) of a patient's lines, read from the index as they are used."""
+        yield from self.db.execute("SELECT file, line, offset FROM line WHERE patient = ? ORDER BY file, line",
+                                   (patient,))
 
 
 def import_bulk(paths: Iterable[str | Path], vocab: Vocabulary, as_of: date | None = None) -> Iterator[BulkCase]:
@@ -170,7 +171,7 @@ def import_bulk(paths: Iterable[str | Path], vocab: Vocabulary, as_of: date | No
             index.db.close()
 
 
-def _case(patient: str, source: str, lines: list[tuple[int, int, int]], files: list[Path], handles: list,
+def _case(patient: str, source: str, lines: Iterable[tuple[int, int, int]], files: list[Path], handles: list,
           vocab: Vocabulary, as_of: date | None) -> BulkCase:
     kept = Kept()
     try:

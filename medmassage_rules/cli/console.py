@@ -23,6 +23,7 @@ EXIT_OK = 0
 EXIT_FAILED = 1       # a batch expectation failed, or kb lint found errors
 EXIT_INVALID = 2      # invalid input: the case, the knowledge base or an option
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a command stopped by Ctrl-C
+ANSWER_BYTES = 4096   # characters of one dialogue answer read at a time
 
 
 
@@ -80,11 +81,18 @@ def write(path: Path, text: str) -> None:
 def ask(prompt: str, err: bool = False) -> str:
     """One answer of a dialogue from the terminal (Enter gives an empty answer).
 
-    The end of the input raises EOFError, which the dialogues end on cleanly; ``err`` puts
-    the prompt on stderr, so that stdout carries only the command's result.
+    The end of the input, or a closed terminal, raises EOFError, which the dialogues end on
+    cleanly; a line longer than ANSWER_BYTES characters is cut there (the dialogue refuses it as
+    too long). ``err`` puts the prompt on stderr, so that stdout carries only the command's result.
     """
     click.echo(f"{prompt}: ", nl=False, err=err)
-    line = sys.stdin.readline()
+    try:
+        line = sys.stdin.readline(ANSWER_BYTES)
+        rest = line
+        while rest and not rest.endswith("\n"):  # an overlong line: the rest is read and dropped
+            rest = sys.stdin.readline(ANSWER_BYTES)
+    except OSError:  # a closed terminal (EIO): the input has ended
+        line = ""
     if not line:
         click.echo("", err=err)
         raise EOFError

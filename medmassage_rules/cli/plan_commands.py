@@ -13,8 +13,10 @@ from pathlib import Path
 
 import click
 
-from ..errors import MedMassageError
-from .console import ask, emit, knowledge_base, rules_option, say_on_stderr, write
+from ..errors import MedMassageError, printable
+from ..files.writing import OutputFile
+from ..teach.dialogue import AnswerRepeated
+from .console import ask, emit, knowledge_base, rules_option, say_on_stderr
 
 
 @click.command()
@@ -146,10 +148,13 @@ def trace(cases: tuple[Path, ...], step: bool, quiz: bool, seed: int | None, rul
 
 @click.command()
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Write the case file (YAML) here instead of printing it on stdout.")
+              help="Write the case file (YAML) here instead of printing it on stdout (checked before the "
+                   "first question).")
 @click.option("--force", is_flag=True, help="Overwrite the --output file if it exists.")
+@click.option("--resume", type=click.Path(dir_okay=False, path_type=Path), default=None, metavar="FILE",
+              help="Continue an interview saved as a partial file (FILE.partial.yaml) when it stopped.")
 @rules_option
-def consult(output: Path | None, force: bool, rules_dir: Path | None) -> None:
+def consult(output: Path | None, force: bool, resume: Path | None, rules_dir: Path | None) -> None:
     """Build a case by answering only what the knowledge base needs, then plan it.
 
     Asks the case id, the diagnoses (a condition or an ICD-10-CM code, with the side, acuity
@@ -160,25 +165,83 @@ def consult(output: Path | None, force: bool, rules_dir: Path | None) -> None:
     id; `why` names the rules waiting for the answer; `back` revises the last answer.
 
     The questions and the plan go to stderr, the case file to stdout (or to --output), so
-    `medmassage consult > case.yaml` writes a valid case file.
+    `medmassage consult > case.yaml` writes a valid case file. When the interview stops
+    before the end - the input ends (exit 2), Ctrl-C (130), a signal, or the same answer
+    refused three times in a row (exit 2) - the answers so far go to a new file,
+    OUTPUT.partial.yaml (consult.partial.yaml without --output), named on stderr;
+    `--resume` that file continues the interview.
 
     \b
-    Example:
+    Examples:
       medmassage consult --output case.yaml
+      medmassage consult --resume case.yaml.partial.yaml --output case.yaml
     """
+    from ..files.reading import parse_document, read_text
+    from ..files.writing import check_outputs, identities
     from ..render.text import render_text
-    from ..teach.consult import consult as run_consultation
+    from ..teach.consult import PARTIAL_KEY, ConsultationDialogue, partial_answers
 
-    if output is not None and output.exists() and not force:
-        raise MedMassageError(f"{output}: exists; give --force to overwrite it")
+    out: OutputFile | None = None
+    if output is not None:
+        if output.exists() and not force:
+            raise MedMassageError(f"{printable(str(output), one_line=True)}: exists; give --force to overwrite it")
+        check_outputs({"--output": output}, identities([resume] if resume is not None else []))
+    answers = partial_answers(parse_document(read_text(resume), str(resume), ".yaml"), str(resume)) \
+        if resume is not None else None
     kb = knowledge_base(rules_dir)
+    dialogue = ConsultationDialogue(kb, ask=functools.partial(ask, err=True), say=say_on_stderr)
+    if output is not None:
+        out = OutputFile(output)
+        handle = out.open()  # an output that cannot be written fails here, before the first question
     try:
-        done = run_consultation(kb, ask=functools.partial(ask, err=True), say=say_on_stderr)
-    except EOFError:
-        raise MedMassageError("the input ended before the consultation was complete: no case written") from None
-    if output is None:
+        if answers is not None:
+            dialogue.resume(answers)
+        done = dialogue.run()
+    except (EOFError, AnswerRepeated, KeyboardInterrupt) as stop:
+        partial = dialogue.partial()
+        kept = _keep_partial(partial, out, output) if partial[PARTIAL_KEY]["answers"] else None
+        where = ("no answer was given: nothing saved" if not partial[PARTIAL_KEY]["answers"] else
+                 f"the answers so far are in {kept}; `medmassage consult --resume {kept}` continues"
+                 if kept is not None else "the answers so far could not be saved")
+        if isinstance(stop, KeyboardInterrupt):
+            click.echo(printable(f"consultation stopped: {where}", one_line=True), err=True)
+            raise
+        why = "the input ended before the consultation was complete" if isinstance(stop, EOFError) else str(stop)
+        raise MedMassageError(f"{why}; {where}") from None
+    except BaseException:
+        if out is not None:
+            out.discard()
+        raise
+    if out is None:
         click.echo(done.yaml, nl=False)
     else:
-        write(output, done.yaml)
+        try:
+            handle.write(done.yaml)
+        except OSError as exc:
+            out.discard()
+            raise MedMassageError(f"{printable(str(output), one_line=True)}: cannot write: "
+                                  f"{exc.strerror or exc}") from None
+        out.commit()
         click.echo(f"Case written to {output}", err=True)
     click.echo(render_text(done.result, kb), err=True)
+
+
+def _keep_partial(partial: dict[str, object], out: OutputFile | None, output: Path | None) -> Path | None:
+    """Save a stopped interview's answers under a name no file has (OUTPUT.partial.yaml, else
+    consult.partial.yaml here; .1, .2 ... when taken); None when neither folder can be written."""
+    from ..teach.consult import partial_yaml
+
+    if out is not None:
+        out.discard()  # the case file's temporary file: the partial file takes a name of its own
+    for base in ([output] if output is not None else []) + [Path("consult")]:
+        keeper = OutputFile(base)
+        try:
+            handle = keeper.open()
+            handle.write(partial_yaml(partial))
+        except (MedMassageError, OSError):
+            keeper.discard()
+            continue
+        kept = keeper.keep_as(".partial.yaml")
+        if kept is not None:
+            return kept
+    return None

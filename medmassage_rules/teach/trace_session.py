@@ -7,7 +7,9 @@ what, the pressure limit, the status - then walks the trace, asking before the f
 answer them which modalities each set of case facts leads to (any modality those facts
 propose is right). Every answer is explained with its rule and the case facts; a modality
 named that a rule blocks says which rule and fact block it. The score is kept per kind of
-question (given on quit and at the end of the input too). :class:`Lesson` runs several cases
+question (given on quit and at the end of the input too). The same answer that moves nothing on
+(refused, or ``hint`` again) given three times in a row ends the walk with
+:class:`~medmassage_rules.teach.dialogue.AnswerRepeated`, after the score. :class:`Lesson` runs several cases
 in one quiz, in a seeded order. Input and output are injected callables, so the command line
 wires them to click and tests to scripted lists.
 """
@@ -20,7 +22,7 @@ from collections.abc import Sequence
 from ..kb.knowledge_base import KnowledgeBase
 from ..kb.wording import LINE_WORDS, Words
 from ..planning.results import PlanResult
-from .dialogue import Ask, Say, menu
+from .dialogue import AnswerRepeated, Ask, Patience, Say, menu
 from .quiz import (
     KIND_WORDS,
     KINDS,
@@ -94,6 +96,7 @@ class TraceSession:
         self.sheet = sheet if sheet is not None else ScoreSheet()
         self.final_score = final_score
         self.stopped = False
+        self.patience = Patience("quiz" if quiz else "trace")
 
     def run(self) -> QuizScore | None:
         plan = self.result.plan
@@ -124,6 +127,10 @@ class TraceSession:
             self.stopped = True
             self.say("End of input.")
             return self._score()
+        except AnswerRepeated:   # `yes | medmassage trace --quiz`: the score so far, then the error
+            self.stopped = True
+            self._score()
+            raise
         self.say(outcome_line(self.result, self.vocab))
         return self._score()
 
@@ -137,7 +144,9 @@ class TraceSession:
             elif answer == "why":
                 self.say(self._why(step))
             else:
+                self.patience.moved_on()
                 return
+            self.patience.idle_answer(answer, "next?")
 
     def _why(self, step: TraceStep) -> str:
         rule = self.kb.by_id[step.rule_id]
@@ -174,18 +183,22 @@ class TraceSession:
                 raise _Quit("Quit.")
             if command == "skip":
                 self.sheet.skipped[q.kind] += 1
+                self.patience.moved_on()
                 self.say("    Skipped. " + self._answer_words(q))
                 break
             if command == "hint":
                 self.say(f"    Hint: {len(q.answer)} answer{'s' if len(q.answer) != 1 else ''}; look for the "
                          "facts a rule stops or limits treatment for." if q.many else
                          "    Hint: the strictest rule the case facts fire sets it.")
+                self.patience.idle_answer(answer, q.prompt)
                 continue
             try:
                 picked = self._pick(answer, q.choices, many=q.many)
             except ValueError as exc:
                 self.say(f"    {exc}")
+                self.patience.idle_answer(answer, q.prompt)
                 continue
+            self.patience.moved_on()
             self.sheet.asked[q.kind] += 1
             right = set(picked) == set(q.answer)
             self.sheet.right[q.kind] += int(right)
@@ -218,16 +231,20 @@ class TraceSession:
                     raise _Quit("Quit.")
                 if command == "skip":
                     self.sheet.skipped["proposed"] += 1
+                    self.patience.moved_on()
                     self.say(f"    Skipped: {LINE_WORDS[line]}: {', '.join(label(m) for m in q.modalities(line))}.")
                     break
                 if command == "hint":
                     self.say(self._hint(q, line))
+                    self.patience.idle_answer(answer, "Which modalities do these facts lead to?")
                     continue
                 try:
                     picked = self._pick(answer, self.choices)
                 except ValueError as exc:
                     self.say(f"    {exc}")
+                    self.patience.idle_answer(answer, "Which modalities do these facts lead to?")
                     continue
+                self.patience.moved_on()
                 self.sheet.asked["proposed"] += 1
                 self.sheet.right["proposed"] += self._judge(q, line, picked)
                 break
@@ -329,7 +346,13 @@ class Lesson:
                 self.say(f"\n== Case {number} of {len(self.results)} ==")
             session = TraceSession(result, self.kb, self.ask, self.say, step=self.step, quiz=self.quiz,
                                    sheet=self.sheet, final_score=False)
-            session.run()
+            try:
+                session.run()
+            except AnswerRepeated:
+                if self.quiz:
+                    for line in self.sheet.lines():
+                        self.say(line)
+                raise
             if session.stopped:
                 break
         if not self.quiz:

@@ -225,13 +225,14 @@ def test_consult_output_refuses_to_overwrite_without_force(tmp_path: Path) -> No
     assert yaml.safe_load(out.read_text())["id"] == "c1"
 
 
-def test_consult_end_of_input_exits_cleanly_and_writes_nothing(tmp_path: Path) -> None:
+def test_consult_end_of_input_exits_cleanly_and_keeps_the_answers_apart(tmp_path: Path) -> None:
     out = tmp_path / "case.yaml"
     result = run(["consult", "--output", str(out)], "c1\n1\n")
     assert result.exit_code == 2
     assert "Aborted!" not in result.output and "Traceback" not in result.output
-    assert "the input ended before the consultation was complete: no case written" in result.stderr
-    assert not out.exists()
+    assert "the input ended before the consultation was complete; the answers so far are in" in result.stderr
+    assert not out.exists()                                   # no case file: only the partial one
+    assert yaml.safe_load((tmp_path / "case.yaml.partial.yaml").read_text())["consultation"]["answers"] == ["c1", "1"]
 
 
 def test_consult_refuses_a_diagnosis_given_twice(kb) -> None:

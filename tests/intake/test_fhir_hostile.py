@@ -30,6 +30,7 @@ from medmassage_rules.intake import fhir, fhir_bulk, fhir_projection, fhir_value
 from medmassage_rules.intake.fhir import case_from_resources, import_bundle
 from medmassage_rules.intake.fhir_projection import bundle_resources
 from medmassage_rules.kb.loading import load_knowledge_base
+from medmassage_rules.planning.pipeline import plan_case
 
 from ..helpers import assert_refused, error_lines, invoke
 from .test_fhir import ICD, PATIENT, bundle, concept, condition, observation, sample, samples_at_hand
@@ -354,7 +355,8 @@ HOSTILE_TEXT = st.lists(st.one_of(HOSTILE_CHARS, st.characters()), max_size=300)
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(texts=st.lists(HOSTILE_TEXT, min_size=1, max_size=4))
-def test_what_the_import_writes_is_read_back(tmp_path: Path, vocabulary: Any, texts: list[str]) -> None:
+def test_what_the_import_writes_is_read_back(tmp_path: Path, kb: Any, texts: list[str]) -> None:
+    vocabulary = kb.vocabulary
     request = {"resourceType": "ServiceRequest", "id": "s1", "status": "active", "subject": {"reference": PATIENT},
                "code": {"text": texts[0]}, "note": [{"text": t} for t in texts],
                "reasonCode": [{"text": t} for t in texts]}
@@ -365,8 +367,9 @@ def test_what_the_import_writes_is_read_back(tmp_path: Path, vocabulary: Any, te
     imported, day = import_bundle(path, vocabulary)
     case_file = tmp_path / "case.yaml"
     case_file.write_bytes(imported.yaml(path.name, day).encode("utf-8"))
-    case = load_case(case_file, vocabulary)
+    case = load_case(case_file, vocabulary)  # as `recommend` reads it, then plans it
     assert case.id == "fhir-p1"
+    assert plan_case(case, kb).plan.status in kb.vocabulary.statuses
     for line in [*imported.unmapped, *imported.advisories]:
         assert not RAW_CONTROL.search(fhir_values.comment(line))
 

@@ -21,6 +21,8 @@ import re
 import shutil
 import tempfile
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import IO
 
 from .baseline import BaselineDiff
@@ -39,14 +41,28 @@ class JUnitWriter:
     """Collects test cases and writes the whole JUnit XML document to ``out`` on :meth:`finish`.
 
     ``out`` is a binary file (the batch gives the temporary file of an
-    :class:`~medmassage_rules.files.writing.OutputFile`). Use it as a context manager: leaving it
-    drops the temporary file of streamed test cases.
+    :class:`~medmassage_rules.files.writing.OutputFile`), ``name`` the file it becomes: a failure
+    to write ``out`` or the temporary file of streamed test cases (a full disk) is an OSError
+    naming it, as every other output error names its file. Use it as a context manager: leaving
+    it drops the temporary file of streamed test cases.
     """
 
-    def __init__(self, out: IO[bytes]):
+    def __init__(self, out: IO[bytes], name: str = "the JUnit file"):
         self.out = out
-        self.body: IO[bytes] = tempfile.TemporaryFile()
+        self.name = name
+        with self._named():
+            self.body: IO[bytes] = tempfile.TemporaryFile()
         self.tests = self.failures = self.errors = self.skipped = 0
+
+    @contextmanager
+    def _named(self) -> Iterator[None]:
+        """An OSError without a file name (a write to an open file) gets the JUnit file's name."""
+        try:
+            yield
+        except OSError as exc:
+            if exc.filename is not None:
+                raise
+            raise OSError(exc.errno, exc.strerror or str(exc), self.name) from None
 
     def add(self, name: str, classname: str, *, passed: bool | None, error: str | None,
             failures: tuple[str, ...] | list[str]) -> None:
@@ -62,7 +78,8 @@ class JUnitWriter:
             self.failures += 1
             node = ET.SubElement(case, "failure", message=_xml("; ".join(failures)), type="expectation")
             node.text = _xml("\n".join(failures))
-        self.body.write(ET.tostring(case, encoding="utf-8") + b"\n")
+        with self._named():
+            self.body.write(ET.tostring(case, encoding="utf-8") + b"\n")
 
     def finish(self, seconds: float, baseline: BaselineDiff | None = None) -> None:
         """Write the whole document: the suite with its counts around the streamed test cases,
@@ -71,14 +88,16 @@ class JUnitWriter:
                            errors=str(self.errors), skipped=str(self.skipped), time=f"{seconds:.3f}")
         suite.text = "\n"
         head, tail = ET.tostring(suite, encoding="unicode").rsplit("</testsuite>", 1)
-        self.out.write(b'<?xml version="1.0" encoding="utf-8"?>\n<testsuites>\n')
-        self.out.write(head.encode("utf-8"))
-        self.body.seek(0)
-        shutil.copyfileobj(self.body, self.out)
-        self.out.write(b"</testsuite>" + tail.encode("utf-8") + b"\n")
-        if baseline is not None:
-            self.out.write(ET.tostring(baseline_suite(baseline), encoding="utf-8") + b"\n")
-        self.out.write(b"</testsuites>\n")
+        with self._named():
+            self.out.write(b'<?xml version="1.0" encoding="utf-8"?>\n<testsuites>\n')
+            self.out.write(head.encode("utf-8"))
+            self.body.seek(0)
+            shutil.copyfileobj(self.body, self.out)
+            self.out.write(b"</testsuite>" + tail.encode("utf-8") + b"\n")
+            if baseline is not None:
+                self.out.write(ET.tostring(baseline_suite(baseline), encoding="utf-8") + b"\n")
+            self.out.write(b"</testsuites>\n")
+            self.out.flush()
 
     def __enter__(self) -> JUnitWriter:
         return self

@@ -116,7 +116,8 @@ def run_batch(paths: Iterable[str | Path], kb: KnowledgeBase, *, jobs: int = 1,
             stack.callback(output.discard)  # whatever was not committed or kept is dropped
             handles[option] = output.open()
         out = handles.get("--report", report_stream)
-        writer = stack.enter_context(JUnitWriter(handles["--junit"])) if "--junit" in handles else None
+        writer = stack.enter_context(JUnitWriter(handles["--junit"], str(outputs["--junit"]))) \
+            if "--junit" in handles else None
         try:
             for outcome in evaluated(iter_tasks(files), kb, jobs):
                 duplicate = False

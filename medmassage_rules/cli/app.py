@@ -40,6 +40,15 @@ class MedMassageGroup(click.Group):
         sys.exit(run(sys.argv[1:] if args is None else args, prog_name=prog_name, complete_var=complete_var,
                      **extra))
 
+    def make_context(self, info_name: str | None, args: list[str], parent: click.Context | None = None,
+                     **extra: Any) -> click.Context:
+        """Parse the command line; ``--help`` or ``--version`` into a closed pipe is an :class:`OutputError`
+        (click would exit 1 without a word)."""
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except OSError as exc:
+            raise OutputError(exc) from exc
+
     def invoke(self, ctx: click.Context) -> Any:
         """Run the command; an output that cannot be written is an :class:`OutputError` (click would
         end the process on a closed pipe)."""

@@ -28,11 +28,13 @@ ANSWER_BYTES = 4096   # characters of one dialogue answer read at a time
 
 
 class OutputError(MedMassageError):
-    """stdout, stderr or an output file could not be written (a closed pipe, a full disk)."""
+    """stdout, stderr or an output file could not be written (a closed pipe, a full disk); an
+    error without a file name is one of the standard streams."""
 
     def __init__(self, error: OSError):
         self.error = error
-        super().__init__(f"{error.filename or 'output'}: cannot write: {error.strerror or error}")
+        name = printable(str(error.filename), one_line=True) if error.filename is not None else "standard output"
+        super().__init__(f"{name}: cannot write: {error.strerror or error}")
 
 
 rules_option = click.option(

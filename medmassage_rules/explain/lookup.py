@@ -3,7 +3,8 @@
 A modality, a target, an area, a status, or one of the topics ``status`` and ``minutes``;
 ``modality:``, ``target:``, ``area:`` and ``status:`` prefixes are allowed. An id of the
 vocabulary that is no plan item raises :class:`NotExplainableError`, an unknown one
-:class:`~medmassage_rules.errors.UnknownIdError` with the nearest ids.
+:class:`~medmassage_rules.errors.UnknownIdError` with the nearest ids (one longer than any id
+can be, :class:`TooLongIdError`, shown cut with its length).
 """
 
 from __future__ import annotations
@@ -11,10 +12,12 @@ from __future__ import annotations
 import difflib
 import re
 
-from ..errors import MedMassageError, UnknownIdError
+from ..errors import MedMassageError, UnknownIdError, shown
 from ..kb.knowledge_base import KnowledgeBase
 
 TOPICS = ("status", "minutes")
+MAX_ID = 200   # characters: no id of a knowledge base is longer; a longer one is named cut, not echoed whole
+KIND = "modality, target or area"
 
 
 class NotExplainableError(MedMassageError):
@@ -26,10 +29,23 @@ class NotExplainableError(MedMassageError):
                          "a status, 'status' or 'minutes'")
 
 
+class TooLongIdError(UnknownIdError):
+    """An id longer than any id can be: the message shows its start and its length, not the whole of it."""
+
+    def __init__(self, value: str):
+        MedMassageError.__init__(self, f"unknown {KIND} id {shown(value)}: an id is at most {MAX_ID} "
+                                       f"characters (got {len(value)})")
+        self.value = value[:MAX_ID]
+        self.kind = KIND
+        self.suggestions = []
+
+
 def resolve_item(kb: KnowledgeBase, item_id: str) -> tuple[str, str]:
     """(kind, id) of an explainable item; unknown ids raise UnknownIdError with the nearest ids."""
     v = kb.vocabulary
     raw = item_id.strip()
+    if len(raw) > MAX_ID:
+        raise TooLongIdError(raw)
     kind, _, rest = raw.partition(":")
     if rest and kind in ("modality", "target", "area", "status"):
         raw = rest
@@ -43,7 +59,7 @@ def resolve_item(kb: KnowledgeBase, item_id: str) -> tuple[str, str]:
     if raw in known or raw in v.medication_classes or raw in v.medications:
         raise NotExplainableError(raw, known.get(raw, "medication").replace("_", " "))
     choices = [*TOPICS, *v.modalities, *v.targets, *v.areas, *v.statuses]
-    raise UnknownIdError(raw, "modality, target or area",
+    raise UnknownIdError(raw, KIND,
                          difflib.get_close_matches(raw, choices, n=3, cutoff=0.6))
 
 

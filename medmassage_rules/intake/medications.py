@@ -31,6 +31,9 @@ NAME_SUFFIXES = frozenset({
     "er", "sr", "xr", "xl", "cr", "la", "ir", "ec", "tablet", "tablets", "tab", "tabs", "capsule", "capsules",
     "cap", "caps", "patch", "injection", "oral", "solution", "daily"})
 # an ATC code at any of its five levels: B, B01, B01A, B01AF, B01AF02
+# characters of a name matched: the case model keeps no longer name (cases.fields.MedicationName),
+# and a longer text would cost time in the matching (a megabyte of "x hcl hcl ...": 40 s) for nothing
+MAX_NAME = 200
 ATC_PATTERN = r"^[A-Z]([0-9]{2}([A-Z]([A-Z]([0-9]{2})?)?)?)?$"
 _ATC = re.compile(ATC_PATTERN)
 
@@ -130,8 +133,9 @@ def name_keys(name: str) -> list[str]:
     """The keys a listed name is looked up by: the name itself, then without its strength and dose
     form ("warfarin 5 mg tablet", "aspirin 81mg"), then without a salt or release suffix
     ("oxycodone hcl 5 mg"). A medication list copied from a chart writes drugs this way; read only
-    by the bare name, a patient on warfarin would get deep work."""
-    words = name.lower().split()
+    by the bare name, a patient on warfarin would get deep work. Only the first MAX_NAME
+    characters are read."""
+    words = name[:MAX_NAME].lower().split()
     keys = [" ".join(words)]
     for i, word in enumerate(words):
         if i and (word[0].isdigit() or word.startswith("#")):

@@ -238,7 +238,7 @@ class _Closed(io.StringIO):
 def test_run_an_output_that_cannot_be_written() -> None:
     stderr = io.StringIO()
     assert run(["schema"], stdout=_Closed(), stderr=stderr) == EXIT_INVALID
-    assert stderr.getvalue() == "error: output: cannot write: Broken pipe\n"
+    assert stderr.getvalue() == "error: standard output: cannot write: Broken pipe\n"
 
 
 def test_run_interrupted(monkeypatch: pytest.MonkeyPatch) -> None:

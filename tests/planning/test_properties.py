@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from medmassage_rules.cases.schema import case_schema
-from medmassage_rules.planning.certainty import GRADE_WEIGHT
+from medmassage_rules.planning.certainty import GRADE_WEIGHT, CaseScope, rule_grade
 from medmassage_rules.planning.plan import NO_TREATMENT, SITE_APPLICABILITY
 from medmassage_rules.planning.targets import SIDELESS_AREAS
 
@@ -154,14 +154,16 @@ def assert_invariants(data: dict[str, Any]) -> dict:
         assert KB.by_id[rule_id].then.cap.pressure == p["pressure_cap"]
     assert (p["pressure_cap"] == "deep") == (not p["pressure_cap_because"])
 
-    # certainty follows the evidence: each proposing rule's factor weighed by its grade, once per
-    # source, combined as x + y - xy; a request is not evidence (only requested: 0.5)
+    # certainty follows the evidence: each proposing rule's factor weighed by the grade it counts at
+    # for this case (L outside its source's population, clinical-v2.1 §6.1), once per source,
+    # combined as x + y - xy; a request is not evidence (only requested: 0.5)
+    scope = CaseScope.of(case)
     for m in mods:
         per_source: dict[str, float] = {}
         for rule_id in m["because"]:
             rule = KB.by_id[rule_id]
             if rule.then.propose.line != "request":
-                factor = rule.certainty * GRADE_WEIGHT[rule.grade]
+                factor = rule.certainty * GRADE_WEIGHT[rule_grade(KB, rule_id, scope).grade]
                 per_source[rule.citation] = max(per_source.get(rule.citation, 0.0), factor)
         combined = 0.0
         for factor in per_source.values():

@@ -10,13 +10,14 @@ import functools
 import shutil
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
 from ..errors import MedMassageError, printable
 from ..files.writing import OutputFile
 from ..teach.dialogue import AnswerRepeated
-from .console import ask, emit, knowledge_base, rules_option, say_on_stderr
+from .console import OutputError, ask, emit, knowledge_base, rules_option, say_on_stderr
 
 
 @click.command()
@@ -179,7 +180,7 @@ def consult(output: Path | None, force: bool, resume: Path | None, rules_dir: Pa
     from ..files.reading import parse_document, read_text
     from ..files.writing import check_outputs, identities
     from ..render.text import render_text
-    from ..teach.consult import PARTIAL_KEY, ConsultationDialogue, partial_answers
+    from ..teach.consult import ConsultationDialogue, partial_answers
 
     out: OutputFile | None = None
     if output is not None:
@@ -198,11 +199,7 @@ def consult(output: Path | None, force: bool, resume: Path | None, rules_dir: Pa
             dialogue.resume(answers)
         done = dialogue.run()
     except (EOFError, AnswerRepeated, KeyboardInterrupt) as stop:
-        partial = dialogue.partial()
-        kept = _keep_partial(partial, out, output) if partial[PARTIAL_KEY]["answers"] else None
-        where = ("no answer was given: nothing saved" if not partial[PARTIAL_KEY]["answers"] else
-                 f"the answers so far are in {kept}; `medmassage consult --resume {kept}` continues"
-                 if kept is not None else "the answers so far could not be saved")
+        where = _keep_partial(dialogue.partial(), out, output)
         if isinstance(stop, KeyboardInterrupt):
             click.echo(printable(f"consultation stopped: {where}", one_line=True), err=True)
             raise
@@ -212,27 +209,42 @@ def consult(output: Path | None, force: bool, resume: Path | None, rules_dir: Pa
         if out is not None:
             out.discard()
         raise
-    if out is None:
-        click.echo(done.yaml, nl=False)
-    else:
-        try:
-            handle.write(done.yaml)
-        except OSError as exc:
-            out.discard()
-            raise MedMassageError(f"{printable(str(output), one_line=True)}: cannot write: "
-                                  f"{exc.strerror or exc}") from None
-        out.commit()
+    try:  # the case cannot be written (a closed stdout, a full disk): the answers are kept all the same
+        if out is None:
+            click.echo(done.yaml, nl=False)
+        else:
+            try:
+                handle.write(done.yaml)
+            except OSError as exc:
+                raise out._fail(exc) from None
+            out.commit()
+    except (OSError, MedMassageError) as exc:
+        problem = str(OutputError(exc)) if isinstance(exc, OSError) else str(exc)
+        raise MedMassageError(f"{problem}; {_keep_partial(dialogue.partial(), out, output)}") from None
+    if out is not None:
         click.echo(f"Case written to {output}", err=True)
     click.echo(render_text(done.result, kb), err=True)
 
 
-def _keep_partial(partial: dict[str, object], out: OutputFile | None, output: Path | None) -> Path | None:
-    """Save a stopped interview's answers under a name no file has (OUTPUT.partial.yaml, else
-    consult.partial.yaml here; .1, .2 ... when taken); None when neither folder can be written."""
-    from ..teach.consult import partial_yaml
+def _keep_partial(partial: dict[str, Any], out: OutputFile | None, output: Path | None) -> str:
+    """Save an interview's answers under a name no file has (OUTPUT.partial.yaml, else
+    consult.partial.yaml here; .1, .2 ... when taken) and say where they are."""
+    from ..teach.consult import PARTIAL_KEY
 
     if out is not None:
         out.discard()  # the case file's temporary file: the partial file takes a name of its own
+    if not partial[PARTIAL_KEY]["answers"]:
+        return "no answer was given: nothing saved"
+    kept = _new_partial_file(partial, output)
+    if kept is None:
+        return "the answers so far could not be saved"
+    return f"the answers so far are in {kept}; `medmassage consult --resume {kept}` continues"
+
+
+def _new_partial_file(partial: dict[str, Any], output: Path | None) -> Path | None:
+    """The partial file written beside ``output`` (else here); None when neither folder can be written."""
+    from ..teach.consult import partial_yaml
+
     for base in ([output] if output is not None else []) + [Path("consult")]:
         keeper = OutputFile(base)
         try:

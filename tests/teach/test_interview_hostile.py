@@ -6,6 +6,7 @@ a case that `recommend` refuses."""
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -237,3 +238,33 @@ def test_no_answer_makes_consult_write_a_case_that_recommend_refuses(
             assert answer not in done.yaml and answer not in dialogue.partial()["consultation"]["answers"]
     texts = partial_answers(yaml.safe_load(partial_yaml(dialogue.partial())), "p.yaml")
     assert texts == dialogue.cursor.texts                      # the answers as typed survive the partial file
+
+
+def test_a_case_that_cannot_reach_a_closed_stdout_keeps_the_answers(tmp_path: Path) -> None:
+    read, write = os.pipe()
+    os.close(read)                                     # `medmassage consult | true`, true gone already
+    try:
+        done = subprocess.run([sys.executable, "-m", "medmassage_rules", "consult"], cwd=tmp_path, stdout=write,
+                              input=("c8\n7\n" + "\n" * 80).encode(), stderr=subprocess.PIPE, timeout=120)
+    finally:
+        os.close(write)
+    err = done.stderr.decode()
+    assert done.returncode == 2 and err.count("error: ") == 1
+    assert "error: standard output: cannot write: Broken pipe; the answers so far are in consult.partial.yaml;" in err
+    answers = yaml.safe_load((tmp_path / "consult.partial.yaml").read_text())["consultation"]["answers"]
+    assert answers[:2] == ["c8", "7"]
+    resumed = _run(["consult", "--resume", "consult.partial.yaml"], "", tmp_path)   # every answer is there
+    assert resumed.exit_code == 0 and yaml.safe_load(resumed.stdout)["id"] == "c8"
+
+
+def test_ctrl_c_in_a_quiz_exits_130(tmp_path: Path) -> None:
+    proc = subprocess.Popen([sys.executable, "-m", "medmassage_rules", "trace", str(P01), "--quiz"], cwd=tmp_path,
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    seen = ""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and "your answer" not in seen:
+        seen += proc.stdout.read(1)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and err.strip() == "interrupted"

@@ -42,10 +42,14 @@ def _start_worker(rules_dir: str) -> None:
     spawned one loads the knowledge base and builds its engine, once.
 
     A worker ignores Ctrl-C: the parent handles it (and stops the workers), so an interrupted
-    batch prints one message, not a traceback per worker.
+    batch prints one message, not a traceback per worker. SIGTERM and SIGHUP end a worker
+    quietly (a forked one would otherwise keep the parent's handlers, which raise).
     """
     global _WORKER_KB
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for name in ("SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), signal.SIG_DFL)
     if _WORKER_KB is None or str(_WORKER_KB.root) != rules_dir:
         _WORKER_KB = load_knowledge_base(rules_dir)
     engine_for(_WORKER_KB)

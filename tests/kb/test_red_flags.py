@@ -59,6 +59,9 @@ def add(data: dict[str, Any], **extra: Any) -> dict[str, Any]:
     for key in ("vitals", "patient", "labs"):
         if key in extra:
             out[key] = {**data.get(key, {}), **extra[key]}
+    pregnant = any(h.get("item") in ("pregnancy", "postpartum") for h in out.get("history", []))
+    if pregnant and str(out.get("patient", {}).get("sex", "")).strip().lower() in ("male", "m"):
+        out["patient"] = {**out["patient"], "sex": "female"}  # a male pregnancy is refused (clinical-v2.1 §2.8)
     return out
 
 

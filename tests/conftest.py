@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -14,6 +15,8 @@ from medmassage_rules.kb.knowledge_base import KnowledgeBase
 from medmassage_rules.kb.loading import load_knowledge_base
 
 if TYPE_CHECKING:
+    from playwright.sync_api import Browser
+
     from medmassage_rules.lint.findings import LintReport
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,3 +51,18 @@ def shipped_lint() -> LintReport:
     from medmassage_rules.lint.linter import lint_knowledge_base  # networkx and the linter: only when asked for
 
     return lint_knowledge_base()
+
+
+CHROMIUM = Path("/usr/bin/chromium")  # Debian's package; .ci/run installs it
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Debian's chromium driven by Playwright through ``executable_path`` (never a browser download)."""
+    from playwright.sync_api import sync_playwright  # only the real-browser tests need it
+
+    assert CHROMIUM.is_file(), "Debian's chromium is missing: apt-get install chromium (.ci/run does)"
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+        yield b
+        b.close()

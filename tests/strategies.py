@@ -11,10 +11,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from hypothesis import assume
 from hypothesis import strategies as st
 
 from medmassage_rules.cases.loading import validate_case
 from medmassage_rules.cases.models import FEMALE_ONLY_CONDITIONS, FEMALE_ONLY_HISTORY, NEEDS_AREA, Case
+from medmassage_rules.errors import CaseError
 from medmassage_rules.kb.loading import load_knowledge_base
 from medmassage_rules.planning.pipeline import plan_case
 from medmassage_rules.planning.results import PlanResult
@@ -153,3 +155,13 @@ def build(data: dict[str, Any]) -> Case:
 
 def plan(data: dict[str, Any]) -> PlanResult:
     return plan_case(build(data), KB)
+
+
+def planned(data: dict[str, Any]) -> PlanResult:
+    """The plan of a generated case; a combination the contract refuses (e.g. contradictory facts,
+    clinical-v2.1 §2.8) is no example (hypothesis draws another)."""
+    try:
+        return plan(data)
+    except CaseError:
+        assume(False)
+        raise

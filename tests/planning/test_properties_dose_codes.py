@@ -6,14 +6,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from medmassage_rules.errors import CaseError
 from medmassage_rules.planning.plan import Plan
-from medmassage_rules.planning.results import PlanResult
 
-from ..strategies import KB, case_dicts, plan
+from ..strategies import KB, case_dicts, plan, planned
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 # codes the map reads as history items (some also as a condition), with and without laterality
@@ -25,13 +24,6 @@ DELIVERY_TEXTS = ({r.then.advisory for r in ADVISING if r.advisory_kind == "deli
                   - {r.then.advisory for r in ADVISING if r.advisory_kind != "delivery"})
 PLANNER_DELIVERY = ("evidence caveat:", "left out:")
 
-
-def planned(data: dict[str, Any]) -> PlanResult:
-    try:
-        return plan(data)
-    except CaseError:  # a generated combination the contract refuses (e.g. contradictory facts)
-        assume(False)
-        raise
 
 
 def limits(p: Plan) -> tuple[Any, ...]:

@@ -7,14 +7,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from medmassage_rules.errors import CaseError
 from medmassage_rules.intake.medications import load_drugs
 from medmassage_rules.planning.results import PlanResult
 
-from ..strategies import KB, V, areas, case_dicts, modalities, plan, sides, targets
+from ..strategies import KB, V, areas, case_dicts, modalities, planned, sides, targets
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 BOTH = frozenset({"left", "right"})
@@ -29,13 +28,6 @@ OPIOIDS_AND_GABAPENTINOIDS = sorted(
 def covered(side: str | None) -> frozenset[str]:
     return BOTH if side in (None, "bilateral") else frozenset({side})
 
-
-def planned(data: dict[str, Any]) -> PlanResult:
-    try:
-        return plan(data)
-    except CaseError:  # a generated combination the contract refuses (e.g. contradictory facts)
-        assume(False)
-        raise
 
 
 def work_pairs(result: PlanResult) -> list[Any]:

@@ -8,11 +8,10 @@ it; the print view shows everything and no control; the page fetches nothing.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
 from medmassage_rules.cases.loading import load_case
 from medmassage_rules.planning.pipeline import plan_case
@@ -20,7 +19,6 @@ from medmassage_rules.render.html import render_html
 
 from ..conftest import FACTS
 
-CHROMIUM = Path("/usr/bin/chromium")  # Debian's package; .ci/run installs it
 PUBLIC = [FACTS / name for name in ("p05-fibromyalgia-warfarin.yaml", "p13-runner-competing.yaml",
                                     "p35-hip-surgery-day20-iliopsoas.yaml")]
 pytestmark = pytest.mark.slow  # a browser: about 10 seconds
@@ -39,14 +37,6 @@ CUT = """() => [...document.querySelectorAll("body *")]
   .filter(e => e.getClientRects().length && e.getBoundingClientRect().right > window.innerWidth + 0.5)
   .map(e => e.tagName + "." + (e.getAttribute("class") || ""))"""
 
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    assert CHROMIUM.is_file(), "Debian's chromium is missing: apt-get install chromium (.ci/run does)"
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
-        yield b
-        b.close()
 
 
 def open_page(browser: Browser, kb, path: Path, tmp_path: Path, width: int) -> tuple[Page, list[str]]:

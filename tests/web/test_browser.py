@@ -16,9 +16,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser
 
-CHROMIUM = Path("/usr/bin/chromium")  # Debian's package; .ci/run installs it
 pytestmark = pytest.mark.slow  # a server and a browser: about 20 seconds
 
 
@@ -62,14 +61,6 @@ def server() -> Iterator[str]:
         proc.terminate()
         proc.wait(10)
 
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    assert CHROMIUM.is_file(), "Debian's chromium is missing: apt-get install chromium (.ci/run does)"
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
-        yield b
-        b.close()
 
 
 def no_sideways_scroll(page) -> bool:

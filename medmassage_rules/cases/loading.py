@@ -60,6 +60,8 @@ def _problems(exc: ValidationError, source: str,
         elif message.startswith("Value error, "):
             message = message[len("Value error, "):]
         ctx = err.get("ctx") or {}
+        if kind in ("too_long", "string_too_long") and isinstance(err.get("input"), str) and "max_length" in ctx:
+            message = f"text longer than {ctx['max_length']} characters ({len(err['input'])})"
         if "contradictions" in ctx:  # an expect block no plan can meet: one problem per contradiction
             problems += [Problem(source, _path_text((*loc, *where)), kind, why, value)
                          for where, why, value in ctx["contradictions"]]

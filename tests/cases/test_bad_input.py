@@ -54,6 +54,8 @@ def _billion_laughs() -> str:
 
 BAD_INPUTS = [
     # -- codes: the code is the one problem, and no suggestion repeats it ------------------------
+    Bad("medication name too long", "c.yaml", GOOD + "medications:\n  - " + "x" * 300 + "\n",
+        (Expected("medications[0]", "text longer than 200 characters (300)", "'" + "x" * 76 + "..."),)),
     Bad("code that is a number", "c.yaml", "id: x\ndiagnoses:\n  - icd10: 13\n",
         (Expected("diagnoses[0].icd10", "valid string", "13"),)),
     Bad("code that is a list", "c.yaml", "id: x\ndiagnoses:\n  - icd10: [M54.2]\n",

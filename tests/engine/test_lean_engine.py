@@ -56,6 +56,7 @@ def test_lean_and_stock_matchers_fire_the_same_rules_on_the_same_facts(kb) -> No
 def test_a_reset_wipes_every_node(kb) -> None:
     lean = engine_for(kb)
     case = next(iter_cases(FACTS / "p05-fibromyalgia-warfarin.yaml", kb.vocabulary)).case
+    assert case is not None
     lean.infer(case_facts(case, kb.vocabulary))
     lean.reset()
     memories = [getattr(node, name) for node in lean.matcher.nodes

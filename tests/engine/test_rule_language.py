@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import shutil
 import textwrap
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -60,7 +61,7 @@ def make_kb(tmp_path: Path, rules: str) -> Path:
     return folder
 
 
-def derived(kb: KnowledgeBase, case: dict[str, Any], clearances: list[tuple[str, str | None]] = ()) -> list[Any]:
+def derived(kb: KnowledgeBase, case: dict[str, Any], clearances: Sequence[tuple[str, str | None]] = ()) -> list[Any]:
     """The facts the engine concludes for a case, with the clearances given as (id, scope) pairs."""
     data = {"id": "t", "diagnoses": [{"condition": "neck_pain"}], **case}
     facts = [f for f in case_facts(validate_case(data, "t", kb.vocabulary), kb.vocabulary)
@@ -70,7 +71,7 @@ def derived(kb: KnowledgeBase, case: dict[str, Any], clearances: list[tuple[str,
     return [f for f in out if type(f) in F.DERIVED_KINDS.values()]
 
 
-def of(kind: type, facts: list[Any], rule: str) -> list[dict[str, Any]]:
+def of(kind: Any, facts: list[Any], rule: str) -> list[dict[str, Any]]:
     return [{k: v for k, v in f.items() if not k.startswith("__")} for f in facts
             if isinstance(f, kind) and f["rule"] == rule]
 

@@ -237,7 +237,7 @@ class Resolver:
         if undeliverable:
             rules = self.ids(r for stopped in self.targets.stopped_at.values() for rs in stopped.values() for r in rs)
             by_reason: dict[str, list[str]] = defaultdict(list)
-            for t, reason in undeliverable.items():
+            for t, reason in sorted(undeliverable.items()):  # by id: the same words whatever the input order
                 by_reason[reason].append(self.v.label(t))
             why = "; ".join(f"{', '.join(targets)}: {reason}" for reason, targets in by_reason.items())
             because = "; ".join(f"{self.kb.by_id[r].description} ({r})" for r in rules if r in self.kb.by_id)

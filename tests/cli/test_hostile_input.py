@@ -292,7 +292,8 @@ def _workers(pid: int) -> list[int]:
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc to find the workers")
 def test_a_killed_worker_does_not_hang_the_batch(tmp_path: Path) -> None:
-    cases = _jsonl(tmp_path / "c.jsonl", [_case(f"c{i}", expect={"status": "treat"}) for i in range(600)])
+    n = 3000  # enough work that a worker is still busy when the test finds it, however fast a case is
+    cases = _jsonl(tmp_path / "c.jsonl", [_case(f"c{i}", expect={"status": "treat"}) for i in range(n)])
     report = tmp_path / "r.jsonl"
     proc = subprocess.Popen([sys.executable, "-m", "medmassage_rules", "batch", str(cases), "--jobs", "2",
                              "--report", str(report), "--format", "json"], cwd=ROOT,
@@ -311,8 +312,8 @@ def test_a_killed_worker_does_not_hang_the_batch(tmp_path: Path) -> None:
     assert proc.returncode in (0, 1), err
     summary = json.loads(out)
     rows = report.read_text().splitlines()
-    assert summary["cases"] == len(rows) == 600  # every row, in order
-    assert [json.loads(r)["case_id"] for r in rows] == [f"c{i}" for i in range(600)]
+    assert summary["cases"] == len(rows) == n  # every row, in order
+    assert [json.loads(r)["case_id"] for r in rows] == [f"c{i}" for i in range(n)]
 
 
 def test_an_interrupted_batch_exits_130_and_keeps_the_earlier_outputs(tmp_path: Path) -> None:

@@ -13,9 +13,12 @@ import itertools
 import multiprocessing
 import os
 import signal
+import threading
+import time
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
 
 from ..engine.cache import engine_for
@@ -26,6 +29,8 @@ from .inputs import Task
 from .outcomes import CaseOutcome, evaluate, invalid_outcome
 
 CHUNKSIZE = 16  # cases per message to a worker: amortises the pipe, keeps both workers busy on small batches
+POLL_SECONDS = 0.5  # how often a batch waiting for a result checks that its workers are alive
+STOP_PATIENCE = 10.0  # seconds a stopping batch waits for a busy worker to finish its chunk
 JOBS_PER_CPU = 4  # --jobs beyond this many workers per CPU only costs memory (each holds its own engine)
 
 
@@ -41,18 +46,33 @@ def _start_worker(rules_dir: str) -> None:
     """Pool initializer: a forked worker has the parent's knowledge base and engine already; a
     spawned one loads the knowledge base and builds its engine, once.
 
-    A worker ignores Ctrl-C: the parent handles it (and stops the workers), so an interrupted
-    batch prints one message, not a traceback per worker. SIGTERM and SIGHUP end a worker
-    quietly (a forked one would otherwise keep the parent's handlers, which raise).
+    A worker ignores Ctrl-C and SIGHUP (sent to the whole process group by a terminal): the parent
+    handles them and stops its workers in order, after the chunk each is evaluating. SIGTERM ends a
+    worker at once (the pool itself stops workers with it; a forked worker would otherwise keep the
+    parent's handler, which raises). A worker whose parent is gone ends itself.
     """
     global _WORKER_KB
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    for name in ("SIGTERM", "SIGHUP"):
+    _watch_parent()
+    for name, action in (("SIGINT", signal.SIG_IGN), ("SIGHUP", signal.SIG_IGN), ("SIGTERM", signal.SIG_DFL)):
         if hasattr(signal, name):
-            signal.signal(getattr(signal, name), signal.SIG_DFL)
+            signal.signal(getattr(signal, name), action)
     if _WORKER_KB is None or str(_WORKER_KB.root) != rules_dir:
         _WORKER_KB = load_knowledge_base(rules_dir)
     engine_for(_WORKER_KB)
+
+
+def _watch_parent(every: float = 0.5) -> None:
+    """A worker dies with its parent: when the parent is gone (killed outright, so it could not stop
+    its workers) the worker is handed to another process, and a watchdog thread ends it - an orphan
+    would hold the caller's pipes open, and a ``$(...)`` or a CI step would wait forever."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(every)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="parent-watchdog", daemon=True).start()
 
 
 def _context() -> multiprocessing.context.BaseContext:
@@ -103,18 +123,55 @@ class _Workers:
         self.stop()
         self.pool = self._new()
 
-    def stop(self) -> None:
-        """Stop every worker now (busy ones too) and forget the pool."""
-        for process in list((getattr(self.pool, "_processes", None) or {}).values()):
+    def stop(self, patience: float = STOP_PATIENCE) -> None:
+        """Stop every worker and forget the pool: chunks not yet started are cancelled, a busy worker
+        finishes its chunk (milliseconds) and exits; one still busy after ``patience`` seconds is
+        stopped outright."""
+        processes = self._processes()
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        deadline = time.monotonic() + patience
+        for process in processes:
+            process.join(max(0.0, deadline - time.monotonic()))
+        self._break_open()  # whoever is still busy is stopped; a half-sent result no longer holds the reader
+        self.pool.shutdown(wait=True)
+        gc.unfreeze()
+
+    def _processes(self) -> list[multiprocessing.process.BaseProcess]:
+        return list((getattr(self.pool, "_processes", None) or {}).values())
+
+    def _break_open(self) -> None:
+        """Stop every worker outright and close the parent's end of the result pipe: a worker stopped
+        while it sent a result leaves half a message there, and the pool's reader would wait for
+        the rest forever; with no writer left it reads the end of the file and gives up."""
+        for process in self._processes():
             if process.is_alive():
                 process.terminate()
-        self.pool.shutdown(wait=True, cancel_futures=True)
-        gc.unfreeze()
+        for process in self._processes():
+            process.join(STOP_PATIENCE)
+        writer = getattr(getattr(self.pool, "_result_queue", None), "_writer", None)
+        if writer is not None:
+            writer.close()
+
+    def result(self, future: Future[list[CaseOutcome]]) -> list[CaseOutcome]:
+        """A chunk's outcomes. When a worker has died and the result has still not come a moment
+        later (it died while sending it: the pool would wait forever), the pool is broken open, so
+        the wait ends in BrokenProcessPool, as for any other death."""
+        dead_since: float | None = None
+        while True:
+            try:
+                return future.result(timeout=POLL_SECONDS)
+            except FutureTimeout:
+                if not any(p.exitcode is not None for p in self._processes()):
+                    dead_since = None
+                elif dead_since is None:
+                    dead_since = time.monotonic()
+                elif time.monotonic() - dead_since > POLL_SECONDS * 4:
+                    self._break_open()
 
     def alone(self, task: Task) -> CaseOutcome:
         """Evaluate one task by itself (after a worker died): if it kills its worker too, it is the one."""
         try:
-            return self.submit([task]).result()[0]
+            return self.result(self.submit([task]))[0]
         except BrokenProcessPool:
             self.restart()
             return _lost(task, "the worker process evaluating it died (killed, or out of memory)")
@@ -141,7 +198,7 @@ def _in_workers(tasks: Iterable[Task], kb: KnowledgeBase, jobs: int) -> Iterator
                 return
             chunk, future = window.popleft()
             try:
-                results = future.result()
+                results = workers.result(future)
             except BrokenProcessPool:
                 rest = list(window)
                 workers.restart()

@@ -50,3 +50,21 @@ def test_a_terminated_batch_stops_its_workers_and_keeps_the_rows_so_far(tmp_path
     rows = (tmp_path / "r.jsonl.partial").read_text().splitlines()
     assert 0 < len(rows) < 4000
     assert not report.exists() and not list(tmp_path.glob(".*.tmp"))
+
+
+def test_workers_die_with_a_parent_killed_outright(tmp_path: Path) -> None:
+    """SIGKILL leaves the parent no chance to stop its workers: they notice and end themselves, so the
+    caller's pipes close (a `$(...)` or a CI step does not wait forever)."""
+    cases = tmp_path / "c.jsonl"
+    cases.write_text("".join(json.dumps({"id": f"c{i}", "diagnoses": [{"condition": "neck_pain"}]}) + "\n"
+                             for i in range(20000)))
+    report = tmp_path / "r.jsonl"
+    proc = _start(["batch", str(cases), "--jobs", "2", "--report", str(report)])
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline and not any(p.stat().st_size for p in tmp_path.glob(".r.jsonl.*.tmp")):
+        time.sleep(0.05)
+    proc.kill()
+    proc.wait(10)
+    started = time.monotonic()
+    proc.communicate(timeout=30)  # EOF on stdout and stderr: no worker holds them any more
+    assert time.monotonic() - started < 15

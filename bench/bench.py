@@ -155,7 +155,17 @@ class CaseGenerator:
         return case
 
     def cases(self, n: int) -> Iterator[dict[str, Any]]:
-        return (self.case(i) for i in range(n))
+        return (self.consistent(self.case(i)) for i in range(n))
+
+    @staticmethod
+    def consistent(case: dict[str, Any]) -> dict[str, Any]:
+        """A pregnant, recently delivered or pelvic-girdle patient is a woman: the case rules refuse
+        the contradiction (clinical-v2.1 §2.8), so a benchmark case never holds it."""
+        female_only = any(h.get("item") in ("pregnancy", "postpartum") for h in case.get("history", [])) \
+            or any(d.get("condition") == "pelvic_girdle_pain" for d in case.get("diagnoses", []))
+        if female_only:
+            case["patient"]["sex"] = "female"
+        return case
 
 
 def write_jsonl(path: Path, vocab: Vocabulary, n: int, seed: int) -> Path:

@@ -6,7 +6,7 @@ minutes, referrals, clearances). Only explanations and the reasoning picture bui
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import Any
 
 import networkx as nx
@@ -18,7 +18,7 @@ from ..planning.results import PlanResult
 
 
 # -- the derivation graph -----------------------------------------------------------------------------
-def case_fact_id(fact: Mapping[str, Any]) -> str:
+def case_fact_id(fact: F.Fact) -> str:
     return f"case:{F.KIND_OF[type(fact)]}:{fact.get('index', 0)}"
 
 

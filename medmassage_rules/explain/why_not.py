@@ -22,7 +22,6 @@ from .derivation import plan_node
 from .explanation import Counterfactual, Explanation, Step
 from .walk import DerivationWalk, by_rules, status_words
 
-
 # What a counterfactual may ask of the case: what the therapist observes or the physician can change.
 ACTIONABLE = frozenset({"finding", "clearance", "request", "exclusion", "focus"})
 
@@ -180,8 +179,8 @@ class WhyNotAnswers(DerivationWalk):
             details.append("still treated: " + ", ".join(self.target_words(t.id) for t in in_plan))
         verdicts = [verdict for (verdict, _), _ in causes]
         if "blocked" in verdicts and not steps:  # a block of the target itself, or of the area it is worked through
-            rules = {r for t in considered for r in outcome.blocked_targets.get(t, ())}
-            steps += self.steps_of_rules(rules)
+            blocking = {r for t in considered for r in outcome.blocked_targets.get(t, ())}
+            steps += self.steps_of_rules(blocking)
         if steps or "blocked" in verdicts:
             where = "blocked, no work there" if kind == "area" or not considered else "blocked"
             summary = f"{label}: {where}, set " + (by_rules(steps) if steps else "by a block")

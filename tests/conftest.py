@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from medmassage_rules.kb.knowledge_base import KnowledgeBase
 from medmassage_rules.kb.loading import load_knowledge_base
@@ -18,6 +19,11 @@ if TYPE_CHECKING:
     from playwright.sync_api import Browser
 
     from medmassage_rules.lint.findings import LintReport
+
+# A busy machine (CI on two cores, every core running tests) can make one draw slow; a property's
+# examples are what it checks, not how fast they are drawn (speed is measured in bench/).
+settings.register_profile("project", suppress_health_check=[HealthCheck.too_slow], deadline=None)
+settings.load_profile("project")
 
 ROOT = Path(__file__).resolve().parent.parent
 FACTS = ROOT / "facts"

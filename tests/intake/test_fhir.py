@@ -22,7 +22,9 @@ from ..conftest import ROOT
 from ..helpers import assert_refused, invoke
 
 SAMPLES = ROOT.parent / "shared" / "fhir-samples"
-SHIPPED = Path(__file__).resolve().parent.parent / "data" / "f4-colon-cancer-chemo-bp194.json.gz"
+DATA = Path(__file__).resolve().parent.parent / "data"
+SHIPPED_BUNDLES = {p.name.removesuffix(".gz"): p for p in sorted(DATA.glob("*.json.gz"))}  # in the repository
+SHIPPED = SHIPPED_BUNDLES["f4-colon-cancer-chemo-bp194.json"]
 SCT, ICD, LOINC, ATC, RXNORM = ("http://snomed.info/sct", "http://hl7.org/fhir/sid/icd-10-cm", "http://loinc.org",
                                 "http://www.whocc.no/atc", "http://www.nlm.nih.gov/research/umls/rxnorm")
 PATIENT = "urn:uuid:p1"
@@ -117,18 +119,19 @@ AS_OF = {
 
 
 def samples_at_hand() -> list[str]:
-    """The real bundles to run on: the shipped one always, all five when the shared folder is there."""
+    """The real bundles to run on: the ones shipped in tests/data always (f2, f4, f5), all five when
+    the shared folder is there."""
     shared = {p.name for p in SAMPLES.glob("*.json")} if SAMPLES.is_dir() else set()
-    return sorted({SHIPPED.name.removesuffix(".gz"), *(shared & set(SAMPLE_EXPECTATIONS))})
+    return sorted({*SHIPPED_BUNDLES, *(shared & set(SAMPLE_EXPECTATIONS))})
 
 
 def sample(name: str, tmp_path: Path) -> Path:
-    """A sample bundle as a file: from the shared folder, or the shipped one decompressed."""
+    """A sample bundle as a file: from the shared folder, or a shipped one decompressed."""
     if (SAMPLES / name).is_file():
         return SAMPLES / name
-    assert SHIPPED.name == f"{name}.gz", name
+    assert name in SHIPPED_BUNDLES, name
     out = tmp_path / name
-    out.write_bytes(gzip.decompress(SHIPPED.read_bytes()))
+    out.write_bytes(gzip.decompress(SHIPPED_BUNDLES[name].read_bytes()))
     return out
 
 

@@ -83,6 +83,10 @@ class Needs:
         self.kb = kb
         self.v = kb.vocabulary
         self.universe = Universe(self.v, [(k, f) for r in kb.rules for _, k, f in _patterns(r)])
+        # diagnosis fields that follow from the condition alone (planning/case_facts): never asked
+        self.by_condition = {"spinal": frozenset(self.v.spinal_conditions),
+                             "headache": frozenset(self.v.headache_conditions),
+                             "injury": frozenset(self.v.soft_tissue_injuries)}
 
     # -- which rules ---------------------------------------------------------------------------
     @staticmethod
@@ -160,6 +164,9 @@ class Needs:
                 if kind != "diagnosis" or ("condition" in fields
                                            and not field_matches(fields["condition"], condition)):
                     continue
+                if any(name in fields and not field_matches(fields[name], condition in members)
+                       for name, members in self.by_condition.items()):
+                    continue  # e.g. an injury's rule: it never reads a diagnosis that is no injury
                 used = {DIAGNOSIS_QUESTION[n] for n in fields if n in DIAGNOSIS_QUESTION}
                 for ref in _site_refs(rule):
                     if i in ref.side_from and (ref.ids or ref.site_from is not None):

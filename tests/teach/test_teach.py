@@ -175,8 +175,7 @@ def test_consult_cli_with_why_and_back_writes_a_valid_case(kb, tmp_path: Path) -
     out = tmp_path / "case.yaml"
     script = "\n".join([
         "cts-demo",      # case id
-        "1",             # carpal tunnel syndrome
-        "",              # its area: not known
+        "1",             # carpal tunnel syndrome (its area is not asked: no rule reads it)
         "why",           # side: which rules wait?
         "1",             # side: left ...
         "back",          # ... revised
@@ -432,6 +431,15 @@ def test_every_needed_diagnosis_field_is_read_by_a_rule_or_the_case_format(kb, c
         assert rules or (name == "area" and condition == "lymphedema"), (condition, name)
         for rid in rules:
             assert rid in kb.by_id
+
+
+def test_a_rule_about_injuries_does_not_ask_where_a_nerve_entrapment_is(kb) -> None:
+    """The acute-injury row reads a diagnosis' area only for strains, sprains and contusions
+    (whether a diagnosis is one follows from its condition): carpal tunnel syndrome is not asked for
+    an area, a hamstring strain is."""
+    needs = Needs(kb)
+    assert "area" not in needs.diagnosis_fields("carpal_tunnel_syndrome")
+    assert "red-acute-soft-tissue-injury-site" in needs.diagnosis_fields("hamstring_strain")["area"]
 
 
 # -- wording of explanations -------------------------------------------------------------------------

@@ -166,8 +166,7 @@ class _Compiler:
 
         if t.block_all is not None:
             status = t.block_all.status
-            steps.append(lambda m, cf: [F.Block(kind="all", status=status, modality=None, area=None,
-                                                side=None, target=None, rule=rid)])
+            steps.append(lambda m, cf: [_block("all", rid, status=status)])
 
         if t.block_modalities is not None:
             b = t.block_modalities
@@ -176,9 +175,7 @@ class _Compiler:
                 mods = list(b.modalities)
                 if b.modality_from is not None:
                     mods.append(m[b.modality_from]["modality"])
-                return [F.Block(kind="modality", status=None, modality=mod, area=None, side=None, target=None,
-                                rule=rid)
-                        for mod in mods]
+                return [_block("modality", rid, modality=mod) for mod in mods]
             steps.append(block_modalities)
 
         if t.block_areas is not None:
@@ -188,10 +185,8 @@ class _Compiler:
                 areas = self.areas(ref, m)
                 side = self.side(ref, m)
                 if areas is None:  # no site given: every area
-                    return [F.Block(kind="area", status=None, modality=None, area=None, side=side, target=None,
-                                    rule=rid)]
-                return [F.Block(kind="area", status=None, modality=None, area=a, side=side, target=None, rule=rid)
-                        for a in areas]
+                    return [_block("area", rid, side=side)]
+                return [_block("area", rid, area=a, side=side) for a in areas]
             steps.append(block_areas)
 
         if t.block_targets is not None:
@@ -199,8 +194,8 @@ class _Compiler:
 
             def block_targets(m: list[Any], cf: float) -> list[Any]:
                 side = self.side(ref_t, m)
-                return [F.Block(kind="target", status=None, modality=None, area=self.vocab.area_of(tid), side=side,
-                                target=tid, rule=rid) for tid in ref_t.ids]
+                return [_block("target", rid, area=self.vocab.area_of(tid), side=side, target=tid)
+                        for tid in ref_t.ids]
             steps.append(block_targets)
 
         if t.cap is not None:
@@ -292,3 +287,9 @@ def compile_engine(kb: KnowledgeBase, rules: Iterable[RuleSpec] | None = None) -
     chosen = kb.rules if rules is None else tuple(rules)
     attrs = {f"rule_{rule.order:04d}": compile_rule(rule, kb.vocabulary) for rule in chosen}
     return type("CompiledPlanningEngine", (PlanningEngine,), attrs)
+
+
+def _block(kind: str, rule: str, *, status: str | None = None, modality: str | None = None,
+           area: str | None = None, side: str | None = None, target: str | None = None) -> Any:
+    """A Block fact: every field present (None where the block does not say it), as rules test them."""
+    return F.Block(kind=kind, status=status, modality=modality, area=area, side=side, target=target, rule=rule)

@@ -31,6 +31,8 @@ from .security import CSRF_COOKIE, CSRF_FIELD, FORM_LIMIT, Guard, csrf_ok, new_t
 from .service import InputRefused, Planner, PlanStore, StoredPlan, problem_line
 from .view import plan_view, source_link
 
+EXPIRED = "error: the form has expired or came from another site; fill it in again"
+
 FHIR_PATH = "/upload/fhir"
 CDS_PREFIX = "/cds-services/"  # CDS Hooks: bundles in the prefetch, and the EHR's own JWTs instead of the token
 CASE_TYPES = ("application/json", "application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml")
@@ -109,6 +111,16 @@ def create_app(kb: KnowledgeBase | None = None, *, host: str = "127.0.0.1", toke
             return None
         return form
 
+    async def uploaded(request: Request, name: str, what: str) -> tuple[Any, Response | None]:
+        """The file posted as ``name`` with a valid form, or the page that refuses the post."""
+        form = await checked_form(request)
+        if form is None:
+            return None, refused(request, 403, [EXPIRED])
+        upload = form.get(name)
+        if upload is None or isinstance(upload, str):
+            return None, refused(request, 400, [f"error: upload: no {what} was sent"])
+        return upload, None
+
     def planned(case_yaml: str, case: Case, notes: tuple[str, ...] = ()) -> RedirectResponse:
         """The case planned and held; the browser is sent to its page."""
         result = planner.plan(case)
@@ -126,7 +138,7 @@ def create_app(kb: KnowledgeBase | None = None, *, host: str = "127.0.0.1", toke
     async def plan_form(request: Request) -> Response:
         form = await checked_form(request)
         if form is None:
-            return refused(request, 403, ["error: the form has expired or came from another site; fill it in again"])
+            return refused(request, 403, [EXPIRED])
         data, rows = case_data(form, kb.vocabulary.areas)
         values = {k: v for k, v in form.items() if isinstance(v, str) and k != CSRF_FIELD}
         lists = {k: form.getlist(k) for k in ("clearances", "modalities", "exclude_modalities", "focus_areas")}
@@ -147,12 +159,9 @@ def create_app(kb: KnowledgeBase | None = None, *, host: str = "127.0.0.1", toke
 
     @app.post("/upload")
     async def upload_case(request: Request) -> Response:
-        form = await checked_form(request)
-        if form is None:
-            return refused(request, 403, ["error: the form has expired or came from another site; fill it in again"])
-        upload = form.get("case")
-        if upload is None or isinstance(upload, str):
-            return refused(request, 400, ["error: upload: no case file was sent"])
+        upload, refusal = await uploaded(request, "case", "case file")
+        if refusal is not None:
+            return refusal
         data = await upload.read(FORM_LIMIT + 1)
         try:
             case = planner.case_from_bytes(data, "upload")
@@ -168,12 +177,9 @@ def create_app(kb: KnowledgeBase | None = None, *, host: str = "127.0.0.1", toke
         if not fhir:
             return refused(request, 501, ["error: a FHIR bundle needs the optional extra: "
                                           "pip install 'medmassage-rules[fhir]'"])
-        form = await checked_form(request)
-        if form is None:
-            return refused(request, 403, ["error: the form has expired or came from another site; fill it in again"])
-        upload = form.get("bundle")
-        if upload is None or isinstance(upload, str):
-            return refused(request, 400, ["error: upload: no bundle was sent"])
+        upload, refusal = await uploaded(request, "bundle", "bundle")
+        if refusal is not None:
+            return refusal
         try:
             data, case_yaml, notes = planner.case_from_bundle(await upload.read(), "bundle")
             case = planner.case_from_data(data, "bundle")

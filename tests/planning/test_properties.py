@@ -14,7 +14,7 @@ from typing import Any
 
 import jsonschema
 import pytest
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
 from medmassage_rules.cases.schema import case_schema
@@ -326,6 +326,9 @@ def test_generated_cases_are_mostly_treatable() -> None:
 
 @SETTINGS
 @given(case_dicts())
+@example({"id": "moved", "diagnoses": [{"condition": "fibromyalgia"}, {"condition": "scoliosis_back_pain"}],
+          "findings": [{"finding": "paresthesia", "area": "shoulder"}],
+          "prescription": {"modalities": [], "exclude_modalities": [], "focus_areas": ["shoulder"]}})
 def test_a_request_never_raises_certainty(data: dict[str, Any]) -> None:
     """A prescription's request is not evidence: asking for a modality the rules propose leaves
     its certainty where the evidence put it."""
@@ -335,9 +338,18 @@ def test_a_request_never_raises_certainty(data: dict[str, Any]) -> None:
         return
     rx = dict(data.get("prescription") or {})
     rx["modalities"] = sorted({*rx.get("modalities", ()), *(m.id for m in proposed)})
-    again = {m.id: m for m in plan({**data, "prescription": rx}).plan.modalities}
-    for m in (m for m in proposed if m.id in again):  # a request may move the session to other targets
+    result = plan({**data, "prescription": rx})
+    again = {m.id: m for m in result.plan.modalities}
+    for m in (m for m in proposed if m.id in again):
         assert again[m.id].requested, m.id
+        counted = {c.rule for c in result.outcome.certainty[m.id].counted}
+        assert "rx-requested-modality" not in counted and counted <= set(again[m.id].because), counted
+        evidence = [r for r in again[m.id].because if r != "rx-requested-modality"]
+        if set(evidence) != set(m.because):
+            # A request may bring its focus area into the session and move time away from the
+            # targets of other rules: only the rules that still deliver the modality count (§6.3).
+            event("the request moved the session")
+            continue
         assert again[m.id].certainty == m.certainty, (m.id, m.certainty, again[m.id].certainty)
 
 

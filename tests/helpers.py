@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -17,6 +18,13 @@ from .conftest import FACTS, ROOT
 EXIT_INVALID = 2
 SINGLE_CASE_FILES = sorted(p for p in FACTS.iterdir() if p.suffix in (".yaml", ".yml", ".json"))
 JSON_LINES_FILES = sorted(FACTS.glob("*.jsonl"))
+
+
+def ctrl_c_as_at_a_terminal() -> None:
+    """For ``preexec_fn``: a child that is sent SIGINT takes it as Ctrl-C, even when the test run
+    itself was started in the background (a shell starts background jobs with SIGINT ignored, and
+    a process keeps an ignored SIGINT ignored, as it should)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def invoke(*args: str | Path) -> Result:

@@ -13,11 +13,13 @@ from pathlib import Path
 import pytest
 
 from ..conftest import ROOT
+from ..helpers import ctrl_c_as_at_a_terminal
 
 
 def _start(args: list[str], **kw: object) -> subprocess.Popen[str]:
     return subprocess.Popen([sys.executable, "-m", "medmassage_rules", *args], cwd=ROOT, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kw)  # type: ignore[call-overload]
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=ctrl_c_as_at_a_terminal,
+                            **kw)  # type: ignore[call-overload]
 
 
 @pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGHUP, 129), (signal.SIGINT, 130)])

@@ -27,6 +27,7 @@ from medmassage_rules.teach.consult import ConsultationDialogue, partial_answers
 from medmassage_rules.teach.dialogue import MAX_ANSWER, REPEATS, AnswerRepeated
 
 from ..conftest import FACTS
+from ..helpers import ctrl_c_as_at_a_terminal
 
 P01 = FACTS / "p01-cts-mild-right.yaml"
 BOUND = 60_000          # characters of output a stopped dialogue may print at most
@@ -103,7 +104,8 @@ def test_an_overlong_answer_is_read_in_bounds_and_refused(tmp_path: Path) -> Non
 
 def test_ctrl_c_keeps_the_answers_and_exits_130(tmp_path: Path) -> None:
     proc = subprocess.Popen([sys.executable, "-m", "medmassage_rules", "consult", "-o", "case.yaml"], cwd=tmp_path,
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=ctrl_c_as_at_a_terminal)
     assert proc.stdin is not None and proc.stderr is not None
     proc.stdin.write("c7\n")
     proc.stdin.flush()
@@ -259,7 +261,8 @@ def test_a_case_that_cannot_reach_a_closed_stdout_keeps_the_answers(tmp_path: Pa
 
 def test_ctrl_c_in_a_quiz_exits_130(tmp_path: Path) -> None:
     proc = subprocess.Popen([sys.executable, "-m", "medmassage_rules", "trace", str(P01), "--quiz"], cwd=tmp_path,
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=ctrl_c_as_at_a_terminal)
     assert proc.stdout is not None
     seen = ""
     deadline = time.monotonic() + 60

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +54,16 @@ class DrugTable:
         """The classes of the longest prefix the ATC code starts with (clinical-v2.1 §3.1)."""
         matching = [prefix for prefix in self.prefixes if code.startswith(prefix)]
         return self.prefixes[max(matching, key=len)] if matching else ()
+
+    def classes_under(self, code: str) -> tuple[str, ...]:
+        """The classes of the prefixes a group-level code covers (B01A: anticoagulant, antiplatelet)."""
+        return tuple(dict.fromkeys(c for prefix, classes in self.prefixes.items()
+                                   if prefix.startswith(code) for c in classes))
+
+    @cached_property
+    def codes(self) -> frozenset[str]:
+        """The full ATC codes of the drugs in the table."""
+        return frozenset(code for drug in self.drugs.values() for code in drug.atc)
 
     def find(self, name: str) -> Drug | None:
         return self.drugs.get(" ".join(name.lower().split()))
@@ -172,7 +182,9 @@ def classify(name: str, atc: str | None, cls: str | None, vocab: Vocabulary) -> 
 
     The order is: the class given, the v1 vocabulary's class of the name, the classes of the
     ATC code given, then those of the table's drug; only classes the vocabulary knows count.
-    A drug the table knows is recognised even when none of its classes matters here.
+    A drug the table knows is recognised even when none of its classes matters here; an ATC code
+    neither a class prefix nor a drug of the table knows (a group such as B01A, a drug outside the
+    table) leaves the medication unrecognised (case-format §5: "anything else").
     """
     keys = known_keys(name, vocab)
     found: list[str] = []
@@ -188,9 +200,10 @@ def classify(name: str, atc: str | None, cls: str | None, vocab: Vocabulary) -> 
             found.append(vocab.medications[key])
             recognised = True
     table = load_drugs()
-    if atc is not None:
-        found += table.atc_classes(atc)
-        recognised = True
+    if atc is not None:  # a code classifies when a class prefix or a drug of the table knows it
+        by_code = table.atc_classes(atc)
+        found += by_code
+        recognised |= bool(by_code) or atc in table.codes
     for key in keys:
         drug = table.find(key)
         if drug is not None:

@@ -210,11 +210,16 @@ class Resolver:
         names = tuple(getattr(self.case, "unrecognised_medications", ()))
         if not names:
             return []
-        known = sorted({*self.v.medications, *load_drugs().drugs})
+        table = load_drugs()
+        known = sorted({*self.v.medications, *table.drugs})
+        codes = {m.name: m.atc for m in self.case.medications if not isinstance(m, str) and m.atc}
         out = []
         for name in names:
             close = difflib.get_close_matches(name.lower(), known, n=1, cutoff=0.8)
             hint = f" (did you mean {close[0]}?)" if close else ""
+            under = table.classes_under(codes[name]) if name in codes else ()
+            if under:
+                hint += f" (ATC group {codes[name]} includes {' and '.join(under)} drugs)"
             out.append(f"medication not checked: {name}{hint} is not in the knowledge base's drug table; "
                        "confirm its class (an anticoagulant, a corticosteroid, chemotherapy?) before treating")
         return out

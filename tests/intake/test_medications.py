@@ -149,6 +149,30 @@ def test_an_unknown_name_is_kept_and_listed_not_refused(vocab) -> None:
     assert got.medication_pairs(vocab) == [("lisinopril", "antihypertensive")]
 
 
+@pytest.mark.parametrize(("atc", "recognised"), [
+    ("B01A", False),      # antithrombotic agents: a group, anticoagulant or antiplatelet
+    ("B01AD02", False),   # alteplase: a thrombolytic, no class prefix, not in the table
+    ("H02A", False),      # systemic corticosteroids, plain: a group above H02AB
+    ("D07AC01", False),   # betamethasone cream: outside the table
+    ("R06AE07", True),    # cetirizine: a drug of the table
+    ("A10BA02", True),    # metformin: a drug of the table, no class that matters here
+    ("B01AF02", True),    # apixaban: an anticoagulant prefix
+])
+def test_a_code_recognises_a_name_only_when_the_knowledge_base_knows_the_code(kb, atc: str,
+                                                                            recognised: bool) -> None:
+    """Case-format §5: a code classifies by prefix; anything else is listed as not checked, so a drug
+    sent only by a group code (an EHR's B01A) is never taken as checked and harmless."""
+    got = valid(case([{"name": "Zorblax", "atc": atc}]), kb.vocabulary)
+    assert got.unrecognised_medications == (() if recognised else ("zorblax",))
+    advisories = plan_case(got, kb).plan.advisories
+    assert any(a.startswith("medication not checked: zorblax") for a in advisories) is not recognised
+
+
+def test_a_group_code_names_the_classes_it_covers(kb) -> None:
+    plan = plan_case(valid(case([{"name": "Zorblax", "atc": "B01A"}]), kb.vocabulary), kb).plan
+    assert any("(ATC group B01A includes anticoagulant and antiplatelet drugs)" in a for a in plan.advisories)
+
+
 @settings(max_examples=25, deadline=None)
 @given(st.lists(st.text(alphabet="qwxzjkv", min_size=3, max_size=12), min_size=1, max_size=3))
 def test_an_unrecognised_medication_never_changes_the_plan(kb, names: list[str]) -> None:

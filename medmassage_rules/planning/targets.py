@@ -169,9 +169,9 @@ class Targets:
 
     def apply_caps(self, states: dict[str, TargetState], cap: str) -> None:
         """The plan's cap, the caps on each target's area, then the caps on the target itself. A
-        one-sided cap, of the target or of its area, on a target worked on both sides splits it:
-        each side is delivered at its own pressure (clinical-v2.1 §4.2)."""
-        self.split_by_sided_caps(states)
+        one-sided target cap on a target worked on both sides splits it: each side is delivered at
+        its own pressure (clinical-v2.1 §4.2)."""
+        self.split_by_target_caps(states)
         for state in states.values():
             state.cap = cap
             for f in self.c["cap"]:
@@ -195,14 +195,12 @@ class Targets:
         return [f for f in self.c["cap"] if f.get("target") is not None
                 and (f["target"] == target or (whole_area and f["area"] == target))]
 
-    def split_by_sided_caps(self, states: dict[str, TargetState]) -> None:
+    def split_by_target_caps(self, states: dict[str, TargetState]) -> None:
         for key, state in list(states.items()):
-            caps = [(f, sides_of(f["side"])) for f in self.caps_of(state.id)]
-            caps += [(f, self.covered(f["area"], f["side"])) for f in self.c["cap"]
-                     if f.get("target") is None and f["area"] == state.area]
+            caps = self.caps_of(state.id)
             if not caps or len(state.sides) < 2:
                 continue
-            by_side = {side: min((f["pressure"] for f, covers in caps if side in covers),
+            by_side = {side: min((f["pressure"] for f in caps if side in sides_of(f["side"])),
                                  key=self.v.rank, default="deep") for side in sorted(state.sides)}
             if len(set(by_side.values())) < 2:
                 continue

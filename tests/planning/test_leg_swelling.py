@@ -1,0 +1,210 @@
+"""A leg swollen on one side (or with no side) that nothing explains, and a known clot in an arm vein.
+
+rules/leg-swelling.yaml: an unexplained one-sided or side-less edema finding at the thigh, knee, lower
+leg or ankle and foot is a possible deep vein thrombosis - same-day physician assessment (NICE NG158
+1.1.1-1.1.2) unless a clearance was given for the edema; a swollen leg area never takes deep work; and
+a known clot of an arm, axillary, subclavian or jugular vein keeps work off the chest and neck of its side.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from medmassage_rules.planning.results import PlanResult
+
+from ..strategies import V, plan
+
+PF = {"condition": "plantar_fasciitis", "acuity": "chronic", "side": "right"}
+LBP = {"condition": "low_back_pain", "acuity": "chronic"}
+LEG_AREAS = ["thigh", "knee", "lower_leg", "ankle_foot"]
+
+
+def case(*diagnoses: dict[str, Any], **rest: Any) -> dict[str, Any]:
+    return {"id": "t", "patient": {"age": 45}, "diagnoses": list(diagnoses) or [LBP], **rest}
+
+
+def edema(area: str, side: str | None = None) -> dict[str, Any]:
+    return {"finding": "edema", "area": area, **({"side": side} if side else {})}
+
+
+def referral(result: PlanResult) -> set[tuple[str, str]]:
+    return {(r.to, r.urgency) for r in result.plan.referrals}
+
+
+def because(result: PlanResult) -> set[str]:
+    return set(result.plan.status_because)
+
+
+def leg_rule_fired(result: PlanResult) -> bool:
+    return any(b.startswith("leg-swelling-unexplained-") for b in result.plan.status_because)
+
+
+def work(result: PlanResult) -> set[tuple[str, str, str | None, str]]:
+    """(area, modality, side, pressure) of every delivered piece of work."""
+    return {(V.area_of(w.target), w.modality, w.side, w.pressure) for s in result.plan.segments for w in s.work}
+
+
+def is_urgent_physician(result: PlanResult) -> bool:
+    return (result.plan.status == "refer_urgent" and ("physician", "urgent") in referral(result)
+            and leg_rule_fired(result))
+
+
+# -- the row fires ------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("area", LEG_AREAS)
+@pytest.mark.parametrize("side", ["left", "right", None])
+def test_unexplained_one_sided_or_side_less_leg_swelling_is_referred_the_same_day(area: str, side: str | None) -> None:
+    r = plan(case(findings=[edema(area, side)]))
+    assert is_urgent_physician(r)
+    assert r.plan.total_minutes == 0
+
+
+def test_a_deep_request_on_the_swollen_calf_is_not_delivered() -> None:
+    r = plan(case(PF, findings=[edema("lower_leg", "left")], prescription={"modalities": ["deep_tissue"]}))
+    assert is_urgent_physician(r) and not work(r)
+    assert any("exclude a deep vein thrombosis" in a for a in r.plan.advisories)
+
+
+@pytest.mark.parametrize("history", [
+    [{"item": "heart_failure"}],
+    [{"item": "renal_failure"}],
+    [{"item": "pregnancy", "weeks": 30}],
+    [{"item": "recent_surgery", "area": "lower_leg", "side": "right", "days_since": 10}],
+    [{"item": "recent_fracture", "area": "ankle_foot", "side": "left", "days_since": 80}],
+    [{"item": "recent_surgery", "days_since": 10}],
+    [{"item": "known_dvt", "area": "lower_leg", "side": "right"}],
+], ids=["heart failure", "renal failure", "pregnancy", "surgery of the other leg", "fracture 80 days ago",
+        "surgery without a site", "clot in the other leg"])
+def test_what_does_not_explain_a_swollen_left_calf(history: list[dict[str, Any]]) -> None:
+    r = plan(case(findings=[edema("lower_leg", "left")], history=history, clearances=["physician", "cardiology"]))
+    assert r.plan.status == "refer_urgent" and leg_rule_fired(r)
+
+
+@pytest.mark.parametrize("diagnosis", [
+    {"condition": "lymphedema", "area": "lower_leg", "side": "right", "acuity": "chronic"},
+    {"condition": "ankle_sprain", "side": "right", "acuity": "subacute"},
+    {"condition": "knee_osteoarthritis", "side": "right", "acuity": "chronic"},
+    {"condition": "delayed_onset_muscle_soreness", "acuity": "acute"},
+], ids=["lymphedema of the other leg", "sprain of the other ankle", "osteoarthritis of the other knee", "soreness"])
+def test_a_cause_on_the_other_leg_or_another_kind_explains_nothing(diagnosis: dict[str, Any]) -> None:
+    area = {"ankle_sprain": "ankle_foot", "knee_osteoarthritis": "knee"}.get(diagnosis["condition"], "lower_leg")
+    r = plan(case(diagnosis, findings=[edema(area, "left")]))
+    assert r.plan.status == "refer_urgent" and leg_rule_fired(r)
+
+
+def test_side_less_swelling_is_not_explained_by_a_one_sided_cause() -> None:
+    r = plan(case({"condition": "ankle_sprain", "side": "right", "acuity": "subacute"}, findings=[edema("ankle_foot")]))
+    assert is_urgent_physician(r)
+
+
+@pytest.mark.parametrize("clearances", [["physician"], ["vascular"], [{"id": "physician", "for": "dyspnea"}],
+                                        [{"id": "physician", "for": "joint"}]])
+def test_a_bare_clearance_or_one_for_something_else_does_not_lift_it(clearances: list[Any]) -> None:
+    r = plan(case(findings=[edema("lower_leg", "left")], clearances=clearances))
+    assert is_urgent_physician(r)
+
+
+# -- the row does not fire ----------------------------------------------------------------------------------
+@pytest.mark.parametrize(("diagnoses", "finding", "history"), [
+    ([{"condition": "lymphedema", "area": "lower_leg", "side": "left", "acuity": "chronic"}], edema("ankle_foot", "left"), []),
+    ([{"condition": "lymphedema", "area": "thigh", "side": "bilateral", "acuity": "chronic"}], edema("lower_leg"), []),
+    ([{"condition": "post_surgical_edema", "area": "knee", "side": "left", "acuity": "subacute"}], edema("lower_leg", "left"), []),
+    ([LBP], edema("knee", "right"), [{"item": "recent_surgery", "area": "knee", "side": "right", "days_since": 20}]),
+    ([LBP], edema("lower_leg", "left"), [{"item": "recent_fracture", "area": "ankle_foot", "side": "left"}]),
+    ([{"condition": "ankle_sprain", "side": "left", "acuity": "subacute"}], edema("ankle_foot", "left"), []),
+    ([{"condition": "hamstring_strain", "side": "left", "acuity": "subacute"}], edema("thigh", "left"), []),
+    ([{"condition": "knee_osteoarthritis", "side": "right", "acuity": "chronic"}], edema("knee", "right"), []),
+    ([LBP], edema("lower_leg", "left"), [{"item": "known_dvt", "area": "lower_leg", "side": "left"}]),
+    ([LBP], edema("lower_leg", "left"), [{"item": "known_dvt"}]),
+], ids=["lymphedema of that leg", "bilateral lymphedema, side-less swelling", "post-surgical edema of that leg",
+        "knee surgery day 20", "ankle fracture, no date", "subacute sprain of that ankle", "strain of that thigh",
+        "osteoarthritis of that knee", "known clot of that leg", "known clot without a site"])
+def test_explained_swelling_is_not_this_row(diagnoses: list[dict[str, Any]], finding: dict[str, Any],
+                                            history: list[dict[str, Any]]) -> None:
+    r = plan(case(*diagnoses, findings=[finding], history=history, clearances=["physician", "surgeon"]))
+    assert not leg_rule_fired(r), r.plan.status_because
+
+
+@pytest.mark.parametrize("finding", [edema("lower_leg", "bilateral"), edema("ankle_foot", "bilateral"),
+                                     edema("forearm", "left"), edema("hip_gluteal", "left"), {"finding": "edema"}])
+def test_bilateral_arm_hip_or_site_less_swelling_is_not_this_row(finding: dict[str, Any]) -> None:
+    r = plan(case(findings=[finding]))
+    assert not leg_rule_fired(r)
+
+
+@pytest.mark.parametrize("clearance", [{"id": "vascular", "for": "edema"}, {"id": "physician", "for": "edema"}])
+@pytest.mark.parametrize("side", ["left", None])
+def test_a_clearance_for_the_edema_lifts_it_but_the_swelling_takes_no_deep_work(clearance: dict[str, str],
+                                                                               side: str | None) -> None:
+    r = plan(case(findings=[edema("lower_leg", side)], clearances=[clearance],
+                  prescription={"modalities": ["deep_tissue"]}))
+    assert r.plan.treats and not leg_rule_fired(r)
+    assert not {w for w in work(r) if w[0] == "lower_leg" and w[3] != "light"}
+    assert any(c.area == "lower_leg" and c.pressure == "light" for c in r.plan.caps if hasattr(c, "area"))
+
+
+def test_a_cleared_swollen_calf_with_muscle_soreness_takes_no_deep_work_either() -> None:
+    r = plan(case({"condition": "delayed_onset_muscle_soreness", "acuity": "subacute", "side": "left"},
+                  findings=[edema("lower_leg", "left")], clearances=[{"id": "vascular", "for": "edema"}],
+                  prescription={"modalities": ["deep_tissue"]}))
+    assert not {w for w in work(r) if w[0] == "lower_leg" and w[2] in ("left", None) and w[3] != "light"}
+
+
+@pytest.mark.parametrize("finding", [{"finding": "dyspnea"}, {"finding": "unilateral_calf_swelling"}])
+def test_the_emergency_rows_own_a_swollen_leg_with_breathlessness_or_calf_swelling(finding: dict[str, str]) -> None:
+    r = plan(case(findings=[edema("lower_leg", "left"), finding]))
+    assert r.plan.status == "refer_urgent" and ("emergency_care", "urgent") in referral(r)
+    assert not leg_rule_fired(r)
+
+
+def test_a_hot_swollen_knee_is_the_hot_joint_row_s() -> None:
+    hot = [{"finding": "local_inflammation", "area": "knee", "side": "right"}, edema("knee", "right")]
+    r = plan(case(findings=hot))
+    assert r.plan.status == "refer_urgent" and not leg_rule_fired(r)
+    assert any(b.startswith("red-hot-swollen-joint-knee") for b in because(r))
+    cleared = plan(case(findings=hot, clearances=[{"id": "physician", "for": "joint"}]))
+    assert not leg_rule_fired(cleared)
+
+
+# -- a known clot in an arm vein ------------------------------------------------------------------------------
+def blocked(result: PlanResult) -> set[tuple[str, str | None]]:
+    return {(b.id, b.side) for b in result.plan.blocked_areas}
+
+
+@pytest.mark.parametrize("area", ["shoulder", "axilla", "upper_arm", "forearm", "wrist_hand", "chest", "neck"])
+@pytest.mark.parametrize("side", ["left", "right"])
+def test_an_arm_clot_blocks_the_chest_and_neck_of_its_side(area: str, side: str) -> None:
+    other = {"left": "right", "right": "left"}[side]
+    r = plan(case({"condition": "upper_crossed_syndrome", "acuity": "chronic"},
+                  history=[{"item": "known_dvt", "area": area, "side": side}], clearances=["physician"]))
+    areas = blocked(r)
+    assert ("chest", side) in areas or ("chest", None) in areas
+    assert any(a == "neck" for a, _ in areas)
+    assert ("chest", other) not in areas
+    assert not {w for w in work(r) if w[0] in ("chest", "neck") and w[2] in (side, None)}
+
+
+def test_the_other_side_of_the_chest_stays_free() -> None:
+    r = plan(case({"condition": "upper_crossed_syndrome", "acuity": "chronic"},
+                  history=[{"item": "known_dvt", "area": "upper_arm", "side": "left"}], clearances=["physician"]))
+    assert ("chest", "right") in {(w[0], w[2]) for w in work(r)}
+
+
+def test_the_coded_right_arm_clot_of_the_red_team_leaves_nothing_to_treat() -> None:
+    r = plan(case({"condition": "carpal_tunnel_syndrome", "acuity": "chronic", "side": "right"},
+                  history=[{"icd10": "I82.621"}], clearances=["physician"]))
+    assert r.plan.status == "defer" and "known-dvt-arm-chest-neck" in because(r)
+
+
+def test_an_arm_clot_without_a_side_blocks_both_sides_of_the_chest() -> None:
+    r = plan(case({"condition": "upper_crossed_syndrome", "acuity": "chronic"},
+                  history=[{"item": "known_dvt", "area": "axilla"}], clearances=["physician"]))
+    assert not {w for w in work(r) if w[0] in ("chest", "neck")}
+
+
+def test_a_leg_clot_leaves_the_chest_and_neck_alone() -> None:
+    r = plan(case({"condition": "neck_pain", "acuity": "chronic"},
+                  history=[{"item": "known_dvt", "area": "lower_leg", "side": "left"}], clearances=["physician"]))
+    assert "neck" in {w[0] for w in work(r)}
+    assert not any(a in ("chest", "neck") for a, _ in blocked(r))

@@ -37,11 +37,15 @@ from .fhir_values import MAX_NAME, case_text, celsius, comment, drug_named, labe
 from .medications import is_atc
 
 ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
+# ICD-10-CM by its OID, and WHO ICD-10 (read as ICD-10-CM: a code ICD-10-CM does not hold is not mapped)
+ICD10_SYSTEMS = frozenset({ICD10CM, "urn:oid:2.16.840.1.113883.6.90", "http://hl7.org/fhir/sid/icd-10"})
 SNOMED = "http://snomed.info/sct"
 ATC = "http://www.whocc.no/atc"
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 ACTIVE_PROBLEM = {"active", "recurrence", "relapse"}
 NOT_A_PROBLEM = {"refuted", "entered-in-error"}
+# not (yet) confirmed: a clot so recorded is a suspected one (the urgent row), not a known one
+SUSPECTED = {"provisional", "differential", "unconfirmed"}
 ACTIVE_MEDICATION = {"active", "intended", "on-hold"}
 # the case model's bounds (cases/models.py, cases/fields.py; a stage above this one: a test pins them equal)
 MAX_DAYS = 36_500                   # onset_days: a problem begun earlier is written as begun 100 years ago
@@ -197,23 +201,32 @@ class _Builder:
         if self._active(condition):
             onset = condition.start
             self._problem(condition, condition.code, "Condition",
-                          (self.as_of - onset).days if onset is not None else None, sites=condition.body_sites)
+                          (self.as_of - onset).days if onset is not None else None, sites=condition.body_sites,
+                          suspected=condition.verification in SUSPECTED)
 
     def _problem(self, resource: Projected, concept: Concept | None, kind: str, onset_days: int | None = None,
-                 sites: tuple[Concept, ...] = ()) -> None:
+                 sites: tuple[Concept, ...] = (), suspected: bool = False) -> None:
         code = self._icd10(concept)
         label = _text(concept) or "(no text)"
         if code is None:
             self.unmapped(f"{kind} {label}: no ICD-10-CM code, and no SNOMED CT code in the crosswalk")
             return
-        if code.code in self.seen:
-            return
-        self.seen.add(code.code)
         code_map = codes.load_code_map()
-        if code_map.condition(code) is None and code_map.history_item(code) is not None:
+        item = code_map.history_item(code) if code_map.condition(code) is None else None
+        if suspected and item is not None and item.term == "known_dvt":
+            # a provisional, differential or unconfirmed clot: suspected, not known (the urgent referral)
+            self.out.advisories.append(f"{kind} {label} ({code.code}): verification status not confirmed - "
+                                       f"imported as suspected_dvt")
+            key = "suspected_dvt"
+        else:
+            key = code.code
+        if key in self.seen:
+            return
+        self.seen.add(key)
+        if item is not None:
             if len(self.history) >= MAX_HISTORY:
                 raise self.too_many("history items", MAX_HISTORY, resource, code.code)
-            self.history.append({"icd10": code.code})
+            self.history.append({"item": "suspected_dvt"} if key == "suspected_dvt" else {"icd10": code.code})
             return
         if len(self.diagnoses) >= MAX_DIAGNOSES:
             raise self.too_many("diagnoses", MAX_DIAGNOSES, resource, code.code)
@@ -243,7 +256,7 @@ class _Builder:
     def _lookup(self, concept: Concept | None) -> codes.Code | None:
         index = codes.load_index()
         for coding in _codings(concept):
-            if coding.system == ICD10CM and coding.code:
+            if coding.system in ICD10_SYSTEMS and coding.code:
                 found = index.get(coding.code)
                 if found is not None:
                     return found

@@ -170,9 +170,26 @@ def _gender(value: Any, path: str) -> str | None:
     return gender
 
 
-def _status_code(value: Any, path: str) -> str | None:
+CLINICAL_STATUS = "http://terminology.hl7.org/CodeSystem/condition-clinical"
+VERIFICATION_STATUS = "http://terminology.hl7.org/CodeSystem/condition-ver-status"
+_STATUS_CODES = {CLINICAL_STATUS: frozenset({"active", "recurrence", "relapse", "inactive", "remission", "resolved"}),
+                 VERIFICATION_STATUS: frozenset({"unconfirmed", "provisional", "differential", "confirmed", "refuted",
+                                                 "entered-in-error"})}
+
+
+def _status_code(value: Any, path: str, system: str) -> str | None:
+    """The HL7 status code of a Condition's status concept, wherever its coding sits among the codings.
+
+    A coding of the HL7 code system wins; else a coding with no system whose code is one of that
+    system's codes. A local coding is never read as a status (a status not read leaves the problem in).
+    """
     found = concept(value, path)
-    return found.first_code if found is not None else None
+    if found is None:
+        return None
+    codes = _STATUS_CODES[system]
+    systems = {system, system.replace("terminology.hl7.org/CodeSystem", "hl7.org/fhir")}  # and the STU3 system
+    return next((c.code for c in found.codings if c.system in systems and c.code), None) or \
+        next((c.code for c in found.codings if not c.system and c.code in codes), None)
 
 
 def quantity(value: Any, path: str) -> Quantity | None:
@@ -242,8 +259,9 @@ def project(resource: Any, path: str = "") -> Projected | None:
                          start=_start_of(data, at, "period"))
     if kind == "Condition":
         return Projected(kind, rid, path, subject=subject,
-                         status=_status_code(data.get("clinicalStatus"), f"{at}clinicalStatus"),
-                         verification=_status_code(data.get("verificationStatus"), f"{at}verificationStatus"),
+                         status=_status_code(data.get("clinicalStatus"), f"{at}clinicalStatus", CLINICAL_STATUS),
+                         verification=_status_code(data.get("verificationStatus"), f"{at}verificationStatus",
+                                                   VERIFICATION_STATUS),
                          code=concept(data.get("code"), f"{at}code"),
                          body_sites=_concepts(data.get("bodySite"), f"{at}bodySite"),
                          start=fhir_date(data.get("onsetDateTime"), f"{at}onsetDateTime"),

@@ -1,0 +1,55 @@
+"""`medmassage import fhir`: facts EHRs send in shapes the plain import lost, read toward safety (docs/ehr.md)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from medmassage_rules.cases.loading import validate_case
+
+from .test_fhir import ICD, PATIENT, SCT, bundle, concept, condition, run
+
+BACK = concept(SCT, "279039007", "Low back pain")
+
+
+def with_back(*resources: dict, **options: str) -> dict:
+    """A bundle with a low back pain (a case needs a diagnosis) and ``resources``."""
+    return bundle(condition(BACK, onset="2017-01-10"), *resources, **options)
+
+
+@pytest.mark.parametrize("verification", ["provisional", "differential", "unconfirmed"])
+def test_an_unconfirmed_clot_is_a_suspected_one(vocab, tmp_path: Path, verification: str) -> None:
+    result, case_data = run(tmp_path, with_back(condition(concept(SCT, "128053003", "Deep venous thrombosis"),
+                                                       verification=verification)))
+    assert result.exit_code == 0, result.stderr
+    case = validate_case(case_data, "imported", vocab)
+    assert [h.item for h in case.history] == ["suspected_dvt"]
+
+
+@pytest.mark.parametrize("verification", ["refuted", "entered-in-error"])
+def test_a_refuted_clot_is_left_out(tmp_path: Path, verification: str) -> None:
+    result, case_data = run(tmp_path, with_back(condition(concept(ICD, "I82.402", "DVT left leg"),
+                                                       verification=verification)))
+    assert result.exit_code == 0, result.stderr
+    assert "history" not in case_data
+
+
+def test_the_hl7_status_coding_is_read_wherever_it_sits(vocab, tmp_path: Path) -> None:
+    clot = condition(concept(ICD, "I82.402", "DVT left leg"))
+    clot["clinicalStatus"]["coding"].insert(0, {"system": "urn:local:status", "code": "A", "display": "Active"})
+    clot["verificationStatus"]["coding"].insert(0, {"system": "urn:local:ver", "code": "P"})
+    clot["verificationStatus"]["coding"][1]["code"] = "provisional"
+    gone = condition(concept(ICD, "I82.401", "DVT right leg"), clinical="resolved")
+    gone["clinicalStatus"]["coding"].insert(0, {"system": "urn:local:status", "code": "active"})
+    result, case_data = run(tmp_path, with_back(clot, gone))
+    assert result.exit_code == 0, result.stderr
+    assert case_data["history"] == [{"item": "suspected_dvt"}]
+
+
+@pytest.mark.parametrize("system", ["urn:oid:2.16.840.1.113883.6.90", "http://hl7.org/fhir/sid/icd-10"])
+def test_icd10_by_oid_and_who_system_is_read(vocab, tmp_path: Path, system: str) -> None:
+    result, case_data = run(tmp_path, with_back(condition(concept(system, "I82.402", "DVT left leg"))))
+    assert result.exit_code == 0, result.stderr
+    case = validate_case(case_data, "imported", vocab)
+    assert [(h.item, h.side) for h in case.history] == [("known_dvt", "left")]

@@ -91,10 +91,21 @@ class _NoAliases(yaml.SafeDumper):
 
 
 @lru_cache(maxsize=2)
-def load_snomed_map(path: Path | None = None) -> dict[str, str]:
+def _snomed_rows(path: Path | None = None) -> dict[str, dict[str, Any]]:
     path = path or intake_dir() / SNOMED_MAP_FILE
     data = parse_yaml(path.read_text(encoding="utf-8"))
-    return {str(k): str(v) for k, v in (data.get("concepts") or {}).items()}
+    return {str(k): dict(v) if isinstance(v, dict) else {"icd10": v} for k, v in (data.get("concepts") or {}).items()}
+
+
+@lru_cache(maxsize=2)
+def load_snomed_map(path: Path | None = None) -> dict[str, str]:
+    """SNOMED CT concept -> ICD-10-CM code."""
+    return {k: str(v["icd10"]) for k, v in _snomed_rows(path).items()}
+
+
+def snomed_attributes(concept_id: str) -> dict[str, Any]:
+    """The history attributes a SNOMED CT concept gives beyond its ICD-10-CM code ({} for most)."""
+    return {k: v for k, v in _snomed_rows().get(concept_id, {}).items() if k != "icd10"}
 
 
 
@@ -226,7 +237,12 @@ class _Builder:
         if item is not None:
             if len(self.history) >= MAX_HISTORY:
                 raise self.too_many("history items", MAX_HISTORY, resource, code.code)
-            self.history.append({"item": "suspected_dvt"} if key == "suspected_dvt" else {"icd10": code.code})
+            entry = {"item": "suspected_dvt"} if key == "suspected_dvt" else {"icd10": code.code}
+            if key != "suspected_dvt":
+                for coding in _codings(concept):
+                    if coding.system == SNOMED:
+                        entry.update(snomed_attributes(coding.code))
+            self.history.append(entry)
             return
         if len(self.diagnoses) >= MAX_DIAGNOSES:
             raise self.too_many("diagnoses", MAX_DIAGNOSES, resource, code.code)

@@ -53,3 +53,23 @@ def test_icd10_by_oid_and_who_system_is_read(vocab, tmp_path: Path, system: str)
     assert result.exit_code == 0, result.stderr
     case = validate_case(case_data, "imported", vocab)
     assert [(h.item, h.side) for h in case.history] == [("known_dvt", "left")]
+
+
+@pytest.mark.parametrize(("sct", "display", "expected"), [
+    ("132281000119108", "Acute deep venous thrombosis", ("known_dvt", "lower_leg", False)),
+    ("59282003", "Pulmonary embolism", ("known_dvt", None, False)),
+    ("56675007", "Acute heart failure", ("heart_failure", None, True)),
+    ("94381002", "Metastatic malignant neoplasm to liver", ("malignancy", None, False)),
+    ("302215000", "Thrombocytopenic disorder", ("thrombocytopenia", None, False)),
+    ("77386006", "Pregnant", ("pregnancy", None, False)),
+    ("86569001", "Postpartum state", ("postpartum", None, False)),
+    ("65966004", "Fracture of forearm", ("recent_fracture", "forearm", False)),
+    ("16114001", "Fracture of ankle", ("recent_fracture", "ankle_foot", False)),
+    ("5913000", "Fracture of neck of femur", ("recent_fracture", "hip_gluteal", False)),
+])
+def test_snomed_concepts_of_history_items_are_mapped(vocab, tmp_path: Path, sct: str, display: str,
+                                                     expected: tuple) -> None:
+    result, case_data = run(tmp_path, with_back(condition(concept(SCT, sct, display), onset="2021-02-24")))
+    assert result.exit_code == 0, result.stderr
+    case = validate_case(case_data, "imported", vocab)
+    assert [(h.item, h.area, h.decompensated) for h in case.history] == [expected]

@@ -15,9 +15,12 @@ all give the same case for the same data. Then:
   not covered by the plan), with its onset as ``onset_days`` and its side from the code, from
   ``bodySite`` (a SNOMED CT laterality qualifier or the words left / right / bilateral) or from
   the SNOMED CT concept's name; a problem of a limb or joint without a side is named in a note.
-- MedicationStatement / MedicationRequest: every active, intended or on-hold medication, by
-  an ATC coding, by a drug of rules/intake/medications.yaml named in its text, or by its text;
-  a request's ``authoredOn`` is kept as ``ordered`` (the latest when a drug is ordered twice).
+- MedicationStatement / MedicationRequest: every active, intended or on-hold medication (and,
+  toward safety, one of status unknown, or stopped only after the as-of date), by an ATC coding,
+  by every drug of rules/intake/medications.yaml named in its text (a combination names several),
+  by its text, or by its RxNorm code; a medicationReference is resolved to a contained or
+  recorded Medication (:mod:`.fhir_medications`); a request's ``authoredOn`` is kept as
+  ``ordered`` (the latest when a drug is ordered twice).
 - Observation by LOINC: the latest platelet count (777-3, 26515-7), body temperature
   (8310-5) and blood pressure (panel 85354-9 or 55284-4, components 8480-6 and 8462-4).
 - ServiceRequest: its reason codes as conditions, its notes as comments in the case file.

@@ -20,6 +20,8 @@ from ..errors import CaseError, Problem
 from ..files.reading import parse_yaml
 from ..kb.vocabulary import Vocabulary
 from . import codes, intake_dir
+from .fhir_medications import MAX_MEDICATIONS as MAX_MEDICATIONS
+from .fhir_medications import MedicationsMixin
 from .fhir_projection import (
     BP_PANELS,
     DIASTOLIC,
@@ -33,24 +35,20 @@ from .fhir_projection import (
 from .fhir_projection import (
     OBSERVATION_CODES as OBSERVATION_CODES,  # every LOINC code read (the CDS Hooks prefetch asks for them)
 )
-from .fhir_values import MAX_NAME, case_text, celsius, comment, drug_named, label, platelets, side_of
-from .medications import is_atc
+from .fhir_values import celsius, comment, label, platelets, side_of
 
 ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
 # ICD-10-CM by its OID, and WHO ICD-10 (read as ICD-10-CM: a code ICD-10-CM does not hold is not mapped)
 ICD10_SYSTEMS = frozenset({ICD10CM, "urn:oid:2.16.840.1.113883.6.90", "http://hl7.org/fhir/sid/icd-10"})
 SNOMED = "http://snomed.info/sct"
-ATC = "http://www.whocc.no/atc"
-RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 ACTIVE_PROBLEM = {"active", "recurrence", "relapse"}
 NOT_A_PROBLEM = {"refuted", "entered-in-error"}
 # not (yet) confirmed: a clot so recorded is a suspected one (the urgent row), not a known one
 SUSPECTED = {"provisional", "differential", "unconfirmed"}
-ACTIVE_MEDICATION = {"active", "intended", "on-hold"}
 # the case model's bounds (cases/models.py, cases/fields.py; a stage above this one: a test pins them equal)
 MAX_DAYS = 36_500                   # onset_days: a problem begun earlier is written as begun 100 years ago
 MAX_AGE = 120
-MAX_DIAGNOSES, MAX_HISTORY, MAX_MEDICATIONS = 50, 200, 100
+MAX_DIAGNOSES, MAX_HISTORY = 50, 200  # and MAX_MEDICATIONS (fhir_medications)
 MAX_LINES = 20  # "not mapped" lines given one by one; the rest are counted in one line
 MAX_NOTES = 50  # ServiceRequest note lines kept as comments
 STALE_ORDER_DAYS = 365  # an order older than this before as_of is named on stderr (the plan's advisory says it too)
@@ -130,6 +128,9 @@ def case_from_resources(resources: list[Projected], vocab: Vocabulary, as_of: da
     builder.patient(patients[0])
     for condition in by_type.get("Condition", []):
         builder.condition(condition)
+    for medication in by_type.get("Medication", []):
+        if medication.id and medication.code is not None:
+            builder.known_medications[medication.id] = medication.code
     for kind in ("MedicationStatement", "MedicationRequest"):
         for medication in by_type.get(kind, []):
             builder.medication(medication, kind)
@@ -147,7 +148,7 @@ def _text(concept: Concept | None) -> str:
     return label(concept.label) if concept is not None else ""
 
 
-class _Builder:
+class _Builder(MedicationsMixin):
     def __init__(self, vocab: Vocabulary, as_of: date, source: str = ""):
         self.vocab = vocab
         self.as_of = as_of
@@ -156,6 +157,7 @@ class _Builder:
         self.diagnoses: list[dict[str, Any]] = []
         self.history: list[dict[str, Any]] = []
         self.medications: dict[str, Any] = {}   # by lower-case name, in the order first seen
+        self.known_medications: dict[str, Concept] = {}  # the record's Medication resources, by id
         self.seen: set[str] = set()
         self.codes: dict[tuple[tuple[str, str], ...], codes.Code | None] = {}  # a record repeats its codes
         self.more_unmapped = 0
@@ -166,6 +168,10 @@ class _Builder:
             self.out.unmapped.append(line)
         else:
             self.more_unmapped += 1
+
+    def advise(self, line: str) -> None:
+        """A note for the user to act on: in the case file and on stderr."""
+        self.out.advisories.append(line)
 
     def too_many(self, field_name: str, limit: int, resource: Projected, value: str) -> CaseError:
         """The refusal of a record with more distinct items of a kind than a case holds, given as soon as it shows."""
@@ -281,47 +287,6 @@ class _Builder:
             if coding.system == SNOMED and coding.code in crosswalk:
                 return index.get(crosswalk[coding.code])
         return None
-
-    # -- medications --------------------------------------------------------------------------
-    def medication(self, resource: Projected, kind: str) -> None:
-        if resource.status not in ACTIVE_MEDICATION:
-            return
-        if resource.start is not None and resource.start > self.as_of:
-            return  # prescribed after the day the case describes
-        concept = resource.code
-        if concept is None:
-            if not resource.medication_display:
-                self.unmapped(f"{kind} {label(resource.id or '')}: a medication given only by reference")
-                return
-            self._add_medication(resource, resource.medication_display, None, kind)
-            return
-        atc = next((c.code for c in concept.codings if c.system == ATC and c.code), None)
-        if atc is not None and not is_atc(atc):
-            self.unmapped(f"{kind} {label(concept.label)}: {label(atc)} is not an ATC code (left out)")
-            atc = None
-        self._add_medication(resource, concept.label, atc, kind)
-
-    def _add_medication(self, resource: Projected, text: str, atc: str | None, kind: str) -> None:
-        ordered = resource.ordered
-        generic = drug_named(text)  # the text is cut before it is matched
-        name = generic or case_text(text, MAX_NAME)
-        if not name:
-            return
-        key = name.lower()
-        known = self.medications.get(key)
-        if known is None and len(self.medications) >= MAX_MEDICATIONS:
-            raise self.too_many("medications", MAX_MEDICATIONS, resource, label(name))
-        if known is None and generic is None and atc is None:
-            self.unmapped(f"{kind} {label(name)}: no ATC code and no drug of the table named (kept by name)")
-        entry: dict[str, Any] = {"name": name}
-        if atc:
-            entry["atc"] = atc
-        if ordered is not None:
-            entry["ordered"] = ordered.isoformat()
-        if known is None:
-            self.medications[key] = entry
-        elif ordered is not None and (not isinstance(known, dict) or known.get("ordered", "") < entry["ordered"]):
-            known["ordered"] = entry["ordered"]  # the latest order of a drug ordered again
 
     # -- observations ---------------------------------------------------------------------------
     def observations(self, observations: list[Projected]) -> None:

@@ -24,7 +24,7 @@ from .fhir_json import RESOURCE_TYPES
 _DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2})?)?$")
 # the resource types the import reads; any other type is skipped whole (not looked at)
 READ_TYPES = frozenset({"Patient", "Condition", "MedicationStatement", "MedicationRequest", "Observation",
-                        "Encounter", "ServiceRequest"})
+                        "Encounter", "ServiceRequest", "Medication"})
 _FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")  # FHIR R4 id: a Patient's becomes the case id
 GENDERS = frozenset({"male", "female", "other", "unknown"})  # AdministrativeGender, a required binding
 LOINC = "http://loinc.org"
@@ -93,6 +93,7 @@ class Projected:
     verification: str | None = None         # a Condition's verificationStatus code
     code: Concept | None = None             # Condition / Observation / ServiceRequest code, the medication
     medication_display: str | None = None   # a medicationReference's display
+    medication_ref: str | None = None       # the id of the Medication a medicationReference points to
     body_sites: tuple[Concept, ...] = ()
     start: date | None = None               # onset, authoredOn, effective, period start, issued
     end: date | None = None                 # a Condition's abatement
@@ -230,6 +231,15 @@ def _start_of(resource: dict[str, Any], at: str, *fields: str) -> date | None:
     return None
 
 
+def _contained_medication(value: Any, path: str, wanted: str) -> Concept | None:
+    """The code of the contained Medication of id ``wanted``."""
+    for i, raw in enumerate(_array(value, path)):
+        item = _object(raw, f"{path}[{i}]") or {}
+        if item.get("resourceType") == "Medication" and item.get("id") == wanted:
+            return concept(item.get("code"), f"{path}[{i}].code")
+    return None
+
+
 def project(resource: Any, path: str = "") -> Projected | None:
     """The projection of one resource, or None for a type the import does not read.
 
@@ -266,14 +276,24 @@ def project(resource: Any, path: str = "") -> Projected | None:
                          body_sites=_concepts(data.get("bodySite"), f"{at}bodySite"),
                          start=fhir_date(data.get("onsetDateTime"), f"{at}onsetDateTime"),
                          end=fhir_date(data.get("abatementDateTime"), f"{at}abatementDateTime"))
+    if kind == "Medication":
+        return Projected(kind, rid, path, code=concept(data.get("code"), f"{at}code"))
     if kind in ("MedicationStatement", "MedicationRequest"):
         reference = _object(data.get("medicationReference"), f"{at}medicationReference")
         authored = fhir_date(data.get("authoredOn"), f"{at}authoredOn")
+        code = concept(data.get("medicationCodeableConcept"), f"{at}medicationCodeableConcept")
+        target = _string((reference or {}).get("reference"), f"{at}medicationReference.reference") or ""
+        if code is None and target.startswith("#"):  # a contained Medication
+            code = _contained_medication(data.get("contained"), f"{at}contained", target[1:])
+        period = _object(data.get("effectivePeriod"), f"{at}effectivePeriod") or {}
         return Projected(kind, rid, path, subject=subject, status=_string(data.get("status"), f"{at}status"),
-                         code=concept(data.get("medicationCodeableConcept"), f"{at}medicationCodeableConcept"),
+                         code=code,
                          medication_display=_string((reference or {}).get("display"),
                                                     f"{at}medicationReference.display"),
+                         medication_ref=reference_id(reference, f"{at}medicationReference")
+                         if code is None and target and not target.startswith("#") else None,
                          start=authored or _start_of(data, at, "effectiveDateTime", "effectivePeriod"),
+                         end=fhir_date(period.get("end"), f"{at}effectivePeriod.end"),
                          ordered=authored if kind == "MedicationRequest" else None)
     if kind == "Observation":
         components = []

@@ -93,6 +93,23 @@ def drug_named(text: str) -> str | None:
     return generic[" ".join(match.group(1).lower().split())] if match else None
 
 
+def drugs_named(text: str) -> list[str]:
+    """Every generic name of the table's drugs a medication text names, in order, once each.
+
+    A combination product ("Acetaminophen 325 MG / Oxycodone Hydrochloride 5 MG Oral Tablet")
+    names each of its parts. Only the first MAX_MATCHED characters are matched.
+    """
+    pattern, generic = _drug_pattern()
+    found: list[str] = []
+    rest = " ".join(text[:MAX_MATCHED].split())
+    while rest and (match := pattern.search(rest)) is not None:
+        name = generic[" ".join(match.group(1).lower().split())]
+        if name not in found:
+            found.append(name)
+        rest = rest[max(match.end(), 1):]
+    return found
+
+
 _UNITS_K_PER_UL = {"10*3/uL", "10*3/ul", "10^3/uL", "K/uL", "10*9/L", "10^9/L", "/nL"}
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -73,3 +74,51 @@ def test_snomed_concepts_of_history_items_are_mapped(vocab, tmp_path: Path, sct:
     assert result.exit_code == 0, result.stderr
     case = validate_case(case_data, "imported", vocab)
     assert [(h.item, h.area, h.decompensated) for h in case.history] == [expected]
+
+
+RX = "http://www.nlm.nih.gov/research/umls/rxnorm"
+
+
+def medication(rid: str, status: str = "active", kind: str = "MedicationRequest", **fields: Any) -> dict:
+    resource = {"resourceType": kind, "id": rid, "status": status, "subject": {"reference": PATIENT}, **fields}
+    if kind == "MedicationRequest":
+        resource.setdefault("intent", "order")
+        resource.setdefault("authoredOn", "2021-01-05")
+    return resource
+
+
+def names(case_data: dict) -> list[str]:
+    return [m if isinstance(m, str) else m["name"] for m in case_data.get("medications", [])]
+
+
+def test_medications_by_reference_code_only_and_combinations_are_kept(vocab, tmp_path: Path) -> None:
+    warfarin = {"coding": [{"system": RX, "code": "855332", "display": "Warfarin Sodium 5 MG Oral Tablet"}]}
+    data = with_back(
+        medication("m1", medicationReference={"reference": "#w"},
+                   contained=[{"resourceType": "Medication", "id": "w", "code": warfarin}]),
+        {"resourceType": "Medication", "id": "apx", "code": concept(RX, "1364445", "apixaban 5 MG Oral Tablet")},
+        medication("m2", medicationReference={"reference": "Medication/apx"}),
+        medication("m3", medicationCodeableConcept={"coding": [{"system": RX, "code": "11289"}]}),
+        medication("m4", medicationCodeableConcept=concept(
+            RX, "1049221", "Acetaminophen 325 MG / Oxycodone Hydrochloride 5 MG Oral Tablet")),
+    )
+    result, case_data = run(tmp_path, data)
+    assert result.exit_code == 0, result.stderr
+    assert names(case_data) == ["warfarin", "apixaban", "RxNorm 11289", "acetaminophen", "oxycodone"]
+    case = validate_case(case_data, "imported", vocab)
+    assert "RxNorm 11289".lower() in case.unrecognised_medications
+    assert any("RxNorm 11289" in line and line.startswith("not mapped:") for line in result.stderr.splitlines())
+
+
+def test_a_statement_stopped_after_the_as_of_date_or_of_unknown_status_counts(vocab, tmp_path: Path) -> None:
+    data = with_back(
+        medication("s1", "stopped", "MedicationStatement", medicationCodeableConcept=concept(RX, "1", "Apixaban 5 MG"),
+                   effectivePeriod={"start": "2020-10-01", "end": "2021-06-01"}),
+        medication("s2", "completed", "MedicationStatement", medicationCodeableConcept=concept(RX, "2", "Warfarin"),
+                   effectivePeriod={"start": "2020-10-01", "end": "2021-02-01"}),
+        medication("s3", "unknown", "MedicationStatement", medicationCodeableConcept=concept(RX, "3", "Enoxaparin")),
+    )
+    result, case_data = run(tmp_path, data, "--as-of", "2021-03-01")
+    assert result.exit_code == 0, result.stderr
+    assert names(case_data) == ["apixaban", "enoxaparin"]
+    assert any("status unknown" in line for line in result.stderr.splitlines())

@@ -292,6 +292,8 @@ class Targets:
                     only = ", ".join(self.v.label(m) for m in sorted(restricted)) or "nothing"
                     undeliverable[state.id] = (f"only {only} may be given there, and no such modality was "
                                                "proposed for it")
+                elif blocked_there := self.blocked_for(state, available):
+                    undeliverable[state.id] = f"{blocked_there}, the only modality proposed there, is blocked"
                 else:
                     undeliverable[state.id] = (
                         f"no recommended modality can be delivered there under a {state.cap} cap"
@@ -300,6 +302,15 @@ class Targets:
         for state in states.values():  # one side of a split target lost, the other delivered: not undeliverable
             undeliverable.pop(state.id, None)
         return undeliverable
+
+    def blocked_for(self, state: TargetState, available: set[str]) -> str:
+        """The blocked modalities that were proposed for this target and apply to its tissue (the
+        cervical nodes when drainage is blocked), as words; empty when none was."""
+        mods = {p["modality"] for p in self.c["proposal"] if p["modality"] not in available
+                and self.reaches(p, state) and self.v.applies(p["modality"], state.id)}
+        rules = self.ids(f["rule"] for f in self.c["block"] if f["kind"] == "modality" and f["modality"] in mods)
+        words = " and ".join(self.v.label(m) for m in sorted(mods))
+        return f"{words} ({', '.join(rules)})" if rules else words
 
     def stopped_modalities(self, states: dict[str, TargetState],
                            available: set[str]) -> tuple[list[BlockedModality], list[str]]:

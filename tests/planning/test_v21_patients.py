@@ -146,6 +146,16 @@ def test_heart_failure_blocks_drainage_and_every_edematous_area(kb, edema, block
         assert [w for w in work(p) if kb.vocabulary.area_of(w["target"]) == "ankle_foot" and w["side"] == "right"]
 
 
+def test_nothing_to_treat_names_the_blocked_drainage_and_its_rule(kb) -> None:
+    """Arm lymphedema with heart failure and a clearance for something else: the nodes had only
+    drainage, and the plan says so (not "no recommended modality applies there")."""
+    p = plan(kb, diagnoses=[{"condition": "lymphedema", "area": "forearm", "side": "right", "acuity": "chronic"}],
+             history=[{"item": "heart_failure"}], clearances=[{"id": "cardiology", "for": "renal_failure"}])
+    assert p["status"] == "defer"
+    assert any("cervical lymph nodes: Manual lymphatic drainage (contra-compensated-heart-failure), the only "
+               "modality proposed there, is blocked" in a for a in p["advisories"]), p["advisories"]
+
+
 def test_a_cleared_heart_failure_leaves_the_edematous_area_to_drainage_and_care(kb) -> None:
     p = plan(kb, diagnoses=[LEG_DIAGNOSIS], findings=[{"finding": "edema", "area": "ankle_foot"}],
              history=[{"item": "heart_failure"}], clearances=["cardiology"])

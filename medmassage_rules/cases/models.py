@@ -25,8 +25,8 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from ..intake.code_placement import sort_entries
-from ..intake.medications import classify
+from ..intake.code_placement import MEDICATION, sort_entries
+from ..intake.medications import IMPLIED_CLASSES, classify
 from ..kb.vocabulary import Vocabulary
 from .expect_block import Expectation, beyond_prescription, impossible
 from .fields import (
@@ -302,8 +302,9 @@ class Case(StrictModel):
 
     @property
     def read_as(self) -> tuple[tuple[str, str, str, str, str], ...]:
-        """(section, code, description, "history item" or "condition", term) of each code entered where
-        its meaning does not belong: it counts as that term (clinical-v2.1 §8)."""
+        """(section, code, description, "history item", "condition" or a medication class, term) of each
+        code entered where its meaning does not belong, or recording current use of a drug class
+        (Z79.01): it counts as that term (clinical-v2.1 §8)."""
         return self._read_as
 
     @property
@@ -321,10 +322,15 @@ class Case(StrictModel):
         return [(m, None, None) if isinstance(m, str) else (m.name, m.atc, m.cls) for m in self.medications]
 
     def medication_pairs(self, vocab: Vocabulary) -> list[tuple[str, str]]:
-        """(name, class) for every class of every listed medication (aspirin: antiplatelet, analgesic, nsaid)."""
+        """(name, class) for every class of every listed medication (aspirin: antiplatelet, analgesic, nsaid),
+        then for every code of current drug use under diagnoses or history, named by the code
+        (("Z79.01", "anticoagulant"); the opioid of Z79.891 is an analgesic too; see ``read_as``)."""
         pairs: list[tuple[str, str]] = []
         for name, atc, cls in self._medication_parts():
             pairs += [(name, c) for c in classify(name, atc, cls, vocab)[0]]
+        for _, code, _, kind, cls in self._read_as:
+            if kind == MEDICATION:
+                pairs += [(code, c) for c in (cls, *IMPLIED_CLASSES.get(cls, ())) if c in vocab.medication_classes]
         return list(dict.fromkeys(pairs))
 
     def medication_classes(self, vocab: Vocabulary) -> dict[str, str]:

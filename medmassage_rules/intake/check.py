@@ -1,6 +1,6 @@
-"""Checks of the intake tables for ``kb lint``: every mapped code valid, every term known,
-every condition reachable from a code, every drug's ATC code well formed and classified
-into known classes."""
+"""Checks of the intake tables for ``kb lint``: every mapped code valid, every term and
+medication class known, every condition reachable from a code, every drug's ATC code well formed
+and classified into known classes."""
 
 from __future__ import annotations
 
@@ -48,6 +48,12 @@ def _code_map_problems(path: Path, vocab: Vocabulary) -> list[Problem]:
             area = mapped.attributes.get("area")
             if area is not None and area not in vocab.areas:
                 problems.append(Problem(name, where, "unknown_id", f"unknown area id {shown(area)}"))
+    for key, classes in code_map.medications.items():
+        where = f"medications.{key}"
+        if index.entry(key) is None:
+            problems.append(Problem(name, where, "not_an_icd10_code", f"{shown(key)} is not a valid ICD-10-CM code"))
+        problems += [Problem(name, where, "unknown_id", f"unknown medication class id {shown(c)}")
+                     for c in classes if c not in vocab.medication_classes]
     reached = {m.term for m in code_map.conditions.values()}
     problems += [Problem(name, "", "unreached_condition", f"condition {c} is reached by no ICD-10-CM code")
                  for c in vocab.conditions if c not in reached]

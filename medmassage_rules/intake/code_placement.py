@@ -1,8 +1,9 @@
 """Codes mean the same wherever they are entered (clinical-v2.1 §8).
 
 A case may give an ICD-10-CM code under ``diagnoses`` that the map reads as a history item
-(E11.42 diabetic polyneuropathy: peripheral_neuropathy), or under ``history`` one it reads as a
-condition. Before a case is validated, :func:`sort_entries` counts each such entry as what its code
+(E11.42 diabetic polyneuropathy: peripheral_neuropathy), under ``history`` one it reads as a
+condition, and in either a code of current drug use it reads as a medication class (Z79.01:
+anticoagulant). Before a case is validated, :func:`sort_entries` counts each such entry as what its code
 means, remembers where each entry stood in the file (so a problem names its own path) and says how
 it was read (the plan's advisories repeat it).
 """
@@ -17,6 +18,7 @@ from .codes import Code, load_code_map, load_index
 _DIAGNOSIS_ONLY = ("acuity", "severity", "onset_days")
 _HISTORY_ONLY = ("days_since", "fragility_fracture", "active", "weeks", "high_risk", "decompensated")
 HISTORY_ITEM, CONDITION, INACTIVE_CONDITION = "history item", "condition", "condition, inactive: not counted,"
+MEDICATION = "a medication of the class"   # a code of current drug use (Z79.01): counted as a listed medication
 Origin = tuple[str, int]           # (section, index) of an entry in the case file
 ReadAs = tuple[str, str, str, str, str]   # (section, code, description, kind, term)
 
@@ -37,6 +39,13 @@ def _code_only(entry: Any, term_key: str) -> bool:
     return isinstance(entry, dict) and term_key not in entry and isinstance(entry.get("icd10"), str)
 
 
+def _as_medication(out: SortedEntries, section: str, code: Code, classes: tuple[str, ...]) -> bool:
+    """A code that records current use of a drug class (Z79.01 long-term anticoagulant use) counts as a
+    medication of each class: the case model reads it from ``read_as`` (Case.medication_pairs)."""
+    out.read_as.extend((section, code.code, code.description, MEDICATION, cls) for cls in classes)
+    return bool(classes)
+
+
 def sort_entries(diagnoses: Any, history: Any) -> SortedEntries | None:
     """Count each code as what it means, whichever section it is entered in (clinical-v2.1 §8).
 
@@ -45,7 +54,9 @@ def sort_entries(diagnoses: Any, history: Any) -> SortedEntries | None:
     failure is a decompensated one), and a diagnosis whose code maps to a condition too, or which
     gives its condition, stays and the item is counted beside it. Under ``history``, a code that
     maps to a condition counts as a diagnosis the same way (``days_since`` becomes ``onset_days``;
-    one marked ``active: false`` is not counted). A valid code that maps to nothing goes to
+    one marked ``active: false`` is not counted). A code-only entry whose code records current use
+    of a drug class (the map's ``medications``: Z79.01, Z79.52 ...) counts, in either section, as a
+    medication of that class (``MEDICATION`` in ``read_as``). A valid code that maps to nothing goes to
     ``not_covered``; an invalid one stays for the case's validation to report. None when neither
     section holds a code.
     """
@@ -79,7 +90,7 @@ def sort_entries(diagnoses: Any, history: Any) -> SortedEntries | None:
             if item.term == "heart_failure" and entry.get("acuity") == "acute":
                 as_item["decompensated"] = True  # acute heart failure is decompensated (the safe side)
             extra_hx.append((as_item, ("diagnoses", i)))
-        else:
+        elif not _as_medication(out, "diagnoses", code, code_map.medication_classes(code)):
             out.not_covered.append((code.code, code.description))
     for i, entry in enumerate(hx):
         code = code_of(entry) if _code_only(entry, "item") else None
@@ -88,7 +99,7 @@ def sort_entries(diagnoses: Any, history: Any) -> SortedEntries | None:
         if code is None or item is not None:
             out.history.append(entry)
             out.history_origin.append(("history", i))
-        elif condition is None:
+        elif condition is None and not _as_medication(out, "history", code, code_map.medication_classes(code)):
             out.not_covered.append((code.code, code.description))
         if code is None or condition is None:
             continue

@@ -221,9 +221,15 @@ class CodeMap:
 
     conditions: dict[str, Mapped]
     history: dict[str, Mapped]
+    # code or prefix -> medication classes: a problem-list code of current drug use (Z79.01)
+    medications: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def condition(self, code: Code) -> Mapped | None:
         return _match(self.conditions, code)
+
+    def medication_classes(self, code: Code) -> tuple[str, ...]:
+        """The medication classes a code records current use of (Z79.01: anticoagulant); () for none."""
+        return next((self.medications[a] for a in code.lineage if a in self.medications), ())
 
     def history_item(self, code: Code) -> Mapped | None:
         mapped = _match(self.history, code)
@@ -254,9 +260,10 @@ def parse_code_map(data: Any, source: str) -> tuple[CodeMap, list[Problem]]:
     """Build the map from its parsed YAML; returns the problems of its shape (not of its codes)."""
     problems: list[Problem] = []
     tables: dict[str, dict[str, Mapped]] = {"conditions": {}, "history": {}}
-    if not isinstance(data, dict) or set(data) - set(tables):
+    if not isinstance(data, dict) or set(data) - {*tables, "medications"}:
         return CodeMap({}, {}), [Problem(source, "", "not_a_mapping",
-                                         "a mapping with the sections conditions and history")]
+                                         "a mapping with the sections conditions, history and medications")]
+    medications, problems = _medication_section(data.get("medications"), source)
     for section, table in tables.items():
         term_key = "condition" if section == "conditions" else "item"
         entries = data.get(section) or {}
@@ -282,7 +289,28 @@ def parse_code_map(data: Any, source: str) -> tuple[CodeMap, list[Problem]]:
                                         f"write the code upper case with its dot ({normalise(str(key))})"))
             attrs = {k: v for k, v in value.items() if k not in (term_key, "acute_only")}
             table[str(key)] = Mapped(str(key), value[term_key], attrs, value.get("acute_only") is True)
-    return CodeMap(tables["conditions"], tables["history"]), problems
+    return CodeMap(tables["conditions"], tables["history"], medications), problems
+
+
+def _medication_section(entries: Any, source: str) -> tuple[dict[str, tuple[str, ...]], list[Problem]]:
+    """The ``medications`` section: code or prefix -> a medication class or a list of them."""
+    out: dict[str, tuple[str, ...]] = {}
+    problems: list[Problem] = []
+    if not isinstance(entries, dict):
+        if entries is not None:
+            problems.append(Problem(source, "medications", "not_a_mapping", f"a mapping, not {type(entries).__name__}"))
+        return out, problems
+    for key, value in entries.items():
+        where = f"medications.{key_text(key)}"
+        classes = [value] if isinstance(value, str) else value
+        if not isinstance(classes, list) or not classes or not all(isinstance(c, str) for c in classes):
+            problems.append(Problem(source, where, "not_a_class", "a medication class or a list of them", value))
+            continue
+        if str(key) != normalise(str(key)):
+            problems.append(Problem(source, where, "not_normalised",
+                                    f"write the code upper case with its dot ({normalise(str(key))})"))
+        out[str(key)] = tuple(classes)
+    return out, problems
 
 
 @lru_cache(maxsize=4)

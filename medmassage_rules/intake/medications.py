@@ -18,22 +18,14 @@ from typing import Any
 
 from ..errors import Problem, key_text, shown
 from ..kb.vocabulary import Vocabulary
-from . import intake_dir, load_table
+from . import drug_names, intake_dir, load_table
+from .drug_names import MAX_NAME, NAME_SUFFIXES, name_keys  # noqa: F401  (the names a case is read by)
 
 TABLE_FILE = "medications.yaml"
 # a class that implies another, whatever named it (clinical-v2.1 §3: every opioid is also an
 # analgesic; an nsaid given for aspirin makes it count as an analgesic)
 IMPLIED_CLASSES = {"opioid": ("analgesic",), "nsaid": ("analgesic",)}
-# words after a drug's name that do not change what it is: salts, release forms, dose forms
-NAME_SUFFIXES = frozenset({
-    "hcl", "hydrochloride", "sodium", "potassium", "phosphate", "sulfate", "sulphate", "tartrate",
-    "bitartrate", "succinate", "besylate", "maleate", "citrate", "mesylate", "acetate",
-    "er", "sr", "xr", "xl", "cr", "la", "ir", "ec", "tablet", "tablets", "tab", "tabs", "capsule", "capsules",
-    "cap", "caps", "patch", "injection", "oral", "solution", "daily"})
 # an ATC code at any of its five levels: B, B01, B01A, B01AF, B01AF02
-# characters of a name matched: the case model keeps no longer name (cases.fields.MedicationName),
-# and a longer text would cost time in the matching (a megabyte of "x hcl hcl ...": 40 s) for nothing
-MAX_NAME = 200
 ATC_PATTERN = r"^[A-Z]([0-9]{2}([A-Z]([A-Z]([0-9]{2})?)?)?)?$"
 _ATC = re.compile(ATC_PATTERN)
 
@@ -139,42 +131,17 @@ def load_drugs(path: Path | None = None) -> DrugTable:
     return load_table(path or intake_dir() / TABLE_FILE, parse_table)
 
 
-def name_keys(name: str) -> list[str]:
-    """The keys a listed name is looked up by: the name itself, then without its strength and dose
-    form ("warfarin 5 mg tablet", "aspirin 81mg"), then without a salt or release suffix
-    ("oxycodone hcl 5 mg"). A medication list copied from a chart writes drugs this way; read only
-    by the bare name, a patient on warfarin would get deep work. Only the first MAX_NAME
-    characters are read."""
-    words = name[:MAX_NAME].lower().split()
-    keys = [" ".join(words)]
-    for i, word in enumerate(words):
-        if i and (word[0].isdigit() or word.startswith("#")):
-            words = words[:i]
-            break
-    while len(words) > 1 and words[-1].strip(".,") in NAME_SUFFIXES:
-        words = words[:-1]
-    keys.append(" ".join(words))
-    return list(dict.fromkeys(k for k in keys if k))
-
-
 def _known(key: str, vocab: Vocabulary) -> bool:
     return key in vocab.medication_classes or key in vocab.medications or load_drugs().find(key) is not None
 
 
 def known_keys(name: str, vocab: Vocabulary) -> list[str]:
-    """The keys a name is classified by: the first of ``name_keys`` the vocabulary or the drug table
-    knows; else, for a combination written with "/" or "+" (oxycodone/acetaminophen 5/325,
-    "Acetaminophen 325 MG / Oxycodone Hydrochloride 5 MG Oral Tablet"), each part that is known;
-    else the name itself (unrecognised)."""
-    keys = name_keys(name)
-    if _known(keys[0], vocab):
-        return keys[:1]
-    parts = [part for part in re.split(r"\s*[/+]\s*", keys[0]) if part and not part[0].isdigit()]
-    found = [key for part in parts if len(parts) > 1
-             for key in [next((k for k in name_keys(part) if _known(k, vocab)), "")] if key]
-    if found:
-        return list(dict.fromkeys(found))
-    return next(([key] for key in keys[1:] if _known(key, vocab)), keys[:1])
+    """The keys a name is classified by (``drug_names.known_keys``): the name itself when the
+    vocabulary or the drug table knows it; else the known names it holds - outside and inside its
+    brackets, cut before its strength or dosing instructions, without a salt or dose form, each
+    known part of a combination ("/", "+"; "-" when every part is known); else the name itself
+    (unrecognised)."""
+    return drug_names.known_keys(name, lambda key: _known(key, vocab))
 
 
 def classify(name: str, atc: str | None, cls: str | None, vocab: Vocabulary) -> tuple[tuple[str, ...], bool]:

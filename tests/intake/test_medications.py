@@ -283,3 +283,136 @@ def test_a_combination_is_classified_by_each_known_part(vocab, entry: str, class
     got = valid(case([entry]), vocab)
     assert {c for _, c in got.medication_pairs(vocab)} == classes
     assert got.unrecognised_medications == ()
+
+
+# -- names as a chart writes them: brackets, dosing instructions, hyphenated combinations, salts ---------
+@pytest.mark.parametrize(("entry", "classes"), [
+    ("apixaban (ELIQUIS) 5 MG tablet", {"anticoagulant"}),
+    ("warfarin (COUMADIN) 5 mg tablet", {"anticoagulant"}),
+    ("rivaroxaban (XARELTO) 20 MG TABS", {"anticoagulant"}),
+    ("clopidogrel (PLAVIX) 75 mg", {"antiplatelet"}),
+    ("predniSONE (DELTASONE) 10 MG tablet", {"long_term_corticosteroid"}),
+    ("Xarelto (rivaroxaban)", {"anticoagulant"}),
+    ("apixaban [Eliquis]", {"anticoagulant"}),
+    ("Eliquis BID", {"anticoagulant"}),
+    ("Plavix QD", {"antiplatelet"}),
+    ("warfarin qhs", {"anticoagulant"}),
+    ("warfarin b.i.d.", {"anticoagulant"}),
+    ("Lovenox SC daily", {"anticoagulant"}),
+    ("enoxaparin 40 mg/0.4 mL sq daily", {"anticoagulant"}),
+    ("heparin iv", {"anticoagulant"}),
+    ("Coumadin as directed per INR", {"anticoagulant"}),
+    ("warfarin twice daily", {"anticoagulant"}),
+    ("oxycodone PRN", {"opioid", "analgesic"}),
+    ("morphine sulfate ER 30 mg q12h", {"opioid", "analgesic"}),
+    ("gabapentin tid", {"gabapentinoid"}),
+    ("pregabalin po bid", {"gabapentinoid"}),
+    ("prednisone qd", {"long_term_corticosteroid"}),
+    ("methylprednisolone im once", {"long_term_corticosteroid"}),
+    ("docetaxel q3wk", {"chemotherapy"}),
+    ("HYDROcodone-acetaminophen (NORCO) 5-325 MG per tablet", {"opioid", "analgesic"}),
+    ("oxyCODONE-acetaminophen (PERCOCET) 5-325 mg", {"opioid", "analgesic"}),
+    ("acetaminophen-codeine 300-30 mg", {"opioid", "analgesic"}),
+    ("APAP-codeine", {"opioid", "analgesic"}),
+    ("dabigatran etexilate 150 mg BID", {"anticoagulant"}),
+    ("clopidogrel bisulfate 75 mg", {"antiplatelet"}),
+    ("edoxaban tosylate 60 mg", {"anticoagulant"}),
+    ("ASA 81 mg daily", {"antiplatelet"}),
+    ("baby aspirin 81mg", {"antiplatelet"}),
+    ("aspirin EC 81 mg", {"antiplatelet"}),
+    ("Aggrenox 25-200 mg BID", {"antiplatelet"}),
+    ("insulin glargine (LANTUS) 100 unit/mL injection pen", {"insulin"}),
+    ("Solu-Medrol 40 mg IV", {"long_term_corticosteroid"}),
+    ("co-codamol 30/500", {"opioid", "analgesic"}),
+    ("Tylenol with codeine 30 mg", {"opioid", "analgesic"}),
+])
+def test_a_name_written_as_a_chart_writes_it_is_recognised(vocab, entry: str, classes: set[str]) -> None:
+    got = valid(case([entry]), vocab)
+    assert {c for _, c in got.medication_pairs(vocab)} == classes
+    assert got.unrecognised_medications == ()
+
+
+@pytest.mark.parametrize("entry", ["anastrozole (ARIMIDEX) 1 MG tablet", "carbidopa-levodopa 25-100 mg",
+                                   "atorvastatin calcium 40 mg qhs"])
+def test_a_chart_written_name_of_a_drug_without_a_class_is_known(vocab, entry: str) -> None:
+    got = valid(case([entry]), vocab)
+    assert got.unrecognised_medications == () and got.medication_pairs(vocab) == []
+
+
+@pytest.mark.parametrize("entry", [
+    "Zorblax BID", "Zorblax (new) 5 mg", "zorblax q3wk prn", "warfarin-unknownium", "Coumadin-XR-fake",
+    "Eliquiss BID",      # one letter off: no guessing by similarity (the plan's hint names Eliquis)
+    "apixabanx 5 mg", "warfarinate", "BID", "as directed", "(ELIQUI)", "oxycodone-zorblax 5-325",
+])
+def test_an_unknown_chart_written_name_stays_unrecognised(kb, entry: str) -> None:
+    got = valid(case([entry]), kb.vocabulary)
+    assert got.unrecognised_medications == (" ".join(entry.lower().split()),)
+    assert got.medication_pairs(kb.vocabulary) == []
+    base = plan_case(valid(case([]), kb.vocabulary), kb).plan
+    plan = plan_case(got, kb).plan
+    assert (plan.status, plan.pressure_cap) == (base.status, base.pressure_cap)
+
+
+def test_aspirin_in_a_chart_written_form_is_an_antiplatelet_only(kb) -> None:
+    for entry in ("ASA 81 mg daily", "baby aspirin 81mg", "aspirin (ECOTRIN) 81 MG EC tablet", "Aggrenox BID"):
+        result = plan_case(valid(case([entry]), kb.vocabulary), kb)
+        assert {c for _, c in valid(case([entry]), kb.vocabulary).medication_pairs(kb.vocabulary)} == {"antiplatelet"}
+        assert "med-analgesic-feedback" not in {f.rule_id for f in result.trace}
+
+
+def test_a_bracket_or_dosing_word_never_reads_past_max_name(vocab) -> None:
+    from medmassage_rules.intake.medications import MAX_NAME, classify, known_keys
+
+    hidden = "x" * (MAX_NAME - 5) + " (Eliquis) BID"   # the brand lies past the characters read
+    assert classify(hidden, None, None, vocab) == ((), False)
+    assert all(len(key) <= MAX_NAME for key in known_keys("(" * 10_000 + "warfarin-" * 100_000, vocab))
+
+
+# -- ICD-10-CM Z79 codes: current drug use on a problem list counts as that medication class -----------------
+@pytest.mark.parametrize(("code", "classes"), [
+    ("Z79.01", {"anticoagulant"}), ("Z79.02", {"antiplatelet"}), ("Z79.0", {"anticoagulant", "antiplatelet"}),
+    ("Z79.82", {"antiplatelet"}), ("Z79.52", {"long_term_corticosteroid"}), ("Z79.891", {"opioid", "analgesic"}),
+    ("Z79.63", {"chemotherapy"}), ("Z79.631", {"chemotherapy"}), ("Z79.634", {"chemotherapy"}),
+    ("Z79.1", {"nsaid", "analgesic"}), ("Z79.4", {"insulin"}),
+])
+@pytest.mark.parametrize("section", ["history", "diagnoses"])
+def test_a_z79_code_counts_as_its_medication_class(kb, code: str, classes: set[str], section: str) -> None:
+    data = case([]) if section == "diagnoses" else case([], history=[{"icd10": code}])
+    if section == "diagnoses":
+        data["diagnoses"] = [CTS, {"icd10": code}]
+    got = valid(data, kb.vocabulary)
+    assert set(got.medication_pairs(kb.vocabulary)) == {(code, c) for c in classes}
+    assert got.not_covered == ()
+    advisories = plan_case(got, kb).plan.advisories
+    assert any(a.startswith(f"{code} (") and f"under {section} counts as a medication of the class" in a
+               for a in advisories), advisories
+
+
+@pytest.mark.parametrize("code", ["Z79.899", "Z79.51", "Z79.84", "Z79.2"])
+def test_a_z79_code_of_no_class_stays_not_covered(vocab, code: str) -> None:
+    got = valid(case([], history=[{"icd10": code}]), vocab)
+    assert got.medication_pairs(vocab) == [] and [c for c, _ in got.not_covered] == [code]
+
+
+def test_z7901_caps_like_a_listed_anticoagulant(kb) -> None:
+    by_code = plan_case(valid(case([], history=[{"icd10": "Z79.01"}]), kb.vocabulary), kb).plan
+    by_name = plan_case(valid(case(["warfarin"]), kb.vocabulary), kb).plan
+    keys = ("status", "pressure_cap", "blocked", "modalities")
+    assert {k: by_code.to_dict()[k] for k in keys} == {k: by_name.to_dict()[k] for k in keys}
+    assert by_code.pressure_cap == "moderate"
+
+
+def test_every_z79_key_of_the_map_is_a_valid_code_with_known_classes(vocab) -> None:
+    from medmassage_rules.intake.codes import load_code_map, load_index
+
+    meds = load_code_map().medications
+    assert {"Z79.01", "Z79.02", "Z79.52", "Z79.891", "Z79.63"} <= set(meds)
+    assert all(load_index().entry(key) is not None for key in meds)
+    assert {c for classes in meds.values() for c in classes} <= set(vocab.medication_classes)
+
+
+def test_the_code_map_refuses_a_bad_medication_entry() -> None:
+    from medmassage_rules.intake.codes import parse_code_map
+
+    _, found = parse_code_map({"medications": {"Z79.01": [], "z7902": "antiplatelet", "Z79.52": 3}}, "m.yaml")
+    assert sorted(p.code for p in found) == ["not_a_class", "not_a_class", "not_normalised"]

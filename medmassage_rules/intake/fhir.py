@@ -22,7 +22,8 @@ all give the same case for the same data. Then:
   recorded Medication (:mod:`.fhir_medications`); a request's ``authoredOn`` is kept as
   ``ordered`` (the latest when a drug is ordered twice).
 - Observation by LOINC: the latest platelet count (777-3, 26515-7), body temperature
-  (8310-5) and blood pressure (panel 85354-9 or 55284-4, components 8480-6 and 8462-4).
+  (8310-5; oral, rectal, tympanic, axillary) and blood pressure (panel 85354-9 or 55284-4,
+  components 8480-6 and 8462-4, from one reading), as :mod:`.fhir_observations` reads them.
 - ServiceRequest: its reason codes as conditions, its notes as comments in the case file.
 
 What cannot be mapped is returned as one line each for the command to print on stderr.

@@ -22,20 +22,15 @@ from ..kb.vocabulary import Vocabulary
 from . import codes, intake_dir
 from .fhir_medications import MAX_MEDICATIONS as MAX_MEDICATIONS
 from .fhir_medications import MedicationsMixin
-from .fhir_projection import (
-    BP_PANELS,
-    DIASTOLIC,
-    LOINC,
-    PLATELETS,
-    SYSTOLIC,
-    TEMPERATURE,
-    Concept,
-    Projected,
-)
+from .fhir_observations import read_observations
 from .fhir_projection import (
     OBSERVATION_CODES as OBSERVATION_CODES,  # every LOINC code read (the CDS Hooks prefetch asks for them)
 )
-from .fhir_values import celsius, comment, label, platelets, side_of
+from .fhir_projection import (
+    Concept,
+    Projected,
+)
+from .fhir_values import comment, label, side_of
 
 ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
 # ICD-10-CM by its OID, and WHO ICD-10 (read as ICD-10-CM: a code ICD-10-CM does not hold is not mapped)
@@ -290,39 +285,7 @@ class _Builder(MedicationsMixin):
 
     # -- observations ---------------------------------------------------------------------------
     def observations(self, observations: list[Projected]) -> None:
-        latest: dict[str, tuple[date, float]] = {}
-
-        def note(what: str, when: date | None, value: float | None) -> None:
-            if when is None or when > self.as_of or value is None:
-                return
-            if what not in latest or when >= latest[what][0]:
-                latest[what] = (when, float(value))
-
-        for obs in observations:
-            if obs.status in ("entered-in-error", "cancelled"):
-                continue
-            loinc = set(obs.code.codes(LOINC)) if obs.code is not None else set()
-            when, quantity = obs.start, obs.quantity
-            if loinc & set(PLATELETS) and quantity is not None:
-                note("platelets_k", when, platelets(quantity))
-            if loinc & set(TEMPERATURE) and quantity is not None:
-                note("temperature_c", when, celsius(quantity))
-            parts = [(loinc, quantity)] + [(set(c.codes(LOINC)), q) for c, q in obs.components]
-            if loinc & set(BP_PANELS) or loinc & {SYSTOLIC, DIASTOLIC}:
-                for codes_here, q in parts:
-                    if q is None or q.value is None:
-                        continue
-                    if SYSTOLIC in codes_here:
-                        note("systolic", when, q.value)
-                    if DIASTOLIC in codes_here:
-                        note("diastolic", when, q.value)
-        labs = {"platelets_k": round(latest["platelets_k"][1], 1)} if "platelets_k" in latest else {}
-        vitals: dict[str, Any] = {}
-        if "temperature_c" in latest:
-            vitals["temperature_c"] = round(latest["temperature_c"][1], 1)
-        for key in ("systolic", "diastolic"):
-            if key in latest:
-                vitals[key] = int(round(latest[key][1]))
+        labs, vitals = read_observations(observations, self.as_of, self.source)
         if labs:
             self.out.case["labs"] = labs
         if vitals:

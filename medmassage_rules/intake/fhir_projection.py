@@ -15,7 +15,7 @@ import math
 import re
 import sys
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timezone
 from typing import Any
 
 from .fhir_json import RESOURCE_TYPES
@@ -29,7 +29,7 @@ _FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")  # FHIR R4 id: a Patient's become
 GENDERS = frozenset({"male", "female", "other", "unknown"})  # AdministrativeGender, a required binding
 LOINC = "http://loinc.org"
 PLATELETS = ("777-3", "26515-7")
-TEMPERATURE = ("8310-5",)
+TEMPERATURE = ("8310-5", "8331-1", "8332-9", "8333-7", "8328-7")  # body; oral, rectal, tympanic, axillary
 BP_PANELS = ("85354-9", "55284-4")
 SYSTOLIC, DIASTOLIC = "8480-6", "8462-4"
 OBSERVATION_CODES = (*PLATELETS, *TEMPERATURE, *BP_PANELS, SYSTOLIC, DIASTOLIC)  # every LOINC code read
@@ -98,6 +98,7 @@ class Projected:
     start: date | None = None               # onset, authoredOn, effective, period start, issued
     end: date | None = None                 # a Condition's abatement
     ordered: date | None = None             # a MedicationRequest's authoredOn
+    at: datetime | None = None              # an Observation's effective time, in full (a date: its midnight UTC)
     birth_date: date | None = None
     gender: str | None = None
     quantity: Quantity | None = None
@@ -118,6 +119,22 @@ def fhir_date(value: Any, path: str) -> date | None:
         return date(int(year), int(month or 1), int(day or 1))
     except ValueError:
         raise ProjectionError(path, "not a FHIR date", value) from None
+
+
+def fhir_instant(value: Any, path: str) -> datetime | None:
+    """A FHIR date, dateTime or instant as an aware date-time (no time: midnight UTC; no zone: UTC)."""
+    day = fhir_date(value, path)
+    if day is None:
+        return None
+    moment = datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
+    if "T" in value:
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            return moment  # checked as a FHIR date above: at least its day
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=timezone.utc)
+    return moment
 
 
 def _object(value: Any, path: str) -> dict[str, Any] | None:
@@ -302,9 +319,19 @@ def project(resource: Any, path: str = "") -> Projected | None:
             part = _object(raw, where) or {}
             components.append((concept(part.get("code"), f"{where}.code") or Concept(),
                                quantity(part.get("valueQuantity"), f"{where}.valueQuantity")))
+        moment = None
+        for name in ("effectiveDateTime", "effectiveInstant", "effectivePeriod", "issued"):
+            if name == "effectivePeriod":
+                period = _object(data.get(name), f"{at}{name}") or {}
+                moment = fhir_instant(period.get("start"), f"{at}{name}.start")
+            else:
+                moment = fhir_instant(data.get(name), f"{at}{name}")
+            if moment is not None:
+                break
         return Projected(kind, rid, path, subject=subject, status=_string(data.get("status"), f"{at}status"),
                          code=concept(data.get("code"), f"{at}code"),
-                         start=_start_of(data, at, "effectiveDateTime", "effectivePeriod", "issued"),
+                         start=_start_of(data, at, "effectiveDateTime", "effectiveInstant", "effectivePeriod",
+                                         "issued"), at=moment,
                          quantity=quantity(data.get("valueQuantity"), f"{at}valueQuantity"),
                          components=tuple(components))
     # ServiceRequest

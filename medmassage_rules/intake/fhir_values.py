@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from functools import lru_cache
 
 from ..errors import printable
-from .fhir_projection import Concept, Quantity
+from .fhir_projection import Concept
 from .medications import load_drugs
 
 MAX_NAME = 200        # a case's medication name (cases/fields.py MedicationName)
@@ -108,27 +108,3 @@ def drugs_named(text: str) -> list[str]:
             found.append(name)
         rest = rest[max(match.end(), 1):]
     return found
-
-
-_UNITS_K_PER_UL = {"10*3/uL", "10*3/ul", "10^3/uL", "K/uL", "10*9/L", "10^9/L", "/nL"}
-
-
-def platelets(quantity: Quantity) -> float | None:
-    """A platelet count in thousands per microlitre, or None for a unit not known."""
-    value, unit = quantity.value, quantity.unit
-    if value is None:
-        return None
-    if unit in _UNITS_K_PER_UL or not unit:
-        return float(value)
-    if unit in ("/uL", "/mm3", "{cells}/uL"):
-        return float(value) / 1000
-    return None
-
-
-def celsius(quantity: Quantity) -> float | None:
-    value, unit = quantity.value, quantity.unit
-    if value is None:
-        return None
-    if unit in ("[degF]", "degF", "°F"):
-        return (float(value) - 32) * 5 / 9
-    return float(value)

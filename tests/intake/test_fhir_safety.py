@@ -9,7 +9,7 @@ import pytest
 
 from medmassage_rules.cases.loading import validate_case
 
-from .test_fhir import ICD, PATIENT, SCT, bundle, concept, condition, run
+from .test_fhir import ICD, PATIENT, SCT, bundle, concept, condition, observation, run
 
 BACK = concept(SCT, "279039007", "Low back pain")
 
@@ -122,3 +122,54 @@ def test_a_statement_stopped_after_the_as_of_date_or_of_unknown_status_counts(vo
     assert result.exit_code == 0, result.stderr
     assert names(case_data) == ["apixaban", "enoxaparin"]
     assert any("status unknown" in line for line in result.stderr.splitlines())
+
+
+@pytest.mark.parametrize("unit", ["x10E3/uL", "K/uL", "K/mcL", "10*3/mm3", "thou/uL", "10³/µL", "10^3/uL", "10*9/L"])
+def test_platelet_units_labs_send_are_read(tmp_path: Path, unit: str) -> None:
+    result, case_data = run(tmp_path, with_back(observation("777-3", "2021-02-27", 18, unit),
+                                                observation("777-3", "2020-01-01", 193.2, "10*3/uL")))
+    assert result.exit_code == 0, result.stderr
+    assert case_data["labs"] == {"platelets_k": 18}
+
+
+@pytest.mark.parametrize(("value", "unit", "expected"), [(19960, "/uL", 19.96), (49960, "{cells}/uL", 49.96),
+                                                         (19.96, "10*3/uL", 19.96)])
+def test_a_platelet_count_is_not_rounded_across_a_threshold(tmp_path: Path, value: float, unit: str,
+                                                            expected: float) -> None:
+    result, case_data = run(tmp_path, with_back(observation("777-3", "2021-02-27", value, unit)))
+    assert result.exit_code == 0, result.stderr
+    assert case_data["labs"]["platelets_k"] == expected
+
+
+@pytest.mark.parametrize(("loinc", "value", "unit", "expected"), [
+    ("8331-1", 38.9, "Cel", 38.9), ("8332-9", 37.96, "°C", 37.96), ("8333-7", 101.3, "[degF]", 38.5),
+    ("8328-7", 100.4, "degF", 38.0), ("8310-5", 100.4, "°F", 38.0), ("8310-5", 100.3, "F", 37.94),
+    ("8310-5", 311.65, "K", 38.5)])
+def test_temperatures_by_site_and_unit(tmp_path: Path, loinc: str, value: float, unit: str, expected: float) -> None:
+    result, case_data = run(tmp_path, with_back(observation(loinc, "2021-02-27", value, unit)))
+    assert result.exit_code == 0, result.stderr
+    assert case_data["vitals"] == {"temperature_c": expected}
+
+
+@pytest.mark.parametrize(("loinc", "unit"), [("8310-5", "deg"), ("8310-5", ""), ("777-3", "mg")])
+def test_a_unit_not_understood_names_the_entry_the_code_and_the_unit(tmp_path: Path, loinc: str, unit: str) -> None:
+    value = 101.3 if loinc == "8310-5" else 18
+    result, _ = run(tmp_path, with_back(observation(loinc, "2021-02-27", value, unit)))
+    assert result.exit_code == 2
+    assert "entry[3].resource.valueQuantity" in result.stderr and f"LOINC {loinc}" in result.stderr
+    assert repr(unit) in result.stderr and "vitals." not in result.stderr
+
+
+def test_the_latest_reading_by_time_instant_and_the_same_blood_pressure_panel(tmp_path: Path) -> None:
+    evening = observation("8310-5", "2021-02-27", 38.9, "Cel")
+    evening["effectiveDateTime"] = "2021-02-27T18:00:00+00:00"
+    morning = observation("8310-5", "2021-02-27", 36.9, "Cel")
+    morning["effectiveDateTime"] = "2021-02-27T08:00:00+00:00"
+    old_bp = observation("85354-9", "2021-01-10", components=[("8480-6", 150), ("8462-4", 112)])
+    new_bp = observation("85354-9", "2021-02-20", components=[("8480-6", 122)])
+    instant = observation("777-3", "2021-02-27", 40, "10*3/uL")
+    instant["effectiveInstant"] = instant.pop("effectiveDateTime")
+    result, case_data = run(tmp_path, with_back(evening, morning, old_bp, new_bp, instant))
+    assert result.exit_code == 0, result.stderr
+    assert case_data["vitals"] == {"temperature_c": 38.9, "systolic": 122}
+    assert case_data["labs"] == {"platelets_k": 40}

@@ -125,3 +125,34 @@ def test_a_joint_clearance_still_lifts_an_afebrile_known_flare(kb) -> None:
              findings=HOT_KNEE, vitals={"temperature_c": 37.2}, clearances=[{"id": "physician", "for": "joint"}])
     assert p["status"] not in ("refer_urgent", "refer")
     assert ("knee", "right") in {(b["id"], b["side"]) for b in p["blocked"]["areas"]}
+
+
+# -- multimorbid patients: sedatives and immunosuppressants (AGS Beers 2023; Finucane 2020) ----------
+
+LBP = {"condition": "low_back_pain", "acuity": "chronic"}
+FALLS = "sedating medication (a benzodiazepine or sleeping tablet)"
+COMBINATION = "an opioid with a sedative or a gabapentinoid"
+
+
+@pytest.mark.parametrize("drug", ["lorazepam", "Ativan 1 mg PRN", "zolpidem (AMBIEN) 5 MG tablet", "Restoril",
+                                  {"name": "study sedative", "atc": "N05CD08"}, "clonazepam"])
+def test_a_sedative_brings_the_falls_advice(kb, drug) -> None:
+    p = plan(kb, patient={"age": 82}, diagnoses=[LBP], medications=[drug])
+    assert any(a.startswith(FALLS) for a in p["advisories"]) and not p["unrecognised_medications"]
+    assert not any(a.startswith(COMBINATION) for a in p["advisories"])
+
+
+@pytest.mark.parametrize("pair", [["oxycodone", "lorazepam"], ["Norco 5-325", "gabapentin tid"],
+                                  ["morphine", "Restoril 15 mg qhs"]])
+def test_an_opioid_with_a_sedative_or_gabapentinoid_brings_the_breathing_advice(kb, pair) -> None:
+    p = plan(kb, patient={"age": 70}, diagnoses=[LBP], medications=pair)
+    assert any(a.startswith(COMBINATION) for a in p["advisories"]), p["advisories"]
+    assert p["pressure_cap"] == "moderate"
+
+
+@pytest.mark.parametrize("drug", ["methotrexate", "Humira", "azathioprine", "tacrolimus",
+                                  {"name": "x", "atc": "L04AC07"}])
+def test_fever_with_spinal_pain_on_an_immunosuppressant_is_an_emergency(kb, drug) -> None:
+    p = plan(kb, diagnoses=[LBP], medications=[drug], vitals={"temperature_c": 38.3})
+    assert p["status"] == "refer_urgent" and ("emergency_care", "urgent") in referrals(p)
+    assert "red-fever-spinal-pain-immunosuppressed" in p["status_because"]

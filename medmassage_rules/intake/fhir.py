@@ -15,6 +15,9 @@ all give the same case for the same data. Then:
   not covered by the plan), with its onset as ``onset_days`` and its side from the code, from
   ``bodySite`` (a SNOMED CT laterality qualifier or the words left / right / bilateral) or from
   the SNOMED CT concept's name; a problem of a limb or joint without a side is named in a note.
+  Toward safety (docs/ehr.md): an unconfirmed clot is ``suspected_dvt``; a malignancy over by
+  then is history ``active: false``; a pregnancy ended within 42 days is ``postpartum``; a
+  fracture, operation or postpartum state gets ``days_since`` from its onset.
 - MedicationStatement / MedicationRequest: every active, intended or on-hold medication (and,
   toward safety, one of status unknown, or stopped only after the as-of date), by an ATC coding,
   by every drug of rules/intake/medications.yaml named in its text (a combination names several),

@@ -40,6 +40,8 @@ ACTIVE_PROBLEM = {"active", "recurrence", "relapse"}
 NOT_A_PROBLEM = {"refuted", "entered-in-error"}
 # not (yet) confirmed: a clot so recorded is a suspected one (the urgent row), not a known one
 SUSPECTED = {"provisional", "differential", "unconfirmed"}
+DAYS_SINCE = {"recent_fracture", "recent_surgery", "postpartum"}  # history items whose age the case gives
+POSTPARTUM_DAYS = 42  # a pregnancy ended within this many days before the as-of date: postpartum
 # the case model's bounds (cases/models.py, cases/fields.py; a stage above this one: a test pins them equal)
 MAX_DAYS = 36_500                   # onset_days: a problem begun earlier is written as begun 100 years ago
 MAX_AGE = 120
@@ -215,6 +217,41 @@ class _Builder(MedicationsMixin):
             self._problem(condition, condition.code, "Condition",
                           (self.as_of - onset).days if onset is not None else None, sites=condition.body_sites,
                           suspected=condition.verification in SUSPECTED)
+        elif condition.verification not in NOT_A_PROBLEM and \
+                (condition.start is None or condition.start <= self.as_of):
+            self._past(condition)
+
+    def _past(self, condition: Projected) -> None:
+        """A problem over by the as-of date that still counts (docs/ehr.md, beyond case-format §5).
+
+        A malignancy resolved, in remission or inactive is history malignancy, ``active: false``
+        (the rows for cancer with spinal pain hold "active or not"); a pregnancy ended within the
+        42 days before the as-of date is postpartum, with its ``days_since`` (a generated record
+        ends the pregnancy at delivery and codes no postpartum state).
+        """
+        code = self._icd10(condition.code)
+        code_map = codes.load_code_map()
+        item = code_map.history_item(code) if code is not None and code_map.condition(code) is None else None
+        if code is None or item is None:
+            return
+        name = _text(condition.code) or code.code
+        ended = condition.end
+        if item.term == "malignancy":
+            key, entry = f"{code.code} inactive", {"icd10": code.code, "active": False}
+            note = f"Condition {name} ({code.code}): {condition.status or 'ended'} - history malignancy, active: false"
+        elif item.term == "pregnancy" and ended is not None and 0 <= (self.as_of - ended).days <= POSTPARTUM_DAYS:
+            days = (self.as_of - ended).days
+            key, entry = "postpartum", {"item": "postpartum", "days_since": days}
+            note = f"Condition {name} ({code.code}): ended {ended.isoformat()} - postpartum, {days} days"
+        else:
+            return
+        if key in self.seen:
+            return
+        if len(self.history) >= MAX_HISTORY:
+            raise self.too_many("history items", MAX_HISTORY, condition, code.code)
+        self.seen.add(key)
+        self.history.append(entry)
+        self.out.advisories.append(note)
 
     def _problem(self, resource: Projected, concept: Concept | None, kind: str, onset_days: int | None = None,
                  sites: tuple[Concept, ...] = (), suspected: bool = False) -> None:
@@ -243,6 +280,8 @@ class _Builder(MedicationsMixin):
                 for coding in _codings(concept):
                     if coding.system == SNOMED:
                         entry.update(snomed_attributes(coding.code))
+                if item.term in DAYS_SINCE and onset_days is not None and onset_days >= 0:
+                    entry["days_since"] = min(onset_days, MAX_DAYS)
             self.history.append(entry)
             return
         if len(self.diagnoses) >= MAX_DIAGNOSES:

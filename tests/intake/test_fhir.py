@@ -91,13 +91,15 @@ SAMPLE_EXPECTATIONS = {
                                        "classes": {"analgesic"}},
     "f4-colon-cancer-chemo-bp194.json": {"age": 72, "conditions": set(), "history": {"malignancy"},
                                          "classes": {"chemotherapy", "antihypertensive"}},
-    "f5-chf-resolved-colon-cancer.json": {"age": 67, "conditions": set(), "history": {"heart_failure"},
+    # the colon cancer resolved in 2020 stays as history malignancy, active: false (docs/ehr.md)
+    "f5-chf-resolved-colon-cancer.json": {"age": 67, "conditions": set(), "history": {"heart_failure", "malignancy"},
                                           "classes": {"antihypertensive"}},
 }
 # What a bundle's history must and must not give today: resolved problems stay out, the latest blood pressure is taken.
 TODAY = {
     "f4-colon-cancer-chemo-bp194.json": {"systolic": 194, "codes": {"I10"}, "not": {"S71.119A"}},  # laceration of 2016
-    "f5-chf-resolved-colon-cancer.json": {"not": {"C18.8"}},  # the colon cancer abated in 2020
+    # the colon cancer abated in 2020: history, not active (docs/ehr.md)
+    "f5-chf-resolved-colon-cancer.json": {"not": set(), "history": [{"icd10": "C18.8", "active": False}]},
 }
 # What it gives as of an earlier date: the age, the problems and medications active then.
 AS_OF = {
@@ -166,6 +168,8 @@ def test_resolved_problems_stay_out_and_the_latest_blood_pressure_is_taken(tmp_p
     assert want.get("codes", set()) <= {d["icd10"] for d in data["diagnoses"]}
     for code in want["not"]:
         assert code not in result.stdout
+    for item in want.get("history", []):
+        assert item in data.get("history", [])
 
 
 @pytest.mark.parametrize("name", [n for n in samples_at_hand() if n in AS_OF])

@@ -173,3 +173,29 @@ def test_the_latest_reading_by_time_instant_and_the_same_blood_pressure_panel(tm
     assert result.exit_code == 0, result.stderr
     assert case_data["vitals"] == {"temperature_c": 38.9, "systolic": 122}
     assert case_data["labs"] == {"platelets_k": 40}
+
+
+@pytest.mark.parametrize(("clinical", "abated"), [("remission", None), ("resolved", "2016-01-01"),
+                                                  ("inactive", None)])
+def test_a_cancer_over_is_history_malignancy_not_active(vocab, tmp_path: Path, clinical: str,
+                                                        abated: str | None) -> None:
+    cancer = condition(concept(SCT, "363406005", "Malignant neoplasm of colon"), clinical=clinical,
+                       onset="2015-01-01", abated=abated)
+    result, case_data = run(tmp_path, with_back(cancer))
+    assert result.exit_code == 0, result.stderr
+    case = validate_case(case_data, "imported", vocab)
+    assert [(h.item, h.active) for h in case.history] == [("malignancy", False)]
+
+
+def test_a_pregnancy_ended_within_42_days_is_postpartum_and_dated_items_get_days_since(vocab,
+                                                                                        tmp_path: Path) -> None:
+    data = with_back(
+        condition(concept(SCT, "72892002", "Normal pregnancy"), clinical="resolved", onset="2020-05-01",
+                  abated="2021-02-11"),
+        condition(concept(SCT, "16114001", "Fracture of ankle"), onset="2021-02-24"))
+    result, case_data = run(tmp_path, data, "--as-of", "2021-03-01")
+    assert result.exit_code == 0, result.stderr
+    case = validate_case(case_data, "imported", vocab)
+    assert sorted((h.item, h.days_since) for h in case.history) == [("postpartum", 18), ("recent_fracture", 5)]
+    result, case_data = run(tmp_path, data, "--as-of", "2021-04-01")  # 49 days after: no longer postpartum
+    assert [h.get("item") for h in case_data["history"]] == [None]  # the fracture, by its code

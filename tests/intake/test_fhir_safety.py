@@ -60,7 +60,7 @@ def test_icd10_by_oid_and_who_system_is_read(vocab, tmp_path: Path, system: str)
     ("132281000119108", "Acute deep venous thrombosis", ("known_dvt", "lower_leg", False)),
     ("59282003", "Pulmonary embolism", ("known_dvt", None, False)),
     ("56675007", "Acute heart failure", ("heart_failure", None, True)),
-    ("94381002", "Metastatic malignant neoplasm to liver", ("malignancy", None, False)),
+    ("94381002", "Metastatic malignant neoplasm to liver", ("malignancy", "abdomen", False)),
     ("302215000", "Thrombocytopenic disorder", ("thrombocytopenia", None, False)),
     ("77386006", "Pregnant", ("pregnancy", None, False)),
     ("86569001", "Postpartum state", ("postpartum", None, False)),

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import gzip
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from medmassage_rules.cases.loading import validate_case
+from medmassage_rules.files.reading import parse_yaml
 
+from ..helpers import invoke
 from .test_fhir import ICD, PATIENT, SCT, bundle, concept, condition, observation, run
 
 BACK = concept(SCT, "279039007", "Low back pain")
@@ -199,3 +202,37 @@ def test_a_pregnancy_ended_within_42_days_is_postpartum_and_dated_items_get_days
     assert sorted((h.item, h.days_since) for h in case.history) == [("postpartum", 18), ("recent_fracture", 5)]
     result, case_data = run(tmp_path, data, "--as-of", "2021-04-01")  # 49 days after: no longer postpartum
     assert [h.get("item") for h in case_data["history"]] == [None]  # the fracture, by its code
+
+
+# red-team bundles (edited Synthea records, one fact each, coded as EHRs send it) and what the import must keep
+RED_TEAM = Path(__file__).resolve().parent.parent / "data" / "fhir-red-team"
+RED_TEAM_CASES = {
+    "dvt-provisional": ("2021-03-01", "history", {"item": "suspected_dvt"}),
+    "dvt-icd-oid-system": ("2021-03-01", "history", {"icd10": "I82.402"}),
+    "warfarin-medref-contained": ("2021-03-01", "medications", "warfarin"),
+    "oxycodone-apap": ("2021-03-01", "medications", "oxycodone"),
+    "apixaban-stmt-stopped-after-asof": ("2021-03-01", "medications", "apixaban"),
+    "plt-19.96-rounds": ("2021-03-01", "labs", {"platelets_k": 19.96}),
+    "temp-same-day-newest-first": ("2021-03-01", "vitals", 38.9),
+    "ca-colon-remission": ("2021-03-01", "history", {"icd10": "C18.9", "active": False}),
+    "postpartum-synthea-abated-pregnancy": ("2018-01-20", "history", {"item": "postpartum", "days_since": 18}),
+}
+
+
+@pytest.mark.parametrize("name", sorted(RED_TEAM_CASES))
+def test_red_team_bundles_keep_their_fact(vocab, tmp_path: Path, name: str) -> None:
+    as_of, field, wanted = RED_TEAM_CASES[name]
+    path = tmp_path / f"{name}.json"
+    path.write_bytes(gzip.decompress((RED_TEAM / f"{name}.json.gz").read_bytes()))
+    result = invoke("import", "fhir", path, "--as-of", as_of)
+    assert result.exit_code == 0, result.stderr
+    data = parse_yaml(result.stdout)
+    validate_case(data, name, vocab)
+    if field == "medications":
+        assert wanted in names(data)
+    elif field == "vitals":
+        assert data["vitals"]["temperature_c"] == wanted
+    elif field == "labs":
+        assert data["labs"] == wanted
+    else:
+        assert wanted in data.get(field, [])

@@ -275,14 +275,14 @@ class _Builder(MedicationsMixin):
         if item is not None:
             if len(self.history) >= MAX_HISTORY:
                 raise self.too_many("history items", MAX_HISTORY, resource, code.code)
-            entry = {"item": "suspected_dvt"} if key == "suspected_dvt" else {"icd10": code.code}
+            item_entry: dict[str, Any] = {"item": "suspected_dvt"} if key == "suspected_dvt" else {"icd10": code.code}
             if key != "suspected_dvt":
                 for coding in _codings(concept):
                     if coding.system == SNOMED:
-                        entry.update(snomed_attributes(coding.code))
+                        item_entry.update(snomed_attributes(coding.code))
                 if item.term in DAYS_SINCE and onset_days is not None and onset_days >= 0:
-                    entry["days_since"] = min(onset_days, MAX_DAYS)
-            self.history.append(entry)
+                    item_entry["days_since"] = min(onset_days, MAX_DAYS)
+            self.history.append(item_entry)
             return
         if len(self.diagnoses) >= MAX_DIAGNOSES:
             raise self.too_many("diagnoses", MAX_DIAGNOSES, resource, code.code)

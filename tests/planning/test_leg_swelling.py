@@ -188,17 +188,34 @@ def blocked(result: PlanResult) -> set[tuple[str, str | None]]:
     return {(b.id, b.side) for b in result.plan.blocked_areas}
 
 
+ANTERIOR_NECK = ("scalenes", "sternocleidomastoid")
+
+
+def target_work(result: PlanResult) -> set[tuple[str, str | None]]:
+    """(target, side) of every delivered piece of work."""
+    return {(w.target, w.side) for s in result.plan.segments for w in s.work}
+
+
 @pytest.mark.parametrize("area", ["shoulder", "axilla", "upper_arm", "forearm", "wrist_hand", "chest", "neck"])
 @pytest.mark.parametrize("side", ["left", "right"])
-def test_an_arm_clot_blocks_the_chest_and_neck_of_its_side(area: str, side: str) -> None:
+def test_an_arm_clot_blocks_the_chest_and_front_of_the_neck_of_its_side(area: str, side: str) -> None:
     other = {"left": "right", "right": "left"}[side]
     r = plan(case({"condition": "upper_crossed_syndrome", "acuity": "chronic"},
                   history=[{"item": "known_dvt", "area": area, "side": side}], clearances=["physician"]))
     areas = blocked(r)
     assert ("chest", side) in areas or ("chest", None) in areas
-    assert any(a == "neck" for a, _ in areas)
     assert ("chest", other) not in areas
-    assert not {w for w in work(r) if w[0] in ("chest", "neck") and w[2] in (side, None)}
+    assert not {w for w in work(r) if w[0] == "chest" and w[2] in (side, None)}
+    worked = target_work(r)
+    assert not {(t, s) for t, s in worked if t in ANTERIOR_NECK and s in (side, "bilateral", None)}
+    assert {(t, s) for t, s in worked if t in ANTERIOR_NECK and s == other} or area == "neck"
+
+
+def test_the_back_of_the_neck_stays_free_of_an_arm_clot() -> None:
+    """v1's known_dvt row blocks the limb's group; the posterior neck is far from the veins."""
+    r = plan(case({"condition": "neck_pain", "acuity": "chronic"},
+                  history=[{"item": "known_dvt", "area": "upper_arm", "side": "left"}], clearances=["physician"]))
+    assert {"upper_trapezius", "cervical_paraspinals"} <= {t for t, _ in target_work(r)}
 
 
 def test_the_other_side_of_the_chest_stays_free() -> None:
@@ -216,7 +233,8 @@ def test_the_coded_right_arm_clot_of_the_red_team_leaves_nothing_to_treat() -> N
 def test_an_arm_clot_without_a_side_blocks_both_sides_of_the_chest() -> None:
     r = plan(case({"condition": "upper_crossed_syndrome", "acuity": "chronic"},
                   history=[{"item": "known_dvt", "area": "axilla"}], clearances=["physician"]))
-    assert not {w for w in work(r) if w[0] in ("chest", "neck")}
+    assert not {w for w in work(r) if w[0] == "chest"}
+    assert not {t for t, _ in target_work(r) if t in ANTERIOR_NECK}
 
 
 def test_a_leg_clot_leaves_the_chest_and_neck_alone() -> None:

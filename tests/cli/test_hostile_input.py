@@ -27,7 +27,7 @@ from medmassage_rules.planning.pipeline import plan_case
 from medmassage_rules.render.markdown import inline
 
 from ..conftest import FACTS, ROOT
-from ..helpers import EXIT_INVALID, invoke
+from ..helpers import EXIT_INVALID, ctrl_c_as_at_a_terminal, invoke
 
 P01 = FACTS / "p01-cts-mild-right.yaml"
 NECK = {"diagnoses": [{"condition": "neck_pain"}]}
@@ -323,7 +323,8 @@ def test_an_interrupted_batch_exits_130_and_keeps_the_earlier_outputs(tmp_path: 
     junit.write_text("earlier\n")
     proc = subprocess.Popen([sys.executable, "-m", "medmassage_rules", "batch", str(cases), "--report", str(report),
                              "--junit", str(junit), "--format", "json"], cwd=ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+                            stderr=subprocess.PIPE, text=True, start_new_session=True,
+                            preexec_fn=ctrl_c_as_at_a_terminal)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and not any(p.stat().st_size for p in tmp_path.glob(".r.jsonl.*.tmp")):
         time.sleep(0.05)

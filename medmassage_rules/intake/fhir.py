@@ -26,7 +26,9 @@ all give the same case for the same data. Then:
   ``ordered`` (the latest when a drug is ordered twice).
 - Observation by LOINC: the latest platelet count (777-3, 26515-7), body temperature
   (8310-5; oral, rectal, tympanic, axillary) and blood pressure (panel 85354-9 or 55284-4,
-  components 8480-6 and 8462-4, from one reading), as :mod:`.fhir_observations` reads them.
+  components 8480-6 and 8462-4, from one reading), as :mod:`.fhir_observations` reads them;
+  the pregnancy status (82810-3) with the gestational age (49051-6, 11884-4, 18185-9) as
+  history ``pregnancy`` with its weeks (:mod:`.fhir_pregnancy`).
 - ServiceRequest: its reason codes as conditions, its notes as comments in the case file.
 
 What cannot be mapped is returned as one line each for the command to print on stderr.
@@ -56,7 +58,8 @@ from .fhir_case import (
     load_snomed_map,
 )
 from .fhir_json import stream_bundle
-from .fhir_projection import OBSERVATION_CODES, Kept, Projected, ProjectionError, TooManyResources, bundle_entry
+from .fhir_kept import Kept, TooManyResources
+from .fhir_projection import OBSERVATION_CODES, Projected, ProjectionError, bundle_entry
 
 # The case built from the resources and its bounds (fhir_case) are named here too: the other doors
 # (bulk export, CDS Hooks, the web upload) and the tests take them from the import.
@@ -79,7 +82,7 @@ def read_bundle(path: Path) -> list[Projected]:
     Only a regular file is read (a pipe or a device is refused before a byte is read, its size
     before it is read), and it becomes an input no output of the command may replace. The
     entries are projected one at a time as they are parsed (:func:`.fhir_json.stream_bundle`),
-    and only what the case can use is kept (:class:`.fhir_projection.Kept`).
+    and only what the case can use is kept (:class:`.fhir_kept.Kept`).
     """
     source = str(path)
     data = read_bytes(path, MAX_BUNDLE_BYTES, source)

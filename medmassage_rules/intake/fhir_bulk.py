@@ -30,7 +30,8 @@ from ..files.reading import open_regular
 from ..kb.vocabulary import Vocabulary
 from .fhir import Imported, case_from_resources
 from .fhir_json import RESOURCE_TYPES, loads
-from .fhir_projection import READ_TYPES, Kept, ProjectionError, TooManyResources, project, reference_id
+from .fhir_kept import Kept, TooManyResources
+from .fhir_projection import READ_TYPES, ProjectionError, project, reference_id
 
 NDJSON_SUFFIXES = (".ndjson", ".jsonl")
 MAX_LINE_BYTES = 16 * 1024 * 1024  # one resource; a longer line is refused, never read whole

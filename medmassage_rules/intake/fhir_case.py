@@ -23,6 +23,7 @@ from . import codes, intake_dir
 from .fhir_medications import MAX_MEDICATIONS as MAX_MEDICATIONS
 from .fhir_medications import MedicationsMixin
 from .fhir_observations import read_observations
+from .fhir_pregnancy import pregnancy_from_observations
 from .fhir_projection import (
     OBSERVATION_CODES as OBSERVATION_CODES,  # every LOINC code read (the CDS Hooks prefetch asks for them)
 )
@@ -329,6 +330,22 @@ class _Builder(MedicationsMixin):
             self.out.case["labs"] = labs
         if vitals:
             self.out.case["vitals"] = vitals
+        entry, notes = pregnancy_from_observations(observations, self.as_of)
+        self.out.advisories.extend(notes)
+        if entry is not None and not self._has_item("pregnancy"):
+            if len(self.history) >= MAX_HISTORY:
+                raise self.too_many("history items", MAX_HISTORY, observations[0], "pregnancy")
+            self.history.append(entry)
+
+    def _has_item(self, term: str) -> bool:
+        """A history item of this term is in the case already (by its item or its code)."""
+        index, code_map = codes.load_index(), codes.load_code_map()
+        for item in self.history:
+            code = index.get(item["icd10"]) if "icd10" in item else None
+            mapped = code_map.history_item(code) if code is not None else None
+            if item.get("item") == term or mapped is not None and mapped.term == term:
+                return True
+        return False
 
     # -- the massage order -------------------------------------------------------------------------
     def service_request(self, request: Projected) -> None:

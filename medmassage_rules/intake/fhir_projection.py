@@ -32,8 +32,11 @@ PLATELETS = ("777-3", "26515-7")
 TEMPERATURE = ("8310-5", "8331-1", "8332-9", "8333-7", "8328-7")  # body; oral, rectal, tympanic, axillary
 BP_PANELS = ("85354-9", "55284-4")
 SYSTOLIC, DIASTOLIC = "8480-6", "8462-4"
-OBSERVATION_CODES = (*PLATELETS, *TEMPERATURE, *BP_PANELS, SYSTOLIC, DIASTOLIC)  # every LOINC code read
-MAX_KEPT = 200_000  # resources a case is built from; a lifetime record holds a few thousand
+PREGNANCY_STATUS = "82810-3"  # US Core pregnancy status: SNOMED CT 77386006 pregnant, 60001007 not pregnant
+GESTATIONAL_AGE = ("49051-6", "11884-4", "18185-9")  # in weeks; estimated; gestational age
+OBSERVATION_CODES = (*PLATELETS, *TEMPERATURE, *BP_PANELS, SYSTOLIC, DIASTOLIC, PREGNANCY_STATUS,
+                     *GESTATIONAL_AGE)  # every LOINC code read
+MAX_KEPT = 200_000  # resources a case is built from (fhir_kept); a lifetime record holds a few thousand
 MAX_SHARED = 200  # strings up to this long are interned: a record repeats its systems, codes and displays
 MAX_QUANTITY = 1e9  # a measured value beyond this is not a measurement (and a 400-digit integer is no float)
 
@@ -102,6 +105,7 @@ class Projected:
     birth_date: date | None = None
     gender: str | None = None
     quantity: Quantity | None = None
+    value: Concept | None = None            # an Observation's valueCodeableConcept
     components: tuple[tuple[Concept, Quantity | None], ...] = ()
     reasons: tuple[Concept, ...] = ()
     notes: tuple[str, ...] = ()
@@ -332,7 +336,10 @@ def project(resource: Any, path: str = "") -> Projected | None:
                          code=concept(data.get("code"), f"{at}code"),
                          start=_start_of(data, at, "effectiveDateTime", "effectiveInstant", "effectivePeriod",
                                          "issued"), at=moment,
-                         quantity=quantity(data.get("valueQuantity"), f"{at}valueQuantity"),
+                         quantity=quantity(data.get("valueQuantity"), f"{at}valueQuantity") or  # or no unit:
+                         (quantity({"value": data["valueInteger"]}, f"{at}valueInteger") if "valueInteger" in data
+                          else None),
+                         value=concept(data.get("valueCodeableConcept"), f"{at}valueCodeableConcept"),
                          components=tuple(components))
     # ServiceRequest
     notes = []
@@ -359,40 +366,3 @@ def bundle_resources(data: Any, path: str = "") -> list[Projected]:
     at = f"{path}." if path else ""
     found = (bundle_entry(raw, f"{at}entry[{i}]") for i, raw in enumerate(_array(bundle.get("entry"), f"{at}entry")))
     return [resource for resource in found if resource is not None]
-
-
-class TooManyResources(ValueError):
-    """A record holds more resources the import reads than :data:`MAX_KEPT`."""
-
-    def __init__(self, path: str):
-        self.path = path
-        super().__init__(f"more than {MAX_KEPT:,} resources the import reads (conditions, medications, "
-                         f"measurements, orders); refused")
-
-
-class Kept:
-    """The resources of a record a case is built from, kept as they are read.
-
-    Every resource in record order, but for the two a long record holds by the thousand: of
-    the Encounters only the latest start (the default as-of date), of the Observations only
-    those of a LOINC code the case reads. The case is the one all of them would give. Past
-    MAX_KEPT of them the record is refused (TooManyResources), so memory stays bounded.
-    """
-
-    def __init__(self) -> None:
-        self.kept: list[Projected] = []
-        self.encounter: Projected | None = None
-
-    def add(self, found: Projected) -> None:
-        if found.type == "Encounter":
-            latest = self.encounter.start if self.encounter is not None else None
-            if found.start is not None and (latest is None or found.start > latest):
-                self.encounter = found
-        elif found.type != "Observation" or found.code is not None and \
-                not set(found.code.codes(LOINC)).isdisjoint(OBSERVATION_CODES):
-            if len(self.kept) >= MAX_KEPT:
-                raise TooManyResources(found.where)
-            self.kept.append(found)
-
-    def resources(self) -> list[Projected]:
-        return self.kept + ([self.encounter] if self.encounter is not None else [])

@@ -236,3 +236,44 @@ def test_red_team_bundles_keep_their_fact(vocab, tmp_path: Path, name: str) -> N
         assert data["labs"] == wanted
     else:
         assert wanted in data.get(field, [])
+
+
+def pregnancy_status(when: str, sct: str, display: str) -> dict:
+    """A US Core pregnancy-status Observation (LOINC 82810-3) with its SNOMED CT value."""
+    resource = observation("82810-3", when)
+    resource["id"] = f"o82810-3-{when}-{sct}"
+    resource["valueCodeableConcept"] = concept(SCT, sct, display)
+    return resource
+
+
+PREGNANT = ("77386006", "Pregnant")
+NOT_PREGNANT = ("60001007", "Not pregnant")
+
+
+@pytest.mark.parametrize(("readings", "ages", "expected"), [
+    ([("2021-02-20", PREGNANT)], [], {"item": "pregnancy"}),
+    ([("2021-02-20", PREGNANT)], [("49051-6", "2021-02-01", 22, "wk")], {"item": "pregnancy", "weeks": 26}),
+    ([("2021-02-20", PREGNANT)], [("18185-9", "2021-03-01", 140, "d")], {"item": "pregnancy", "weeks": 20}),
+    ([("2021-02-20", PREGNANT)], [("11884-4", "2021-02-26", 31, "")], {"item": "pregnancy", "weeks": 31}),
+    ([("2020-06-01", PREGNANT), ("2021-01-10", NOT_PREGNANT)], [], None),         # a later "not pregnant" wins
+    ([("2020-06-01", NOT_PREGNANT), ("2021-01-10", PREGNANT)],                    # an age of an earlier pregnancy
+     [("49051-6", "2020-03-01", 30, "wk")], {"item": "pregnancy"}),
+    ([("2021-02-20", PREGNANT), ("2021-03-05", NOT_PREGNANT)], [], {"item": "pregnancy"}),  # after --as-of: not read
+    ([("2019-01-10", PREGNANT)], [], None),                                       # more than 45 weeks ago
+])
+def test_the_pregnancy_status_observation_gives_history_pregnancy(vocab, tmp_path: Path, readings: list,
+                                                                   ages: list, expected: dict | None) -> None:
+    resources = [pregnancy_status(when, *value) for when, value in readings]
+    resources += [observation(code, when, value, unit) for code, when, value, unit in ages]
+    result, case_data = run(tmp_path, with_back(*resources), "--as-of", "2021-03-01")
+    assert result.exit_code == 0, result.stderr
+    validate_case(case_data, "imported", vocab)
+    assert case_data.get("history") == ([expected] if expected else None)
+
+
+def test_a_pregnancy_status_beside_a_pregnancy_condition_adds_no_second_item(tmp_path: Path) -> None:
+    data = with_back(condition(concept(SCT, "72892002", "Normal pregnancy"), onset="2020-10-01"),
+                     pregnancy_status("2021-02-20", *PREGNANT))
+    result, case_data = run(tmp_path, data, "--as-of", "2021-03-01")
+    assert result.exit_code == 0, result.stderr
+    assert case_data["history"] == [{"icd10": "Z34.90"}]

@@ -42,6 +42,10 @@ NOT_A_PROBLEM = {"refuted", "entered-in-error"}
 # not (yet) confirmed: a clot so recorded is a suspected one (the urgent row), not a known one
 SUSPECTED = {"provisional", "differential", "unconfirmed"}
 DAYS_SINCE = {"recent_fracture", "recent_surgery", "postpartum"}  # history items whose age the case gives
+# history items that take a side (vocabulary: any item with an area may also carry one)
+SIDED_ITEMS = frozenset({"known_dvt", "malignancy", "implanted_port", "recent_surgery", "recent_fracture",
+                         "open_wound", "skin_infection", "cellulitis", "peripheral_neuropathy", "varicose_veins",
+                         "lymph_node_removal"})
 POSTPARTUM_DAYS = 42  # a pregnancy ended within this many days before the as-of date: postpartum
 # the case model's bounds (cases/models.py, cases/fields.py; a stage above this one: a test pins them equal)
 MAX_DAYS = 36_500                   # onset_days: a problem begun earlier is written as begun 100 years ago
@@ -283,6 +287,10 @@ class _Builder(MedicationsMixin):
                         item_entry.update(snomed_attributes(coding.code))
                 if item.term in DAYS_SINCE and onset_days is not None and onset_days >= 0:
                     item_entry["days_since"] = min(onset_days, MAX_DAYS)
+                if item.term in SIDED_ITEMS and code.side is None and "side" not in item_entry:
+                    side = side_of(sites) or side_of([concept])  # as for a diagnosis: bodySite, else the text
+                    if side is not None:
+                        item_entry["side"] = side
             self.history.append(item_entry)
             return
         if len(self.diagnoses) >= MAX_DIAGNOSES:

@@ -277,3 +277,32 @@ def test_a_pregnancy_status_beside_a_pregnancy_condition_adds_no_second_item(tmp
     result, case_data = run(tmp_path, data, "--as-of", "2021-03-01")
     assert result.exit_code == 0, result.stderr
     assert case_data["history"] == [{"icd10": "Z34.90"}]
+
+
+def with_site(resource: dict, *sites: dict) -> dict:
+    resource["bodySite"] = list(sites)
+    return resource
+
+
+LEFT, RIGHT = concept(SCT, "7771000", "Left"), concept(SCT, "24028007", "Right")
+BOTH = concept(SCT, "51440002", "Bilateral")
+
+
+@pytest.mark.parametrize(("code", "sites", "expected"), [
+    (concept(SCT, "128053003", "Deep venous thrombosis"), [LEFT], ("known_dvt", "left")),
+    (concept(ICD, "I82.409", "DVT of lower extremity"), [{"text": "Right lower leg"}], ("known_dvt", "right")),
+    (concept(SCT, "16114001", "Fracture of ankle"), [RIGHT], ("recent_fracture", "right")),
+    (concept(ICD, "L03.90", "Cellulitis, unspecified"), [{"coding": [{"system": SCT, "code": "30021000",
+                                                                       "display": "Left lower leg structure"}]}],
+     ("cellulitis", "left")),
+    (concept(ICD, "I83.90", "Varicose veins of unspecified lower extremity"), [BOTH], ("varicose_veins", "bilateral")),
+    (concept(ICD, "I82.402", "DVT of left lower extremity"), [RIGHT], ("known_dvt", "left")),  # the code's side wins
+    (concept(ICD, "I82.409", "DVT of lower extremity"), [], ("known_dvt", None)),
+    (concept(SCT, "56675007", "Acute heart failure"), [LEFT], ("heart_failure", None)),  # takes no side
+])
+def test_a_side_in_body_site_is_carried_to_a_history_item_that_takes_one(vocab, tmp_path: Path, code: dict,
+                                                                        sites: list, expected: tuple) -> None:
+    result, case_data = run(tmp_path, with_back(with_site(condition(code, onset="2021-02-24"), *sites)))
+    assert result.exit_code == 0, result.stderr
+    case = validate_case(case_data, "imported", vocab)
+    assert [(h.item, h.side) for h in case.history] == [expected]

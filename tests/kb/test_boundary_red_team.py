@@ -156,3 +156,32 @@ def test_fever_with_spinal_pain_on_an_immunosuppressant_is_an_emergency(kb, drug
     p = plan(kb, diagnoses=[LBP], medications=[drug], vitals={"temperature_c": 38.3})
     assert p["status"] == "refer_urgent" and ("emergency_care", "urgent") in referrals(p)
     assert "red-fever-spinal-pain-immunosuppressed" in p["status_because"]
+
+
+def test_pelvic_girdle_pain_after_the_puerperium_takes_the_ordinary_rows(kb) -> None:
+    """100 days after birth the postpartum rows no longer apply (v2.1 §1.1-§1.2), and pelvic girdle
+    pain does not bring them back: breathlessness is the routine row, 145/92 alone is no emergency."""
+    after = [{"item": "postpartum", "days_since": 100}]
+    breathless = plan(kb, diagnoses=[PGP], history=after, findings=[{"finding": "dyspnea"}])
+    assert breathless["status"] == "refer" and referrals(breathless) == {("physician", "routine")}
+    raised = plan(kb, diagnoses=[PGP], history=after, vitals={"systolic": 145, "diastolic": 92})
+    assert raised["status"] not in ("refer_urgent", "refer")
+
+
+def test_pelvic_girdle_pain_soon_after_birth_takes_the_postpartum_clearance(kb) -> None:
+    """Within 42 days of birth a physician's clearance lifts the raised-pressure rows (v2.1 §1.1)."""
+    p = plan(kb, diagnoses=[PGP], history=[{"item": "postpartum", "days_since": 15}],
+             vitals={"systolic": 145, "diastolic": 85}, clearances=[{"id": "physician", "for": "blood_pressure"}])
+    assert p["status"] not in ("refer_urgent", "refer")
+
+
+@pytest.mark.parametrize("explained", [
+    {"history": [{"item": "recent_surgery", "area": "knee", "side": "right", "days_since": 14}]},
+    {"diagnoses": [{"condition": "lymphedema", "area": "lower_leg", "side": "right", "acuity": "chronic"}]},
+    {"diagnoses": [{"condition": "post_surgical_edema", "area": "knee", "side": "right", "acuity": "subacute"}]},
+])
+def test_a_febrile_hot_joint_is_an_emergency_whatever_explains_the_swelling(kb, explained) -> None:
+    diagnoses = explained.get("diagnoses", [{"condition": "low_back_pain", "acuity": "chronic"}])
+    p = plan(kb, diagnoses=diagnoses, history=explained.get("history", []), findings=HOT_KNEE,
+             vitals={"temperature_c": 38.4}, clearances=["physician", "surgeon"])
+    assert p["status"] == "refer_urgent" and ("emergency_care", "urgent") in referrals(p)

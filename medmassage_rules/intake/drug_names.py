@@ -11,8 +11,14 @@ the drug were absent.
 These functions only take words away or take a text apart; a name is known only when a part of it
 is, word for word, a name the knowledge base knows (never by similarity: the plan's "did you mean"
 hint is the only guess). A hyphenated text counts only when every part of it is known, because a
-hyphen also joins the words of one name ("Solu-Medrol", "co-codamol", "omega-3"). Only the first
-MAX_NAME characters are read, so every step is bounded whatever the length of the text.
+hyphen also joins the words of one name ("Solu-Medrol", "co-codamol", "omega-3"), or when it is a
+biosimilar: a known biologic (a name ending in -mab, -cept or -grastim) and a four-letter FDA suffix
+("adalimumab-atto", "infliximab-dyyb"). Marks an EHR export adds (®, ™, ©) are read as nothing; a
+comma, semicolon or colon after a word, or a lone dash between spaces, ends the name ("Eliquis, 5 mg",
+"warfarin - INR monitored"), and a period after its last word is dropped ("Warfarin."). Only words
+are taken away after the first: a word before a drug's name ("stopped Eliquis", "no aspirin") keeps
+the text unknown. Only the first MAX_NAME characters are read, so every step is bounded whatever the
+length of the text.
 """
 
 from __future__ import annotations
@@ -31,7 +37,9 @@ NAME_SUFFIXES = frozenset({
     "cilexetil", "propionate", "furoate", "trihydrate", "monohydrate", "dihydrate", "anhydrous",
     "er", "sr", "xr", "xl", "cr", "la", "ir", "ec", "dr", "odt", "tablet", "tablets", "tab", "tabs", "capsule",
     "capsules", "cap", "caps", "patch", "injection", "syringe", "pen", "vial", "oral", "solution", "suspension",
-    "liquid", "daily"})
+    "liquid", "daily",
+    "inj", "injectable", "film-coated", "coated", "film", "starter", "pack", "kit", "prefilled", "pre-filled",
+    "autoinjector", "auto-injector", "vials", "wafer", "wafers", "orally", "disintegrating", "dosepak", "taper"})
 # words that start the dosing instructions: frequency, route and directions (read without dots:
 # "b.i.d." is bid); a name is cut before the first of them as before its strength
 SIG_WORDS = frozenset({
@@ -41,24 +49,44 @@ SIG_WORDS = frozenset({
 _SIG = re.compile(r"q\d[\w-]*")                      # q3wk, q4h, q4-6h, q12h
 _BRACKETS = re.compile(r"[(\[]([^()\[\]]*)[)\]]")     # (ELIQUIS), [Percocet]
 _COMBINED = re.compile(r"\s*[/+]\s*")
+# marks an EHR export writes after a brand (ELIQUIS®, Xarelto™): read as nothing
+_MARKS = str.maketrans("", "", "®™©")
+# a dash standing alone between spaces: what follows is a note, not a part of the name
+_DASHES = frozenset({"-", "–", "—"})
+# a biosimilar: a biologic's name and a four-letter FDA suffix (adalimumab-atto); only these biologics
+_BIOSIMILAR = re.compile(r"([a-z]+(?:mab|cept|grastim))-[a-z]{4}")
 
 
 def _ends_name(word: str) -> bool:
     """Whether a word (not the first) starts the strength or the dosing instructions."""
     bare = word.strip(".,;:").replace(".", "")
-    return word[0].isdigit() or word.startswith("#") or bare in SIG_WORDS or bool(_SIG.fullmatch(bare))
+    return (word[0].isdigit() or word.startswith("#") or word in _DASHES or bare in SIG_WORDS
+            or bool(_SIG.fullmatch(bare)))
+
+
+def _cut(words: list[str]) -> list[str]:
+    """The words of the name: before the strength, the dosing instructions or a lone dash (not
+    the first word), up to a word a comma, semicolon or colon ends ("eliquis, 5 mg": "eliquis"),
+    without a period after the last word ("warfarin.")."""
+    for i, word in enumerate(words):
+        if i and _ends_name(word):
+            words = words[:i]
+            break
+        if word[-1] in ",;:":
+            words = [*words[:i], word.rstrip(",;:")]
+            break
+    if words:
+        words = [*words[:-1], words[-1].rstrip(".")]
+    return [word for word in words if word]
 
 
 def name_keys(name: str) -> list[str]:
     """The keys one name is looked up by: the name itself, then cut before its strength or dosing
     instructions ("warfarin 5 mg tablet", "aspirin 81mg", "Eliquis BID", "Lovenox SC daily"), then
     without a salt, release or dose-form suffix ("oxycodone hcl", "clopidogrel bisulfate")."""
-    words = name[:MAX_NAME].lower().split()
-    keys = [" ".join(words)]
-    for i, word in enumerate(words):
-        if i and _ends_name(word):
-            words = words[:i]
-            break
+    text = name[:MAX_NAME].lower()
+    keys = [" ".join(text.split())]
+    words = _cut(text.translate(_MARKS).split())
     while len(words) > 1 and words[-1].strip(".,") in NAME_SUFFIXES:
         words = words[:-1]
     keys.append(" ".join(words))
@@ -68,7 +96,7 @@ def name_keys(name: str) -> list[str]:
 def written_names(name: str) -> list[str]:
     """The texts a name holds: the text outside its brackets, then each bracketed text
     ("apixaban (ELIQUIS) 5 MG tablet": "apixaban 5 mg tablet", "eliquis"); the name when it has none."""
-    text = " ".join(name[:MAX_NAME].lower().split())
+    text = " ".join(name[:MAX_NAME].lower().translate(_MARKS).split())
     inside = [" ".join(part.split()) for part in _BRACKETS.findall(text)]
     if not inside:
         return [text]
@@ -76,12 +104,16 @@ def written_names(name: str) -> list[str]:
 
 
 def _one(text: str, known: Callable[[str], bool]) -> list[str]:
-    """One drug's name: its first known key; else, written with hyphens, every part's key when
-    every part is known ("hydrocodone-acetaminophen"); else none."""
+    """One drug's name: its first known key; else a known biologic with a biosimilar's suffix
+    ("adalimumab-atto"); else, written with hyphens, every part's key when every part is known
+    ("hydrocodone-acetaminophen"); else none."""
     keys = name_keys(text)
     hit = next((key for key in keys if known(key)), None)
     if hit is not None:
         return [hit]
+    biosimilar = _BIOSIMILAR.fullmatch(keys[-1])
+    if biosimilar is not None and known(biosimilar[1]):
+        return [biosimilar[1]]
     parts = [part.strip() for part in keys[-1].split("-")]
     if len(parts) < 2 or not all(parts):
         return []

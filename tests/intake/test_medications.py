@@ -416,3 +416,120 @@ def test_the_code_map_refuses_a_bad_medication_entry() -> None:
 
     _, found = parse_code_map({"medications": {"Z79.01": [], "z7902": "antiplatelet", "Z79.52": 3}}, "m.yaml")
     assert sorted(p.code for p in found) == ["not_a_class", "not_a_class", "not_normalised"]
+
+
+# -- marks, punctuation, dose forms and biosimilar suffixes as charts and EHR exports write them ------------
+@pytest.mark.parametrize(("entry", "classes"), [
+    ("Eliquis, 5 mg", {"anticoagulant"}),
+    ("rivaroxaban, 20 mg", {"anticoagulant"}),
+    ("Warfarin.", {"anticoagulant"}),
+    ("warfarin; INR monthly", {"anticoagulant"}),
+    ("ELIQUIS® 5 mg", {"anticoagulant"}),
+    ("Xarelto™ 20mg", {"anticoagulant"}),
+    ("Lovenox© 40 mg", {"anticoagulant"}),
+    ("apixaban (ELIQUIS®) 5 MG tablet", {"anticoagulant"}),
+    ("warfarin - INR monitored", {"anticoagulant"}),
+    ("Eliquis – per cardiology", {"anticoagulant"}),
+    ("Enoxaparin Inj 40 mg", {"anticoagulant"}),
+    ("enoxaparin inj.", {"anticoagulant"}),
+    ("heparin injection", {"anticoagulant"}),
+    ("apixaban film-coated tablet", {"anticoagulant"}),
+    ("Xarelto coated tablet", {"anticoagulant"}),
+    ("Eliquis starter pack", {"anticoagulant"}),
+    ("Xarelto pack", {"anticoagulant"}),
+    ("enoxaparin prefilled syringe", {"anticoagulant"}),
+    ("dalteparin vial", {"anticoagulant"}),
+    ("Humira pen", {"immunosuppressant"}),
+    ("Enbrel kit", {"immunosuppressant"}),
+    ("Klonopin wafer", {"sedative_hypnotic"}),
+    ("clonazepam ODT", {"sedative_hypnotic"}),
+    ("clonazepam orally disintegrating tablet", {"sedative_hypnotic"}),
+    ("Medrol Dosepak", {"long_term_corticosteroid"}),
+    ("prednisone taper", {"long_term_corticosteroid"}),
+])
+def test_marks_punctuation_and_dose_forms_are_read_past(vocab, entry: str, classes: set[str]) -> None:
+    got = valid(case([entry]), vocab)
+    assert {c for _, c in got.medication_pairs(vocab)} == classes
+    assert got.unrecognised_medications == ()
+
+
+@pytest.mark.parametrize(("entry", "classes"), [
+    ("adalimumab-atto", {"immunosuppressant"}),
+    ("adalimumab-adaz 40 mg/0.8 mL pen", {"immunosuppressant"}),
+    ("infliximab-dyyb", {"immunosuppressant"}),
+    ("infliximab-dyyb (INFLECTRA) 100 mg IV", {"immunosuppressant"}),
+    ("etanercept-szzs", {"immunosuppressant"}),
+    ("rituximab-abbs", {"chemotherapy"}),
+    ("trastuzumab-dkst", {"chemotherapy"}),
+])
+def test_a_biosimilar_suffix_after_a_known_biologic_is_that_biologic(vocab, entry: str, classes: set[str]) -> None:
+    got = valid(case([entry]), vocab)
+    assert {c for _, c in got.medication_pairs(vocab)} == classes
+    assert got.unrecognised_medications == ()
+
+
+@pytest.mark.parametrize(("entry", "classes"), [
+    ("tofacitinib", {"immunosuppressant"}), ("Xeljanz 5 mg BID", {"immunosuppressant"}),
+    ("baricitinib", {"immunosuppressant"}), ("Olumiant", {"immunosuppressant"}),
+    ("upadacitinib ER 15 mg", {"immunosuppressant"}), ("Rinvoq", {"immunosuppressant"}),
+    ("sirolimus", {"immunosuppressant"}), ("Rapamune 2 mg", {"immunosuppressant"}),
+    ("Zortress 0.75 mg", {"immunosuppressant", "chemotherapy"}), ("Afinitor", {"immunosuppressant", "chemotherapy"}),
+    ("MTX", {"immunosuppressant"}), ("MTX 15 mg weekly", {"immunosuppressant"}),
+    ("Simponi", {"immunosuppressant"}), ("Cimzia", {"immunosuppressant"}), ("Actemra", {"immunosuppressant"}),
+    ("Stelara", {"immunosuppressant"}),
+])
+def test_jak_and_mtor_inhibitors_and_more_biologics_are_immunosuppressants(vocab, entry: str,
+                                                                           classes: set[str]) -> None:
+    got = valid(case([entry]), vocab)
+    assert {c for _, c in got.medication_pairs(vocab)} == classes
+    assert got.unrecognised_medications == ()
+
+
+@pytest.mark.parametrize("entry", [
+    "Zorblax inj", "Zorblax, 5 mg", "Zorblax®", "Zorblax starter pack", "zorblax - per cardiology",
+    "warfarin-abcd",       # a four-letter suffix counts only after a biologic
+    "Humira-atto",         # ... written by its generic name, ending in -mab, -cept or -grastim
+    "zorblaxumab-atto",    # ... that the knowledge base knows
+    "adalimumab-attoo", "stopped Eliquis", "hold warfarin", "no aspirin", "warfarin-free diet",
+    ", warfarin", "- warfarin",
+])
+def test_reading_past_marks_and_forms_never_makes_an_unknown_name_known(kb, entry: str) -> None:
+    got = valid(case([entry]), kb.vocabulary)
+    assert got.unrecognised_medications == (" ".join(entry.lower().split()),)
+    assert got.medication_pairs(kb.vocabulary) == []
+
+
+def test_marks_commas_and_dashes_are_read_in_linear_time(vocab) -> None:
+    import time
+
+    from medmassage_rules.intake.medications import MAX_NAME, known_keys
+
+    start = time.perf_counter()
+    for text in ("®, " * 400_000, "x - " * 300_000, "adalimumab-" * 100_000 + "atto", "a," * 500_000):
+        assert all(len(key) <= MAX_NAME for key in known_keys(text, vocab))
+    assert time.perf_counter() - start < 2
+
+
+@pytest.mark.parametrize(("code", "classes"), [
+    ("Z79.6", {"immunosuppressant"}), ("Z79.60", {"immunosuppressant"}), ("Z79.61", {"immunosuppressant"}),
+    ("Z79.62", {"immunosuppressant"}), ("Z79.620", {"immunosuppressant"}), ("Z79.621", {"immunosuppressant"}),
+    ("Z79.622", {"immunosuppressant"}), ("Z79.623", {"immunosuppressant"}), ("Z79.624", {"immunosuppressant"}),
+    ("Z79.63", {"chemotherapy"}), ("Z79.630", {"chemotherapy"}), ("Z79.633", {"chemotherapy"}),
+    ("Z79.64", {"immunosuppressant"}), ("Z79.69", {"immunosuppressant"}),
+])
+def test_z796_codes_are_immunosuppressants_and_z7963_stays_chemotherapy(kb, code: str, classes: set[str]) -> None:
+    from medmassage_rules.intake.codes import load_index
+
+    assert load_index().entry(code) is not None  # a code of the bundled ICD-10-CM index
+    got = valid(case([], history=[{"icd10": code}]), kb.vocabulary)
+    assert set(got.medication_pairs(kb.vocabulary)) == {(code, c) for c in classes}
+    assert got.not_covered == ()
+
+
+@pytest.mark.parametrize("entry", ["adalimumab-atto", "Xeljanz 5 mg", "sirolimus", "MTX 15 mg weekly"])
+def test_fever_with_low_back_pain_on_a_newly_read_immunosuppressant_goes_to_emergency_care(kb, entry: str) -> None:
+    data = {"id": "m", "patient": {"age": 45}, "diagnoses": [{"condition": "low_back_pain", "acuity": "acute"}],
+            "medications": [entry], "vitals": {"temperature_c": 38.3}}
+    plan = plan_case(valid(data, kb.vocabulary), kb).plan
+    assert plan.status == "refer_urgent"
+    assert "emergency_care" in {r.to for r in plan.referrals}

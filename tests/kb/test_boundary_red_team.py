@@ -101,6 +101,13 @@ def test_raised_pressure_with_a_headache_or_abdominal_pain_finding_goes_to_obste
     assert p["status"] == "refer_urgent" and ("obstetric", "urgent") in referrals(p)
 
 
+def test_abdominal_pain_that_constipation_explains_is_no_sign(kb) -> None:
+    p = plan(kb, diagnoses=[{"condition": "low_back_pain", "acuity": "chronic"}, {"condition": "constipation"}],
+             history=[{"item": "pregnancy", "weeks": 30}], findings=[{"finding": "pain", "area": "abdomen"}],
+             vitals={"systolic": 145, "diastolic": 85}, clearances=[{"id": "obstetric", "for": "blood_pressure"}])
+    assert p["status"] != "refer_urgent"
+
+
 def test_the_signs_need_the_raised_pressure(kb) -> None:
     p = plan(kb, diagnoses=[{"condition": "low_back_pain", "acuity": "chronic"}],
              history=[{"item": "pregnancy", "weeks": 30}], findings=[{"finding": "pain", "area": "abdomen"}],

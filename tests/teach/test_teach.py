@@ -182,7 +182,8 @@ def test_consult_cli_with_why_and_back_writes_a_valid_case(kb, tmp_path: Path) -
         "2",             # right
         "3",             # chronic
         "",              # no other diagnosis
-        "",              # edema: no
+        "",              # urgent screening (edema, pain, a clot, ...): none
+        "",              # more urgent screening (local inflammation, dyspnea): none
         "saddle_anesthesia",   # red flags: any of these? -> urgent, the screening ends
     ]) + "\n"
     result = run(["consult", "--output", str(out)], script)

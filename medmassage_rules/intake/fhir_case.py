@@ -24,6 +24,7 @@ from .fhir_medications import MAX_MEDICATIONS as MAX_MEDICATIONS
 from .fhir_medications import MedicationsMixin
 from .fhir_observations import read_observations
 from .fhir_pregnancy import pregnancy_from_observations
+from .fhir_procedures import recent_operations
 from .fhir_projection import (
     OBSERVATION_CODES as OBSERVATION_CODES,  # every LOINC code read (the CDS Hooks prefetch asks for them)
 )
@@ -137,6 +138,7 @@ def case_from_resources(resources: list[Projected], vocab: Vocabulary, as_of: da
         for medication in by_type.get(kind, []):
             builder.medication(medication, kind)
     builder.observations(by_type.get("Observation", []))
+    builder.procedures(by_type.get("Procedure", []))
     for request in by_type.get("ServiceRequest", []):
         builder.service_request(request)
     return builder.result(), as_of
@@ -354,6 +356,14 @@ class _Builder(MedicationsMixin):
             if item.get("item") == term or mapped is not None and mapped.term == term:
                 return True
         return False
+
+    def procedures(self, procedures: list[Projected]) -> None:
+        entries, notes = recent_operations(procedures, self.as_of)  # recent operations (fhir_procedures)
+        self.out.advisories.extend(notes)
+        for entry in entries:
+            if len(self.history) >= MAX_HISTORY:
+                raise self.too_many("history items", MAX_HISTORY, procedures[0], entry["item"])
+            self.history.append(entry)
 
     # -- the massage order -------------------------------------------------------------------------
     def service_request(self, request: Projected) -> None:

@@ -24,7 +24,7 @@ from .fhir_json import RESOURCE_TYPES
 _DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2})?)?$")
 # the resource types the import reads; any other type is skipped whole (not looked at)
 READ_TYPES = frozenset({"Patient", "Condition", "MedicationStatement", "MedicationRequest", "Observation",
-                        "Encounter", "ServiceRequest", "Medication"})
+                        "Encounter", "ServiceRequest", "Medication", "Procedure"})
 _FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")  # FHIR R4 id: a Patient's becomes the case id
 GENDERS = frozenset({"male", "female", "other", "unknown"})  # AdministrativeGender, a required binding
 LOINC = "http://loinc.org"
@@ -94,12 +94,13 @@ class Projected:
     subject: str | None = None              # the id of the Patient it is about
     status: str | None = None               # status, or a Condition's clinicalStatus code
     verification: str | None = None         # a Condition's verificationStatus code
-    code: Concept | None = None             # Condition / Observation / ServiceRequest code, the medication
+    code: Concept | None = None             # Condition / Observation / ServiceRequest / Procedure code, the medication
+    category: Concept | None = None         # a Procedure's category
     medication_display: str | None = None   # a medicationReference's display
     medication_ref: str | None = None       # the id of the Medication a medicationReference points to
     body_sites: tuple[Concept, ...] = ()
-    start: date | None = None               # onset, authoredOn, effective, period start, issued
-    end: date | None = None                 # a Condition's abatement
+    start: date | None = None               # onset, authoredOn, effective, period start, issued, performed
+    end: date | None = None                 # a Condition's abatement, a Procedure's performedPeriod.end
     ordered: date | None = None             # a MedicationRequest's authoredOn
     at: datetime | None = None              # an Observation's effective time, in full (a date: its midnight UTC)
     birth_date: date | None = None
@@ -341,6 +342,14 @@ def project(resource: Any, path: str = "") -> Projected | None:
                           else None),
                          value=concept(data.get("valueCodeableConcept"), f"{at}valueCodeableConcept"),
                          components=tuple(components))
+    if kind == "Procedure":
+        performed = _object(data.get("performedPeriod"), f"{at}performedPeriod") or {}
+        return Projected(kind, rid, path, subject=subject, status=_string(data.get("status"), f"{at}status"),
+                         code=concept(data.get("code"), f"{at}code"),
+                         category=concept(data.get("category"), f"{at}category"),
+                         body_sites=_concepts(data.get("bodySite"), f"{at}bodySite"),
+                         start=_start_of(data, at, "performedDateTime", "performedPeriod"),
+                         end=fhir_date(performed.get("end"), f"{at}performedPeriod.end"))
     # ServiceRequest
     notes = []
     for i, raw in enumerate(_array(data.get("note"), f"{at}note")):

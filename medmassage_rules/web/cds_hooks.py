@@ -1,8 +1,8 @@
 """An HL7 CDS Hooks 2.0 service under ``/cds-services`` (case-format §6, docs/ehr.md).
 
 - ``GET /cds-services``: discovery - a ``patient-view`` and an ``order-select`` service, each
-  with prefetch templates for the Patient, its active Conditions, its MedicationRequests and the
-  latest Observations of the LOINC codes the FHIR import reads.
+  with prefetch templates for the Patient, its active Conditions, its MedicationRequests, the
+  latest Observations of the LOINC codes the FHIR import reads and its latest Procedures.
 - ``POST /cds-services/{id}``: the case is built from ``context`` and ``prefetch`` (and, for
   order-select, the draft orders) through the light projection and the mapping of
   ``import fhir``, planned, and answered with cards (:mod:`.cds_cards`). The as-of date is the
@@ -41,6 +41,7 @@ PREFETCH = {
     "medications": "MedicationRequest?patient={{context.patientId}}&status=active,on-hold",
     "observations": "Observation?patient={{context.patientId}}&code="
                     + ",".join(f"{LOINC}|{code}" for code in OBSERVATION_CODES) + "&_sort=-date&_count=100",
+    "procedures": "Procedure?patient={{context.patientId}}&status=completed,in-progress&_sort=-date&_count=100",
 }
 SERVICES = {
     "medmassage-patient-view": {

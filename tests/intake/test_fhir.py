@@ -89,7 +89,9 @@ SAMPLE_EXPECTATIONS = {
                                       "classes": {"anticoagulant", "antihypertensive", "nsaid"}},
     "f3-ankle-sprain-recurrent.json": {"age": 27, "conditions": {"ankle_sprain"}, "history": set(),
                                        "classes": {"analgesic"}},
-    "f4-colon-cancer-chemo-bp194.json": {"age": 72, "conditions": set(), "history": {"malignancy"},
+    # its partial resection of the colon (a Procedure) 16 days before the last encounter: recent abdominal surgery
+    "f4-colon-cancer-chemo-bp194.json": {"age": 72, "conditions": set(),
+                                         "history": {"malignancy", "recent_abdominal_surgery"},
                                          "classes": {"chemotherapy", "antihypertensive"}},
     # the colon cancer resolved in 2020 stays as history malignancy, active: false (docs/ehr.md)
     "f5-chf-resolved-colon-cancer.json": {"age": 67, "conditions": set(), "history": {"heart_failure", "malignancy"},

@@ -42,7 +42,7 @@ def hook_request(data: dict, hook: str = "patient-view", drop: tuple[str, ...] =
     resources = [e["resource"] for e in data["entry"]]
     patient = next(r for r in resources if r["resourceType"] == "Patient")
     of = {kind: [r for r in resources if r["resourceType"] == kind]
-          for kind in ("Condition", "MedicationRequest", "Observation")}
+          for kind in ("Condition", "MedicationRequest", "Observation", "Procedure")}
     prefetch = {
         "patient": patient,
         "conditions": searchset([c for c in of["Condition"]
@@ -50,6 +50,7 @@ def hook_request(data: dict, hook: str = "patient-view", drop: tuple[str, ...] =
         "medications": searchset([m for m in of["MedicationRequest"] if m.get("status") in ("active", "on-hold")]),
         "observations": searchset([o for o in of["Observation"]
                                    if {c.get("code") for c in o["code"].get("coding", [])} & set(_loinc_codes())]),
+        "procedures": searchset(of["Procedure"]),
     }
     context: dict[str, Any] = {"userId": "Practitioner/1", "patientId": patient["id"]}
     if hook == "order-select":

@@ -43,6 +43,9 @@ PREFETCH = {
                     + ",".join(f"{LOINC}|{code}" for code in OBSERVATION_CODES) + "&_sort=-date&_count=100",
     "procedures": "Procedure?patient={{context.patientId}}&status=completed,in-progress&_sort=-date&_count=100",
 }
+# without these the service still plans, and says what it could not check (an EHR configured from an
+# earlier discovery document sends no Procedures)
+OPTIONAL_PREFETCH = {"procedures": "recent operations (ask whether the patient had surgery in the last 6 weeks)"}
 SERVICES = {
     "medmassage-patient-view": {
         "hook": "patient-view", "title": "Medical massage plan",
@@ -101,10 +104,20 @@ def read_request(body: bytes, hook: str) -> tuple[dict[str, Any], str, list[str]
     return data, context["patientId"], missing
 
 
+def unchecked_card(kb: KnowledgeBase, missing: list[str]) -> Card | None:
+    """The info card for the optional prefetch keys the EHR did not send, if any."""
+    absent = [k for k in OPTIONAL_PREFETCH if k in missing]
+    if not absent:
+        return None
+    return notice_card(kb, "info", "Not checked: " + "; ".join(OPTIONAL_PREFETCH[k] for k in absent), [
+        "The EHR sent no " + ", ".join(f"`{k}` ({PREFETCH[k]})" for k in absent) + "; the plan was made without it."])
+
+
 def case_resources(data: dict[str, Any], patient_id: str, hook: str) -> list[Projected]:
     """The patient's resources in the prefetch (and, for order-select, the draft orders as if signed)."""
     prefetch = data["prefetch"]
-    resources = [r for key in PREFETCH for r in _prefetched(prefetch, key)]
+    resources = [r for key in PREFETCH if key not in OPTIONAL_PREFETCH or prefetch.get(key) is not None
+                 for r in _prefetched(prefetch, key)]
     if resources[0].id not in (None, patient_id):
         raise BadRequest(f"prefetch.patient: the Patient is {resources[0].id!r}, not the context's patient")
     resources = [r for r in resources if r.type == "Patient" or r.subject in (None, patient_id)]
@@ -165,12 +178,16 @@ def cds_router(kb: KnowledgeBase | None = None) -> APIRouter:
         hook = SERVICES[service_id]["hook"]
         try:
             data, patient_id, missing = read_request(body, hook)
-            if missing:
-                cards = [notice_card(base, "warning", f"No massage plan: the EHR sent no {', '.join(missing)}", [
+            required = [k for k in missing if k not in OPTIONAL_PREFETCH]
+            if required:
+                cards = [notice_card(base, "warning", f"No massage plan: the EHR sent no {', '.join(required)}", [
                     "The service plans only from what the EHR sends with the call (prefetch); it never queries "
-                    "the FHIR server itself.", "", "Missing: " + ", ".join(f"`{k}` ({PREFETCH[k]})" for k in missing)])]
+                    "the FHIR server itself.", "",
+                    "Missing: " + ", ".join(f"`{k}` ({PREFETCH[k]})" for k in required)])]
             else:
                 cards = plan_or_notice(base, planner, data, patient_id, hook, request)
+                if (unchecked := unchecked_card(base, missing)) is not None:
+                    cards.append(unchecked)
         except (BadRequest, ProjectionError) as exc:
             return _error(400, str(exc))
         for card in cards:

@@ -149,6 +149,20 @@ def test_missing_prefetch_is_a_card_that_names_it(tmp_path: Path, kb) -> None:
     assert "never queries the FHIR server" in cards[0]["detail"]
 
 
+def test_a_request_without_procedures_is_planned_and_says_surgery_was_not_checked(tmp_path: Path, kb) -> None:
+    """An EHR configured from an earlier discovery sends no Procedures: it still gets its plan, and an
+    info card asks about recent surgery instead of a refusal."""
+    data = bundle(condition(concept(SCT, "95417003", "Fibromyalgia")))
+    service = client(tmp_path, kb)
+    with_all = check_cards(service.post(f"/cds-services/{PATIENT_VIEW}", json=hook_request(data)).json())
+    answer = service.post(f"/cds-services/{PATIENT_VIEW}", json=hook_request(data, drop=("procedures",)))
+    assert answer.status_code == 200, answer.text
+    cards = check_cards(answer.json())
+    assert [c["summary"] for c in cards[:-1]] == [c["summary"] for c in with_all]
+    assert cards[-1]["indicator"] == "info" and cards[-1]["summary"].startswith("Not checked: recent operations")
+    assert not any(c["summary"].startswith("Not checked") for c in with_all)
+
+
 @pytest.mark.parametrize(("change", "fragment"), [
     (lambda r: "{not json", "not JSON"),
     (lambda r: {**r, "hook": "order-sign"}, "hook:"),

@@ -29,6 +29,7 @@ from .fhir_projection import (
     OBSERVATION_CODES as OBSERVATION_CODES,  # every LOINC code read (the CDS Hooks prefetch asks for them)
 )
 from .fhir_projection import (
+    SNOMED,
     Concept,
     Projected,
 )
@@ -37,7 +38,6 @@ from .fhir_values import comment, label, side_of
 ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
 # ICD-10-CM by its OID, and WHO ICD-10 (read as ICD-10-CM: a code ICD-10-CM does not hold is not mapped)
 ICD10_SYSTEMS = frozenset({ICD10CM, "urn:oid:2.16.840.1.113883.6.90", "http://hl7.org/fhir/sid/icd-10"})
-SNOMED = "http://snomed.info/sct"
 ACTIVE_PROBLEM = {"active", "recurrence", "relapse"}
 NOT_A_PROBLEM = {"refuted", "entered-in-error"}
 # not (yet) confirmed: a clot so recorded is a suspected one (the urgent row), not a known one
@@ -177,6 +177,12 @@ class _Builder(MedicationsMixin):
         """A note for the user to act on: in the case file and on stderr."""
         self.out.advisories.append(line)
 
+    def add_history(self, entry: dict[str, Any], resource: Projected, value: str) -> None:
+        """A history item for the case; a record with more than a case holds is refused as it shows."""
+        if len(self.history) >= MAX_HISTORY:
+            raise self.too_many("history items", MAX_HISTORY, resource, value)
+        self.history.append(entry)
+
     def too_many(self, field_name: str, limit: int, resource: Projected, value: str) -> CaseError:
         """The refusal of a record with more distinct items of a kind than a case holds, given as soon as it shows."""
         return CaseError([Problem(self.source, resource.where or field_name, "too_many",
@@ -254,10 +260,8 @@ class _Builder(MedicationsMixin):
             return
         if key in self.seen:
             return
-        if len(self.history) >= MAX_HISTORY:
-            raise self.too_many("history items", MAX_HISTORY, condition, code.code)
         self.seen.add(key)
-        self.history.append(entry)
+        self.add_history(entry, condition, code.code)
         self.out.advisories.append(note)
 
     def _problem(self, resource: Projected, concept: Concept | None, kind: str, onset_days: int | None = None,
@@ -280,8 +284,6 @@ class _Builder(MedicationsMixin):
             return
         self.seen.add(key)
         if item is not None:
-            if len(self.history) >= MAX_HISTORY:
-                raise self.too_many("history items", MAX_HISTORY, resource, code.code)
             item_entry: dict[str, Any] = {"item": "suspected_dvt"} if key == "suspected_dvt" else {"icd10": code.code}
             if key != "suspected_dvt":
                 for coding in _codings(concept):
@@ -293,7 +295,7 @@ class _Builder(MedicationsMixin):
                     side = side_of(sites) or side_of([concept])  # as for a diagnosis: bodySite, else the text
                     if side is not None:
                         item_entry["side"] = side
-            self.history.append(item_entry)
+            self.add_history(item_entry, resource, code.code)
             return
         if len(self.diagnoses) >= MAX_DIAGNOSES:
             raise self.too_many("diagnoses", MAX_DIAGNOSES, resource, code.code)
@@ -343,9 +345,7 @@ class _Builder(MedicationsMixin):
         entry, notes = pregnancy_from_observations(observations, self.as_of)
         self.out.advisories.extend(notes)
         if entry is not None and not self._has_item("pregnancy"):
-            if len(self.history) >= MAX_HISTORY:
-                raise self.too_many("history items", MAX_HISTORY, observations[0], "pregnancy")
-            self.history.append(entry)
+            self.add_history(entry, observations[0], "pregnancy")
 
     def _has_item(self, term: str) -> bool:
         """A history item of this term is in the case already (by its item or its code)."""
@@ -361,9 +361,7 @@ class _Builder(MedicationsMixin):
         entries, notes = recent_operations(procedures, self.as_of)  # recent operations (fhir_procedures)
         self.out.advisories.extend(notes)
         for entry in entries:
-            if len(self.history) >= MAX_HISTORY:
-                raise self.too_many("history items", MAX_HISTORY, procedures[0], entry["item"])
-            self.history.append(entry)
+            self.add_history(entry, procedures[0], entry["item"])
 
     # -- the massage order -------------------------------------------------------------------------
     def service_request(self, request: Projected) -> None:

@@ -16,9 +16,8 @@ from __future__ import annotations
 from datetime import date, datetime, timezone
 from typing import Any
 
-from .fhir_projection import GESTATIONAL_AGE, LOINC, PREGNANCY_STATUS, Projected
+from .fhir_projection import GESTATIONAL_AGE, LOINC, PREGNANCY_STATUS, SNOMED, Projected
 
-SNOMED = "http://snomed.info/sct"
 PREGNANT, NOT_PREGNANT = "77386006", "60001007"
 MAX_WEEKS = 45  # the case model's bound on a pregnancy's weeks
 MAX_PREGNANT_DAYS = MAX_WEEKS * 7  # a pregnant reading older than this cannot be the pregnancy of the as-of date

@@ -21,10 +21,9 @@ from typing import Any
 
 from ..errors import Problem, shown
 from . import intake_dir, load_table
-from .fhir_projection import Projected
+from .fhir_projection import SNOMED, Projected
 from .fhir_values import label, side_of
 
-SNOMED = "http://snomed.info/sct"
 TABLE_FILE = "surgical-procedures.yaml"
 SURGICAL_CATEGORY = "387713003"  # SNOMED CT: surgical procedure
 COUNTED = frozenset({"completed", "in-progress"})  # preparation, not-done, entered-in-error ...: left out

@@ -28,6 +28,7 @@ READ_TYPES = frozenset({"Patient", "Condition", "MedicationStatement", "Medicati
 _FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")  # FHIR R4 id: a Patient's becomes the case id
 GENDERS = frozenset({"male", "female", "other", "unknown"})  # AdministrativeGender, a required binding
 LOINC = "http://loinc.org"
+SNOMED = "http://snomed.info/sct"
 PLATELETS = ("777-3", "26515-7")
 TEMPERATURE = ("8310-5", "8331-1", "8332-9", "8333-7", "8328-7")  # body; oral, rectal, tympanic, axillary
 BP_PANELS = ("85354-9", "55284-4")
